@@ -1,0 +1,1 @@
+// Placeholder until NPY lands; delete when another file exists here.

@@ -1,0 +1,1 @@
+// Placeholder until the NPY tests land; delete when another file exists here.
