@@ -133,6 +133,7 @@ func escaped(_ bytes: [UInt8]) -> String {
 /// A header for a message: control characters escaped, trailing padding dropped, and
 /// shortened past 200 characters so a hostile header cannot flood a log.
 func quoted(_ header: String) -> String {
+  guard !header.isEmpty else { return "(empty)" }
   let limit = 200
   var text = ""
   for (index, character) in header.enumerated() {

@@ -55,7 +55,7 @@ func floatFromHalf(_ bits: UInt16) -> Float {
   case 0x1F:
     return Float(bitPattern: sign | 0x7F80_0000 | fraction << 13)
   default:
-    return Float(bitPattern: sign | (exponent - 15 + 127) << 23 | fraction << 13)
+    return Float(bitPattern: sign | (exponent + 127 - 15) << 23 | fraction << 13)
   }
 }
 

@@ -81,10 +81,7 @@ struct PythonLiteralParser {
   /// The character at the current position, quoted, for a message.
   private func describeCurrent() -> String {
     guard let byte = peek else { return "the end of the header" }
-    if byte < 0x80 {
-      return (0x20...0x7E).contains(byte) && byte != UInt8(ascii: "\\")
-        ? "'\(Character(Unicode.Scalar(byte)))'" : "'\(escaped([byte]))'"
-    }
+    if byte < 0x80 { return pythonRepr(byte) }
     // A multi-byte UTF-8 scalar; the header was validated, so it is complete.
     let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
     let end = min(position + length, bytes.count)
@@ -131,7 +128,7 @@ struct PythonLiteralParser {
       position += 1
     }
     guard peek == quote else {
-      throw failure(expected: "a closing \(quote == UInt8(ascii: "'") ? "'" : "\"")")
+      throw failure(expected: "a closing \(pythonRepr(quote))")
     }
     position += 1
     return String(decoding: content, as: UTF8.self)
@@ -144,7 +141,7 @@ struct PythonLiteralParser {
     let close =
       open == UInt8(ascii: "(") ? UInt8(ascii: ")")
       : open == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: "}")
-    let closeName = "'\(Character(Unicode.Scalar(close)))'"
+    let closeName = pythonRepr(close)
     position += 1
     var items: [PythonLiteral] = []
     var entries: [PythonLiteral.Entry] = []
@@ -177,5 +174,16 @@ struct PythonLiteralParser {
       if items.count == 1 && !sawComma { return PythonLiteral(value: items[0].value, text: text) }
       return PythonLiteral(value: .tuple(items), text: text)
     }
+  }
+}
+
+/// An ASCII character quoted as Python's `repr` quotes it (`'x'`, `"'"`), control
+/// characters as `'\x0a'`.
+private func pythonRepr(_ byte: UInt8) -> String {
+  switch byte {
+  case UInt8(ascii: "'"): "\"'\""
+  case UInt8(ascii: "\\"): "'\\\\'"
+  case 0x20...0x7E: "'\(Character(Unicode.Scalar(byte)))'"
+  default: "'\(escaped([byte]))'"
   }
 }

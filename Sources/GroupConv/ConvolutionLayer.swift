@@ -63,7 +63,12 @@ public class ConvolutionLayer {
     let largestDilation = options.dilation.values.max() ?? 1
     var largestPadding = 0
     if case .explicit(let values) = options.padding { largestPadding = values.max() ?? 0 }
-    let roomy = kernel.map { 1 + $0 * max(1, largestDilation) + 2 * max(0, largestPadding) }
+    // Clamped so that absurd arguments reach the geometry's checks instead of overflowing here.
+    let bound = ConvolutionError.maximumExtent + 1
+    let roomy = kernel.map {
+      1 + min($0, bound) * min(max(1, largestDilation), bound)
+        + 2 * min(max(0, largestPadding), bound)
+    }
     _ = try Convolution(
       inputShape: [1, inChannels] + roomy, weightShape: weightShape,
       biasShape: bias ? [outChannels] : nil, options: options, operation: name)

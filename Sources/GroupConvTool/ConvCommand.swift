@@ -48,6 +48,9 @@ struct ConvCommand: ParsableCommand {
   @Option(help: "Transposed only: extra output size at the end, OP or OP,OP,...")
   var outputPadding = "0"
 
+  @Option(help: "A reference output .npy (from PyTorch, say): print the largest difference.")
+  var compare: String?
+
   @Option(help: "Gradient of the loss with respect to the output, .npy; enables backward.")
   var gradOutput: String?
 
@@ -78,16 +81,42 @@ struct ConvCommand: ParsableCommand {
     let x = try NPY.read(contentsOf: input)
     let w = try NPY.read(contentsOf: weight)
     let b = try bias.map { path throws(FormatError) in try NPY.read(contentsOf: path) }
+    let reference = try compare.map { path throws(FormatError) in try NPY.read(contentsOf: path) }
     let convolution = try Convolution(
       inputShape: x.shape, weightShape: w.shape, biasShape: b?.shape, options: options())
+    let clock = ContinuousClock()
+    let start = clock.now
     let y = try convolution.forward(x, weight: w, bias: b)
+    let elapsed = clock.now - start
     try NPY.write(y, to: output)
+    print(
+      "\(convolution.operation): input \(x.shape), weight \(w.shape), groups \(groups) -> "
+        + "output \(y.shape) in \(Self.milliseconds(elapsed)), written to \(output)")
+    if let reference, let compare {
+      guard reference.shape == y.shape else {
+        throw ValidationError(
+          "--compare \(compare) has shape \(reference.shape), but the output has \(y.shape)")
+      }
+      let largest = zip(y.scalars, reference.scalars).map { abs($0 - $1) }.max() ?? 0
+      print("largest |output - \(compare)| = \(largest) over \(y.count) values")
+    }
     guard let gradOutput, let gradInput, let gradWeight else { return }
     let dy = try NPY.read(contentsOf: gradOutput)
     let gradients = try convolution.backward(gradOutput: dy, input: x, weight: w)
     try NPY.write(gradients.input, to: gradInput)
     try NPY.write(gradients.weight, to: gradWeight)
-    if let gradBias, let db = gradients.bias { try NPY.write(db, to: gradBias) }
+    var written = [gradInput, gradWeight]
+    if let gradBias, let db = gradients.bias {
+      try NPY.write(db, to: gradBias)
+      written.append(gradBias)
+    }
+    print("gradients written to \(written.joined(separator: ", "))")
+  }
+
+  static func milliseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    let ms = Double(seconds) * 1e3 + Double(attoseconds) * 1e-15
+    return ms < 10 ? "\((ms * 100).rounded() / 100) ms" : "\(ms.rounded()) ms"
   }
 
   /// The options as the library takes them; throws for a list that does not parse.

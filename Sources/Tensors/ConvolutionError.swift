@@ -58,10 +58,20 @@ public enum ConvolutionError: Error, Equatable, Sendable, CustomStringConvertibl
   /// Reflect or circular padding wider than the input allows.
   case paddingTooWide(
     operation: String, mode: PaddingMode, dimension: Int, begin: Int, end: Int, inputSize: Int)
-  /// A tensor whose element count overflows.
+  /// A tensor with more elements than `ConvolutionGeometry.maximumElementCount`.
   case tooLarge(operation: String, name: String, shape: [Int])
+  /// A shape with a negative size.
+  case negativeSize(operation: String, name: String, shape: [Int])
+  /// A size or argument above `ConvolutionGeometry.maximumExtent`.
+  case argumentTooLarge(operation: String, name: String, values: [Int])
   /// A tensor whose shape differs from the one the operation was planned for.
   case shapeMismatch(operation: String, name: String, shape: [Int], expected: [Int])
+
+  /// The most elements a convolution's input, output or weight may hold (16 GiB of floats).
+  public static let maximumElementCount = 1 << 32
+  /// The largest size, stride, dilation or padding a convolution accepts in any dimension;
+  /// small enough that the shape arithmetic cannot overflow.
+  public static let maximumExtent = 1 << 30
 
   /// The values of `groups` that divide both channel counts.
   public static func validGroups(inputChannels: Int, outputChannels: Int) -> [Int] {
@@ -147,7 +157,13 @@ public enum ConvolutionError: Error, Equatable, Sendable, CustomStringConvertibl
             ? "padding value causes wrapping around more than once"
             : "the input dimension must not be empty")
     case let .tooLarge(operation, name, shape):
-      "\(operation): \(name) of size \(shape) has more elements than can be addressed"
+      "\(operation): \(name) of size \(shape) is too large: a tensor may hold at most "
+        + "\(Self.maximumElementCount) elements"
+    case let .negativeSize(operation, name, shape):
+      "\(operation): \(name) \(shape) is not supported: sizes must not be negative"
+    case let .argumentTooLarge(operation, name, values):
+      "\(operation): \(name) \(values) is too large: sizes, strides, dilations and paddings "
+        + "must be at most \(Self.maximumExtent)"
     case let .shapeMismatch(operation, name, shape, expected):
       "\(operation): \(name) of size \(shape) does not match the expected size \(expected)"
     }

@@ -136,6 +136,22 @@ extension ConvolutionGeometry {
       throw .negativeOutputPadding(operation: operation, outputPadding: outputPadding)
     }
 
+    for (argument, shape) in [("input size", inputShape), ("weight size", weightShape)]
+    where shape.contains(where: { $0 < 0 }) {
+      throw .negativeSize(operation: operation, name: argument, shape: shape)
+    }
+    // Bounded values keep the shape arithmetic below from overflowing.
+    let limit = ConvolutionError.maximumExtent
+    for (argument, values) in [
+      ("input size", inputShape), ("weight size", weightShape), ("stride", stride),
+      ("dilation", dilation), ("output_padding", outputPadding),
+    ] where values.contains(where: { $0 > limit }) {
+      throw .argumentTooLarge(operation: operation, name: argument, values: values)
+    }
+    if case .explicit(let values) = options.padding, values.contains(where: { $0 > limit }) {
+      throw .argumentTooLarge(operation: operation, name: "padding", values: values)
+    }
+
     // Channels and groups.
     let groups = options.groups
     let inputChannels = inputShape[1]
@@ -243,6 +259,14 @@ extension ConvolutionGeometry {
       ySize = (0..<spatialRank).map { (padded[$0] - dilatedKernel[$0]) / stride[$0] + 1 }
       try Self.checkPaddingFits(
         options.paddingMode, begin: padBegin, end: padEnd, size: spatial, operation: operation)
+    }
+    for (role, shape) in [
+      ("input", inputShape), ("output", [inputShape[0], transposed ? xChannels : yChannels]
+        + (transposed ? xSize : ySize)), ("weight", weightShape),
+    ] {
+      guard let count = try? Tensor.elementCount(of: shape),
+        count <= ConvolutionError.maximumElementCount
+      else { throw .tooLarge(operation: operation, name: role, shape: shape) }
     }
     self.init(
       transposed: transposed, batch: inputShape[0], groups: groups, xChannels: xChannels,
