@@ -13,10 +13,12 @@ let package = Package(
   targets: [
     // Tensor, shapes, convolution geometry and their errors; standard library only.
     .target(name: "Tensors"),
+    // SIMD microkernels in C, compiled for AVX-512 and for the baseline, chosen at run time.
+    .target(name: "CKernels"),
     // Package-internal loops: the reference kernels (the test oracle) and, later, fast ones.
     .target(
       name: "Kernels",
-      dependencies: ["Tensors"],
+      dependencies: ["Tensors", "CKernels"],
       swiftSettings: [.strictMemorySafety()]
     ),
     // File formats (NumPy .npy); the only library target that touches files.

@@ -54,6 +54,14 @@ public struct Convolution: Equatable, Hashable, Sendable {
   public func forward(_ input: Tensor, weight: Tensor, bias: Tensor? = nil)
     throws(ConvolutionError) -> Tensor
   {
+    try forward(input, weight: weight, bias: bias, kernel: nil)
+  }
+
+  /// `forward` with a fast kernel made earlier for this geometry and weight (see
+  /// `makeForwardKernel`), or one made now when `kernel` is nil.
+  func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, kernel: (any ForwardKernel)?)
+    throws(ConvolutionError) -> Tensor
+  {
     try check(input, "input", geometry.inputShape)
     try check(weight, "weight", geometry.weightShape)
     try checkBias(bias)
@@ -63,6 +71,21 @@ public struct Convolution: Equatable, Hashable, Sendable {
       output = Reference.correlateInputGradient(dy: input.scalars, w: weight.scalars, g)
     } else {
       let x = padded(input.scalars, &g)
+      if let kernel = kernel ?? makeForwardKernel(weight: weight) {
+        output = [Float](repeating: 0, count: g.yShape.reduce(1, *))
+        x.withUnsafeBufferPointer { x in
+          output.withUnsafeMutableBufferPointer { y in
+            if let bias {
+              bias.withUnsafeBufferPointer { b in
+                kernel.forward(x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!)
+              }
+            } else {
+              kernel.forward(x: x.baseAddress!, bias: nil, y: y.baseAddress!)
+            }
+          }
+        }
+        return Tensor(validShape: geometry.outputShape, scalars: output)
+      }
       output = Reference.correlate(x: x, w: weight.scalars, g)
     }
     if let bias {
@@ -70,6 +93,15 @@ public struct Convolution: Equatable, Hashable, Sendable {
         bias.scalars, to: &output, channels: geometry.outputChannels, plane: outputPlane)
     }
     return Tensor(validShape: geometry.outputShape, scalars: output)
+  }
+
+  /// The fast forward kernel for this convolution with `weight` packed, or `nil` when the
+  /// reference loops serve it. `weight` must have `weightShape`.
+  func makeForwardKernel(weight: Tensor) -> (any ForwardKernel)? {
+    guard !geometry.transposed, geometry.outputShape.reduce(1, *) > 0 else { return nil }
+    var g = geometry
+    if g.paddingMode != .zeros { g = g.explicitlyPadded }
+    return weight.withUnsafeBufferPointer { ForwardKernels.make(for: g, weight: $0) }
   }
 
   /// The gradients of a loss with respect to the input, the weight and the bias, given the

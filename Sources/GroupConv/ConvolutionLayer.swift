@@ -1,3 +1,4 @@
+import Kernels
 import Tensors
 
 /// What `Conv1d` ... `ConvTranspose3d` share: their arguments, their parameters, the
@@ -15,7 +16,9 @@ public class ConvolutionLayer {
   /// Stride, padding, dilation, groups, padding mode and output padding.
   public let options: ConvolutionOptions
   /// `[C_out, C_in / groups, k...]`, or for a transposed layer `[C_in, C_out / groups, k...]`.
-  public var weight: Tensor
+  public var weight: Tensor {
+    didSet { forwardKernel = nil }
+  }
   /// `[C_out]`, or `nil` for a layer made with `bias: false`.
   public var bias: Tensor?
   /// The weight's gradient, summed over every `backward` since the last `zeroGrad()`.
@@ -27,6 +30,8 @@ public class ConvolutionLayer {
   let name: String
   /// The convolution for the most recent input shape, reused while it stays the same.
   private var plan: Convolution?
+  /// The fast forward kernel for `plan` and `weight`, packed on first use.
+  private var forwardKernel: (any ForwardKernel)?
 
   init(
     spatialRank: Int, inChannels: Int, outChannels: Int, kernelSize: PerDimension,
@@ -90,7 +95,9 @@ public class ConvolutionLayer {
   /// - Throws: `ConvolutionError` when the input does not fit the layer (channels, rank, a
   ///   kernel larger than the padded input, padding wider than reflect allows, ...).
   public func forward(_ input: Tensor) throws(ConvolutionError) -> Tensor {
-    try convolution(for: input).forward(input, weight: weight, bias: bias)
+    let convolution = try convolution(for: input)
+    if forwardKernel == nil { forwardKernel = convolution.makeForwardKernel(weight: weight) }
+    return try convolution.forward(input, weight: weight, bias: bias, kernel: forwardKernel)
   }
 
   /// `forward(input)`, so that a layer reads like a function: `y = try conv(x)`.
@@ -130,6 +137,7 @@ public class ConvolutionLayer {
       inputShape: input.shape, weightShape: weight.shape, biasShape: bias?.shape,
       options: options, operation: name)
     plan = convolution
+    forwardKernel = nil
     return convolution
   }
 

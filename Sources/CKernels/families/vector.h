@@ -1,0 +1,26 @@
+// The vector type the kernel families are written in: 16 floats, with loads and stores
+// that make no alignment assumption. Lowered to one zmm register under AVX-512 and to
+// several narrower registers elsewhere.
+#ifndef GC_VECTOR_H
+#define GC_VECTOR_H
+#include <string.h>
+
+// The helpers below are always inlined, so passing vectors by value has no ABI to keep.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef float gc_v16 __attribute__((vector_size(64), aligned(4)));
+
+static inline __attribute__((always_inline)) gc_v16 gc_load(const float *p) {
+  gc_v16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline __attribute__((always_inline)) void gc_store(float *p, gc_v16 v) {
+  memcpy(p, &v, sizeof v);
+}
+
+static inline __attribute__((always_inline)) gc_v16 gc_splat(float s) {
+  return (gc_v16){0} + s;
+}
+#endif

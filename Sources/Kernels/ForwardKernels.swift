@@ -1,0 +1,28 @@
+import Tensors
+
+/// A fast forward pass for one convolution geometry, its weights packed once at creation.
+package protocol ForwardKernel: AnyObject, Sendable {
+  /// y = x ⋆ w + bias for the whole batch, spread over `Threads.count` threads.
+  /// x: `geometry.xShape`, read with zeros outside (other padding modes are written out
+  /// before, so the geometry's padding mode is `.zeros`); bias: `[yChannels]` or nil;
+  /// y: `geometry.yShape`, every element written.
+  func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>)
+}
+
+/// Chooses the algorithm for each convolution regime.
+package enum ForwardKernels {
+  /// The fastest kernel for `geometry` with `weight` packed, or `nil` when only the
+  /// reference loops handle it. `geometry` must be a (not transposed) convolution with zeros
+  /// padding.
+  package static func make(
+    for geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>
+  ) -> (any ForwardKernel)? {
+    precondition(!geometry.transposed && geometry.paddingMode == .zeros)
+    precondition(weight.count == geometry.weightShape.reduce(1, *))
+    if geometry.multiplyAdds == 0 { return nil }
+    if let direct = unsafe DirectConvolution(geometry, weight: weight) { return direct }
+    if let gemm = unsafe GemmConvolution(geometry, weight: weight) { return gemm }
+    return nil
+  }
+}
