@@ -1,6 +1,6 @@
 // A loop of independent fused multiply-adds: times the FMA peak that a benchmark reports
 // its results against. 24 accumulators hide the FMA latency on two FMA ports.
-static float GC_ISA(gc_fma_peak)(long iterations) {
+float GC_ISA(gc_fma_peak)(long iterations) {
   gc_v16 acc[24];
   for (int i = 0; i < 24; i++) acc[i] = gc_splat((float)i * 1e-3f);
   const gc_v16 a = gc_splat(0.999999f), b = gc_splat(1e-7f);

@@ -1,8 +1,8 @@
-// CKernels: the few convolution microkernels that need SIMD code generation Swift cannot
-// express portably. Each family is written once with vector extensions (families/*.h) and
-// compiled twice: for AVX-512 (x86-64 only, chosen at run time when the CPU has it) and for
-// the baseline of the target (any x86-64 or arm64). Swift calls them through the function
-// table that gc_kernels() returns; planning, packing and threading stay in Swift.
+// CKernels: the convolution microkernels that need SIMD code generation Swift cannot express
+// portably. Each family is written once with vector extensions (families/NAME.h) and
+// compiled twice: for AVX-512 (NAME_avx512.c, x86-64 only) and for the target's baseline
+// (NAME_generic.c, any x86-64 or arm64). NAME.c picks one at run time. Planning, packing
+// and threading stay in Swift.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -13,26 +13,26 @@
 extern "C" {
 #endif
 
-/// The microkernels of one instruction set.
-typedef struct gc_kernel_table {
-  /// A short name for reports: "avx512" or "generic".
-  const char *name;
-  /// Floats per vector register the kernels are tuned for.
-  int vector_floats;
-  /// Runs `iterations` × 24 vector FMAs (16 lanes each, 2 FLOP per lane); returns a sum so
-  /// the work is not optimised away. Times the machine's FMA peak.
-  float (*fma_peak)(long iterations);
-} gc_kernel_table;
+/// Whether the AVX-512 kernels run: the CPU and OS support AVX-512 F/VL/BW/DQ and FMA, and
+/// the environment does not say `GROUPCONV_ISA=generic`. Decided once.
+int gc_has_avx512(void);
 
-/// The table for this CPU: AVX-512 when the CPU and OS support it, else the baseline.
-/// Chosen once; `GROUPCONV_ISA=generic` in the environment forces the baseline.
-const gc_kernel_table *gc_kernels(void);
+/// Forces the baseline kernels (1) or returns to the run-time choice (0); for tests that
+/// check both instruction sets in one process. Not for use while kernels run.
+void gc_use_generic_kernels(int generic);
 
-/// The baseline table, whatever the CPU.
-const gc_kernel_table *gc_kernels_generic(void);
+/// The instruction set the kernels use: "avx512" or "generic".
+const char *gc_isa_name(void);
+
+/// Runs `iterations` × 24 independent 16-lane FMAs (2 FLOP per lane) and returns a sum so
+/// the work is kept: times the machine's FMA peak.
+float gc_fma_peak(long iterations);
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "gc_gemm.h"
+#include "gc_direct.h"
 
 #endif
