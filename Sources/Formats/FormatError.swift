@@ -46,6 +46,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     source: String, shape: [Int], itemSize: Int, dataOffset: Int, expectedBytes: Int,
     actualBytes: Int)
 
+  /// The message: the file, what was found, the byte offset where one applies, and what
+  /// was expected there.
   public var description: String {
     switch self {
     case let .unreadable(path, reason):

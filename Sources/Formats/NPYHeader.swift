@@ -51,6 +51,46 @@ struct NPYHeader {
   /// Reads and checks the preamble at the start of `bytes`, and that the data after it has
   /// exactly the size the header declares; allocates nothing in proportion to that size.
   init(parsing bytes: [UInt8], source: String) throws(FormatError) {
+    let (headerOffset, headerBytes) = try Self.headerText(of: bytes, source: source)
+    var header = String(decoding: headerBytes, as: UTF8.self)
+    while header.last?.isWhitespace == true { header.removeLast() }
+    let entries: [PythonLiteral.Entry]
+    do {
+      entries = try PythonLiteralParser.parseDict(headerBytes)
+    } catch {
+      throw .malformedHeader(
+        source: source, header: header, offset: headerOffset + error.offset,
+        expected: error.expected, found: error.found)
+    }
+    let values = try Values(entries, source: source, header: header)
+    dtype = try values.dtype(source: source)
+    fortranOrder = try values.fortranOrder(source: source, header: header)
+    shape = try values.shape(source: source, header: header)
+
+    // Checked arithmetic on the sizes before anything is allocated.
+    var count = 1
+    var overflow = false
+    for size in shape where !overflow {
+      (count, overflow) = count.multipliedReportingOverflow(by: size)
+    }
+    let (byteCount, byteOverflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
+    guard !overflow && !byteOverflow else {
+      throw .tooManyElements(source: source, shape: shape, itemSize: dtype.itemSize)
+    }
+    self.count = count
+    dataOffset = headerOffset + headerBytes.count
+    guard bytes.count - dataOffset == byteCount else {
+      throw .dataSizeMismatch(
+        source: source, shape: shape, itemSize: dtype.itemSize, dataOffset: dataOffset,
+        expectedBytes: byteCount, actualBytes: bytes.count - dataOffset)
+    }
+  }
+
+  /// The header's offset and bytes, after checking the magic, the version, the header
+  /// length against the file's size, and that the header is text of the version's encoding.
+  private static func headerText(
+    of bytes: [UInt8], source: String
+  ) throws(FormatError) -> (offset: Int, bytes: [UInt8]) {
     guard bytes.count >= NPY.magic.count, bytes.prefix(NPY.magic.count).elementsEqual(NPY.magic)
     else { throw .badMagic(source: source, found: Array(bytes.prefix(NPY.magic.count))) }
 
@@ -74,116 +114,91 @@ struct NPYHeader {
         source: source, field: "header length", offset: lengthOffset, expected: lengthSize,
         available: bytes.count - lengthOffset)
     }
-    var headerLength = 0
+    // Unsigned and 64-bit, so that a length near 4 GiB cannot wrap a 32-bit Int.
+    var declaredLength: UInt64 = 0
     for index in (0..<lengthSize).reversed() {
-      headerLength = headerLength << 8 | Int(bytes[lengthOffset + index])
+      declaredLength = declaredLength << 8 | UInt64(bytes[lengthOffset + index])
     }
     let headerOffset = lengthOffset + lengthSize
-    guard bytes.count - headerOffset >= headerLength else {
+    guard UInt64(bytes.count - headerOffset) >= declaredLength else {
       throw .truncatedHeader(
-        source: source, field: "header text", offset: headerOffset, expected: headerLength,
-        available: bytes.count - headerOffset)
+        source: source, field: "header text", offset: headerOffset,
+        expected: Int(clamping: declaredLength), available: bytes.count - headerOffset)
     }
-    let headerBytes = Array(bytes[headerOffset..<headerOffset + headerLength])
-    if let bad = Self.firstInvalidTextByte(headerBytes, utf8: major >= 3) {
+    let headerBytes = Array(bytes[headerOffset..<headerOffset + Int(declaredLength)])
+
+    if let bad = firstInvalidTextByte(headerBytes, utf8: major >= 3) {
       throw .invalidHeaderText(
         source: source, version: major, offset: headerOffset + bad, byte: headerBytes[bad])
     }
-
-    var header = String(decoding: headerBytes, as: UTF8.self)
-    while header.last?.isWhitespace == true { header.removeLast() }
-    let dict: PythonLiteral
-    do {
-      dict = try PythonLiteralParser.parseDict(headerBytes)
-    } catch {
-      throw .malformedHeader(
-        source: source, header: header, offset: headerOffset + error.offset,
-        expected: error.expected, found: error.found)
-    }
-    let values = try Self.values(of: dict, source: source, header: header)
-
-    guard case .string(let descr) = values.descr.value, let dtype = NPYDType(descr: descr)
-    else { throw .unsupportedDType(source: source, descr: values.descr.text) }
-
-    let fortranOrder: Bool
-    switch values.fortranOrder.value {
-    case .atom("True"): fortranOrder = true
-    case .atom("False"): fortranOrder = false
-    default:
-      throw .badHeaderValue(
-        source: source, header: header, key: "fortran_order", found: values.fortranOrder.text,
-        expected: "True or False")
-    }
-
-    guard case .tuple(let entries) = values.shape.value else {
-      throw .badHeaderValue(
-        source: source, header: header, key: "shape", found: values.shape.text,
-        expected: "a tuple of integers such as (), (5,) or (2, 3)")
-    }
-    var shape: [Int] = []
-    for (index, entry) in entries.enumerated() {
-      guard case .atom(let text) = entry.value, let size = Self.dimension(text) else {
-        throw .badShapeEntry(
-          source: source, shape: values.shape.text, index: index, entry: entry.text)
-      }
-      shape.append(size)
-    }
-
-    // Checked arithmetic on the sizes before anything is allocated.
-    var count = 1
-    var overflow = false
-    for size in shape where !overflow {
-      (count, overflow) = count.multipliedReportingOverflow(by: size)
-    }
-    let (byteCount, byteOverflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
-    guard !overflow && !byteOverflow else {
-      throw .tooManyElements(source: source, shape: shape, itemSize: dtype.itemSize)
-    }
-    let dataOffset = headerOffset + headerLength
-    guard bytes.count - dataOffset == byteCount else {
-      throw .dataSizeMismatch(
-        source: source, shape: shape, itemSize: dtype.itemSize, dataOffset: dataOffset,
-        expectedBytes: byteCount, actualBytes: bytes.count - dataOffset)
-    }
-    self.init(
-      dtype: dtype, fortranOrder: fortranOrder, shape: shape, count: count,
-      dataOffset: dataOffset)
+    return (headerOffset, headerBytes)
   }
 
-  private init(dtype: NPYDType, fortranOrder: Bool, shape: [Int], count: Int, dataOffset: Int) {
-    self.dtype = dtype
-    self.fortranOrder = fortranOrder
-    self.shape = shape
-    self.count = count
-    self.dataOffset = dataOffset
-  }
+  /// The values of the three `.npy` keys, as written.
+  private struct Values {
+    var descr: PythonLiteral
+    var fortranOrder: PythonLiteral
+    var shape: PythonLiteral
 
-  /// The three values of a header dict, which must hold exactly the three `.npy` keys.
-  private static func values(
-    of dict: PythonLiteral, source: String, header: String
-  ) throws(FormatError) -> (descr: PythonLiteral, fortranOrder: PythonLiteral, shape: PythonLiteral) {
-    guard case .dict(let entries) = dict.value else {
-      preconditionFailure("parseDict returns a dict")
+    /// The values of a header dict, which must hold each of the three keys exactly once.
+    init(_ entries: [PythonLiteral.Entry], source: String, header: String) throws(FormatError) {
+      var found: [String: PythonLiteral] = [:]
+      for entry in entries {
+        guard case .string(let key) = entry.key.value,
+          ["descr", "fortran_order", "shape"].contains(key)
+        else { throw .unexpectedHeaderKey(source: source, header: header, key: entry.key.text) }
+        guard found.updateValue(entry.value, forKey: key) == nil else {
+          throw .duplicateHeaderKey(source: source, header: header, key: entry.key.text)
+        }
+      }
+      guard let descr = found["descr"] else {
+        throw .missingHeaderKey(source: source, header: header, key: "descr")
+      }
+      guard let fortranOrder = found["fortran_order"] else {
+        throw .missingHeaderKey(source: source, header: header, key: "fortran_order")
+      }
+      guard let shape = found["shape"] else {
+        throw .missingHeaderKey(source: source, header: header, key: "shape")
+      }
+      (self.descr, self.fortranOrder, self.shape) = (descr, fortranOrder, shape)
     }
-    var found: [String: PythonLiteral] = [:]
-    for entry in entries {
-      guard case .string(let key) = entry.key.value,
-        ["descr", "fortran_order", "shape"].contains(key)
-      else { throw .unexpectedHeaderKey(source: source, header: header, key: entry.key.text) }
-      guard found.updateValue(entry.value, forKey: key) == nil else {
-        throw .duplicateHeaderKey(source: source, header: header, key: entry.key.text)
+
+    /// `descr`: a string naming a float dtype `NPY` reads.
+    func dtype(source: String) throws(FormatError) -> NPYDType {
+      guard case .string(let name) = descr.value, let dtype = NPYDType(descr: name) else {
+        throw .unsupportedDType(source: source, descr: descr.text)
+      }
+      return dtype
+    }
+
+    /// `fortran_order`: `True` or `False`.
+    func fortranOrder(source: String, header: String) throws(FormatError) -> Bool {
+      switch fortranOrder.value {
+      case .atom("True"): return true
+      case .atom("False"): return false
+      default:
+        throw .badHeaderValue(
+          source: source, header: header, key: "fortran_order", found: fortranOrder.text,
+          expected: "True or False")
       }
     }
-    guard let descr = found["descr"] else {
-      throw .missingHeaderKey(source: source, header: header, key: "descr")
+
+    /// `shape`: a tuple of non-negative integers that fit in an `Int`.
+    func shape(source: String, header: String) throws(FormatError) -> [Int] {
+      guard case .tuple(let entries) = shape.value else {
+        throw .badHeaderValue(
+          source: source, header: header, key: "shape", found: shape.text,
+          expected: "a tuple of integers such as (), (5,) or (2, 3)")
+      }
+      var sizes: [Int] = []
+      for (index, entry) in entries.enumerated() {
+        guard case .atom(let text) = entry.value, let size = NPYHeader.dimension(text) else {
+          throw .badShapeEntry(source: source, shape: shape.text, index: index, entry: entry.text)
+        }
+        sizes.append(size)
+      }
+      return sizes
     }
-    guard let fortranOrder = found["fortran_order"] else {
-      throw .missingHeaderKey(source: source, header: header, key: "fortran_order")
-    }
-    guard let shape = found["shape"] else {
-      throw .missingHeaderKey(source: source, header: header, key: "shape")
-    }
-    return (descr, fortranOrder, shape)
   }
 
   /// A shape entry: decimal digits with an optional `+` and, as Python 2 wrote long

@@ -46,15 +46,20 @@ struct PythonLiteralParser {
   private let bytes: [UInt8]
   private var position = 0
 
-  /// Parses `bytes` as one dict literal, surrounded by optional whitespace.
-  static func parseDict(_ bytes: [UInt8]) throws(SyntaxError) -> PythonLiteral {
+  /// The entries of the one dict literal in `bytes`, which may be surrounded by whitespace.
+  static func parseDict(_ bytes: [UInt8]) throws(SyntaxError) -> [PythonLiteral.Entry] {
     var parser = PythonLiteralParser(bytes: bytes)
     parser.skipWhitespace()
+    let start = parser.position
     guard parser.peek == UInt8(ascii: "{") else { throw parser.failure(expected: "'{'") }
-    let dict = try parser.parseValue(depth: 0)
+    let literal = try parser.parseValue(depth: 0)
+    guard case .dict(let entries) = literal.value else {
+      parser.position = start  // unreachable: a literal starting with '{' is a dict
+      throw parser.failure(expected: "'{'")
+    }
     parser.skipWhitespace()
     guard parser.peek == nil else { throw parser.failure(expected: "the end of the header") }
-    return dict
+    return entries
   }
 
   private init(bytes: [UInt8]) {

@@ -1,1 +1,0 @@
-// Placeholder until NPY lands; delete when another file exists here.

@@ -1,0 +1,45 @@
+import CKernels
+
+/// Facts about this machine that the kernels use or report.
+package enum Machine {
+  /// The instruction set of the C microkernels: "avx512" or "generic".
+  package static var instructionSet: String { unsafe String(cString: gc_isa_name()) }
+
+  /// The FMA peak in GFLOP/s over `threads` threads, timed with a loop of independent
+  /// vector FMAs for about `seconds`.
+  package static func measureFMAPeak(threads: Int, seconds: Double = 0.2) -> Double {
+    let clock = ContinuousClock()
+    let flopsPerIteration = 24.0 * 16 * 2
+    // Calibrate the iteration count on one thread, then run it on every thread at once.
+    var iterations = 1 << 16
+    while true {
+      let elapsed = clock.measure { _ = gc_fma_peak(iterations) }
+      if elapsed > .milliseconds(20) || iterations >= 1 << 30 {
+        iterations = Int(Double(iterations) * seconds / elapsed.seconds)
+        break
+      }
+      iterations *= 4
+    }
+    let count = max(1, threads)
+    let previous = Threads.count
+    Threads.count = count
+    defer { Threads.count = previous }
+    // The best of a few short trials: other processes only ever slow a trial down.
+    var best = 0.0
+    for _ in 0..<5 {
+      let elapsed = clock.measure {
+        Threads.parallelFor(count) { _ in _ = gc_fma_peak(iterations / 5) }
+      }
+      best = max(best, Double(count * (iterations / 5)) * flopsPerIteration / elapsed.seconds)
+    }
+    return best / 1e9
+  }
+}
+
+extension Duration {
+  /// The duration in seconds.
+  package var seconds: Double {
+    let (seconds, attoseconds) = components
+    return Double(seconds) + Double(attoseconds) * 1e-18
+  }
+}

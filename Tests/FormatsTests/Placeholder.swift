@@ -1,1 +1,0 @@
-// Placeholder until the NPY tests land; delete when another file exists here.
