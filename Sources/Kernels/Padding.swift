@@ -9,9 +9,7 @@ extension Reference {
     let map = PaddingMap(shape: shape, begin: begin, end: end, mode: mode)
     precondition(x.count == map.sourceCount)
     var padded = [Float](repeating: 0, count: map.paddedCount)
-    for index in padded.indices {
-      if let source = map.source(of: index) { padded[index] = x[source] }
-    }
+    map.forEach { target, source in padded[target] = x[source] }
     return padded
   }
 
@@ -24,52 +22,52 @@ extension Reference {
     let map = PaddingMap(shape: shape, begin: begin, end: end, mode: mode)
     precondition(dPadded.count == map.paddedCount)
     var dx = [Double](repeating: 0, count: map.sourceCount)
-    for index in dPadded.indices {
-      if let source = map.source(of: index) { dx[source] += Double(dPadded[index]) }
-    }
+    map.forEach { target, source in dx[source] += Double(dPadded[target]) }
     return dx.map { Float($0) }
   }
 }
 
-/// Which element of an [N, C, size...] tensor each element of its padded copy reads.
+/// Which element of an [N, C, size...] tensor each element of its padded copy reads, as
+/// one table of source positions per spatial dimension (1-D and 2-D get leading extents of 1).
 struct PaddingMap {
-  let shape: [Int]
-  let paddedShape: [Int]
-  let begin: [Int]
-  let mode: PaddingMode
+  /// Source position per padded position, or -1 where zeros are read; depth, height, width.
+  let tables: [[Int]]
+  /// N·C, and the source extents: depth, height, width.
+  let planes: Int
+  let size: [Int]
 
   init(shape: [Int], begin: [Int], end: [Int], mode: PaddingMode) {
     let spatialRank = shape.count - 2
     precondition(begin.count == spatialRank && end.count == spatialRank)
-    self.shape = shape
-    self.paddedShape = Array(shape[..<2]) + (0..<spatialRank).map {
-      shape[$0 + 2] + begin[$0] + end[$0]
+    let leading = 3 - spatialRank
+    let size = Array(repeating: 1, count: leading) + shape[2...]
+    let begin = Array(repeating: 0, count: leading) + begin
+    let end = Array(repeating: 0, count: leading) + end
+    self.tables = (0..<3).map { axis in
+      (-begin[axis]..<size[axis] + end[axis]).map { Self.source($0, size: size[axis], mode) ?? -1 }
     }
-    self.begin = begin
-    self.mode = mode
+    self.planes = shape[0] * shape[1]
+    self.size = size
   }
 
-  var sourceCount: Int { shape.reduce(1, *) }
-  var paddedCount: Int { paddedShape.reduce(1, *) }
+  var sourceCount: Int { planes * size.reduce(1, *) }
+  var paddedCount: Int { planes * tables.map(\.count).reduce(1, *) }
 
-  /// The source offset of padded element `index`, or `nil` where zeros are read.
-  func source(of index: Int) -> Int? {
-    var remainder = index
-    var coordinates = [Int](repeating: 0, count: shape.count)
-    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
-      (remainder, coordinates[axis]) = remainder.quotientAndRemainder(dividingBy: paddedShape[axis])
-    }
-    var offset = 0
-    for axis in 0..<shape.count {
-      var position = coordinates[axis]
-      if axis >= 2 {
-        guard let mapped = Self.source(position - begin[axis - 2], size: shape[axis], mode)
-        else { return nil }
-        position = mapped
+  /// Calls `body(paddedOffset, sourceOffset)` for every padded element that reads x.
+  func forEach(_ body: (Int, Int) -> Void) {
+    var target = 0
+    for plane in 0..<planes {
+      for z in tables[0] {
+        for r in tables[1] {
+          for q in tables[2] {
+            if z >= 0 && r >= 0 && q >= 0 {
+              body(target, ((plane * size[0] + z) * size[1] + r) * size[2] + q)
+            }
+            target += 1
+          }
+        }
       }
-      offset = offset * shape[axis] + position
     }
-    return offset
   }
 
   /// The position inside [0, size) that position `i` (which may lie outside) reads.
