@@ -68,6 +68,11 @@ public struct Convolution: Equatable, Hashable, Sendable {
     var g = geometry
     var output: [Float]
     if g.transposed {
+      if let fast = weight.withUnsafeBufferPointer({ InputGradientKernel(g, weight: $0) }) {
+        return Tensor(
+          validShape: geometry.outputShape,
+          scalars: Self.run(fast, input.scalars, bias: bias, count: g.xShape.reduce(1, *)))
+      }
       output = Reference.correlateInputGradient(dy: input.scalars, w: weight.scalars, g)
     } else {
       let x = padded(input.scalars, &g)
@@ -126,7 +131,12 @@ public struct Convolution: Equatable, Hashable, Sendable {
       dWeight = Reference.correlateWeightGradient(dy: input.scalars, x: gradOutput.scalars, g)
     } else {
       let x = padded(input.scalars, &g)
-      let dPadded = Reference.correlateInputGradient(dy: gradOutput.scalars, w: weight.scalars, g)
+      let dPadded: [Float]
+      if let fast = weight.withUnsafeBufferPointer({ InputGradientKernel(g, weight: $0) }) {
+        dPadded = Self.run(fast, gradOutput.scalars, bias: nil, count: g.xShape.reduce(1, *))
+      } else {
+        dPadded = Reference.correlateInputGradient(dy: gradOutput.scalars, w: weight.scalars, g)
+      }
       dInput =
         geometry.paddingMode == .zeros
         ? dPadded
@@ -146,6 +156,25 @@ public struct Convolution: Equatable, Hashable, Sendable {
       input: Tensor(validShape: geometry.inputShape, scalars: dInput),
       weight: Tensor(validShape: geometry.weightShape, scalars: dWeight),
       bias: dBias)
+  }
+
+  /// Runs an input-gradient kernel on `dy`, returning `count` elements.
+  private static func run(
+    _ kernel: InputGradientKernel, _ dy: [Float], bias: Tensor?, count: Int
+  ) -> [Float] {
+    var dx = [Float](repeating: 0, count: count)
+    dy.withUnsafeBufferPointer { dy in
+      dx.withUnsafeMutableBufferPointer { dx in
+        if let bias {
+          bias.withUnsafeBufferPointer { b in
+            kernel.run(dy: dy.baseAddress!, bias: b.baseAddress!, dx: dx.baseAddress!)
+          }
+        } else {
+          kernel.run(dy: dy.baseAddress!, bias: nil, dx: dx.baseAddress!)
+        }
+      }
+    }
+    return dx
   }
 
   /// The elements per (sample, channel) of the output.

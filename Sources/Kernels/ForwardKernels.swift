@@ -26,3 +26,29 @@ package enum ForwardKernels {
     return nil
   }
 }
+
+/// The reference loops behind the `ForwardKernel` interface: what code built on forward
+/// kernels is tested with, independently of the fast kernels.
+package final class ReferenceForwardKernel: ForwardKernel {
+  let geometry: ConvolutionGeometry
+  let weight: [Float]
+
+  package init(_ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>) {
+    self.geometry = geometry
+    self.weight = Array(unsafe weight)
+  }
+
+  package func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+  ) {
+    let xCount = geometry.xShape.reduce(1, *)
+    var result = Reference.correlate(
+      x: Array(unsafe UnsafeBufferPointer(start: x, count: xCount)), w: weight, geometry)
+    if let bias {
+      Reference.addBias(
+        Array(unsafe UnsafeBufferPointer(start: bias, count: geometry.yChannels)), to: &result,
+        channels: geometry.yChannels, plane: geometry.ySize.reduce(1, *))
+    }
+    for index in result.indices { unsafe y[index] = result[index] }
+  }
+}
