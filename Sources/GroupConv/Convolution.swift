@@ -13,6 +13,8 @@ import Tensors
 /// ```
 public struct Convolution: Equatable, Hashable, Sendable {
   package let geometry: ConvolutionGeometry
+  /// The operation's name in messages: `conv2d`, `conv_transpose3d`, `Conv2d`, ...
+  public let operation: String
 
   /// Checks the arguments against the shapes as PyTorch does.
   ///
@@ -29,10 +31,9 @@ public struct Convolution: Equatable, Hashable, Sendable {
     geometry = try ConvolutionGeometry(
       inputShape: inputShape, weightShape: weightShape, biasShape: biasShape, options: options,
       operation: operation)
+    self.operation = operation ?? geometry.operation
   }
 
-  /// The operation's name in messages: `conv2d`, `conv_transpose3d`, ...
-  public var operation: String { geometry.operation }
   /// The shape `forward` takes.
   public var inputShape: [Int] { geometry.inputShape }
   /// The shape `forward` returns.
@@ -195,7 +196,7 @@ public struct Convolution: Equatable, Hashable, Sendable {
   {
     guard tensor.shape == expected else {
       throw .shapeMismatch(
-        operation: geometry.operation, name: name, shape: tensor.shape, expected: expected)
+        operation: operation, name: name, shape: tensor.shape, expected: expected)
     }
   }
 
@@ -204,11 +205,9 @@ public struct Convolution: Equatable, Hashable, Sendable {
     case (let bias?, true): try check(bias, "bias", [geometry.outputChannels])
     case (nil, false): break
     case (let bias?, false):
-      throw .shapeMismatch(
-        operation: geometry.operation, name: "bias", shape: bias.shape, expected: [])
+      throw .biasPresence(operation: operation, given: bias.shape, expected: nil)
     case (nil, true):
-      throw .shapeMismatch(
-        operation: geometry.operation, name: "bias", shape: [], expected: [geometry.outputChannels])
+      throw .biasPresence(operation: operation, given: nil, expected: [geometry.outputChannels])
     }
   }
 }

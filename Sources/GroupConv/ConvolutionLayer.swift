@@ -63,20 +63,9 @@ public class ConvolutionLayer {
       options.transposed
       ? [inChannels, outChannels / options.groups] + kernel
       : [outChannels, inChannels / options.groups] + kernel
-    // Every rule that does not depend on the input's size is checked now, on an input large
-    // enough for any kernel, padding and dilation given.
-    let largestDilation = options.dilation.values.max() ?? 1
-    var largestPadding = 0
-    if case .explicit(let values) = options.padding { largestPadding = values.max() ?? 0 }
-    // Clamped so that absurd arguments reach the geometry's checks instead of overflowing here.
-    let bound = ConvolutionError.maximumExtent + 1
-    let roomy = kernel.map {
-      1 + min($0, bound) * min(max(1, largestDilation), bound)
-        + 2 * min(max(0, largestPadding), bound)
-    }
-    _ = try Convolution(
-      inputShape: [1, inChannels] + roomy, weightShape: weightShape,
-      biasShape: bias ? [outChannels] : nil, options: options, operation: name)
+    // Every rule that does not depend on the input's size is checked now, as PyTorch's
+    // module constructors do.
+    _ = try ConvolutionGeometry.checkOptions(options, spatialRank: spatialRank, operation: name)
 
     let parameters = try defaultParameters(
       weightShape: weightShape, biasCount: bias ? outChannels : nil, seed: layerSeed(seed),
@@ -128,6 +117,9 @@ public class ConvolutionLayer {
   public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
 
   private func convolution(for input: Tensor) throws(ConvolutionError) -> Convolution {
+    guard input.rank == kernelSize.count + 2 else {
+      throw .inputRank(operation: name, shape: input.shape, expectedRank: kernelSize.count + 2)
+    }
     if let plan, plan.inputShape == input.shape, plan.weightShape == weight.shape,
       plan.hasBias == (bias != nil)
     {

@@ -35,8 +35,9 @@ public final class DepthwiseSeparableConv2d {
     }
     let (hidden, overflow) = inChannels.multipliedReportingOverflow(by: depthMultiplier)
     guard !overflow else {
-      throw .tooLarge(
-        operation: "DepthwiseSeparableConv2d", name: "depthwise output", shape: [hidden])
+      throw .argumentTooLarge(
+        operation: "DepthwiseSeparableConv2d", name: "in_channels × depth_multiplier",
+        values: [inChannels, depthMultiplier])
     }
     var seeds = seed.map { SeededGenerator(seed: $0) }
     depthwise = try Conv2d(

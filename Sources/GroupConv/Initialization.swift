@@ -21,11 +21,14 @@ func layerSeed(_ seed: UInt64?) -> UInt64 {
 /// weight's second dimension times the kernel size: `C_in / groups * prod(k)` for a
 /// convolution, `C_out / groups * prod(k)` for a transposed one.
 ///
-/// - Throws: `ConvolutionError.tooLarge` when the weight's element count overflows.
+/// - Throws: `ConvolutionError.tooLarge` when the weight would hold more than
+///   `ConvolutionError.maximumElementCount` elements.
 func defaultParameters(weightShape: [Int], biasCount: Int?, seed: UInt64, operation: String)
   throws(ConvolutionError) -> (weight: Tensor, bias: Tensor?)
 {
-  guard (try? Tensor.elementCount(of: weightShape)) != nil else {
+  guard let count = try? Tensor.elementCount(of: weightShape),
+    count <= ConvolutionError.maximumElementCount
+  else {
     throw .tooLarge(operation: operation, name: "weight", shape: weightShape)
   }
   var generator = SeededGenerator(seed: seed)

@@ -35,19 +35,19 @@ package final class ReferenceForwardKernel: ForwardKernel {
 
   package init(_ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>) {
     self.geometry = geometry
-    self.weight = Array(unsafe weight)
+    self.weight = unsafe Array(weight)
   }
 
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
   ) {
     let xCount = geometry.xShape.reduce(1, *)
-    var result = Reference.correlate(
-      x: Array(unsafe UnsafeBufferPointer(start: x, count: xCount)), w: weight, geometry)
-    if let bias {
+    let input = unsafe Array(UnsafeBufferPointer(start: x, count: xCount))
+    var result = Reference.correlate(x: input, w: weight, geometry)
+    if let bias = unsafe bias {
+      let values = unsafe Array(UnsafeBufferPointer(start: bias, count: geometry.yChannels))
       Reference.addBias(
-        Array(unsafe UnsafeBufferPointer(start: bias, count: geometry.yChannels)), to: &result,
-        channels: geometry.yChannels, plane: geometry.ySize.reduce(1, *))
+        values, to: &result, channels: geometry.yChannels, plane: geometry.ySize.reduce(1, *))
     }
     for index in result.indices { unsafe y[index] = result[index] }
   }

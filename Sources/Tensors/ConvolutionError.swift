@@ -37,7 +37,13 @@ public enum ConvolutionError: Error, Equatable, Sendable, CustomStringConvertibl
     operation: String, groups: Int, transposed: Bool, weightShape: [Int], inputShape: [Int],
     expectedChannels: Int)
   /// The bias is not one value per output channel.
-  case biasShape(operation: String, biasShape: [Int], weightShape: [Int], outputChannels: Int)
+  case biasShape(
+    operation: String, biasShape: [Int], weightShape: [Int], outputChannels: Int,
+    transposed: Bool)
+  /// A bias given to a convolution made without one, or missing from one made with one.
+  case biasPresence(operation: String, given: [Int]?, expected: [Int]?)
+  /// An input with an empty spatial dimension.
+  case emptySpatialInput(operation: String, shape: [Int])
   /// The dilated kernel is larger than the padded input.
   case kernelLargerThanInput(operation: String, paddedInputSize: [Int], dilatedKernelSize: [Int])
   /// `padding='same'` with a stride above 1.
@@ -92,7 +98,8 @@ public enum ConvolutionError: Error, Equatable, Sendable, CustomStringConvertibl
       "\(operation): expected a \(inputShape.count)-D weight for input of size \(inputShape)"
         + ", but got weight of size \(weightShape)"
     case let .argumentCount(operation, name, values, spatialRank):
-      "\(operation): \(name) \(values) has \(values.count) values; expected 1 or \(spatialRank)"
+      "\(operation): \(name) \(values) has \(values.count) values; expected "
+        + (spatialRank == 1 ? "1" : "1 or \(spatialRank)")
         + (name == "padding" ? " (or \(2 * spatialRank): begins, then ends)" : "")
         + " for \(spatialRank) spatial dimension\(spatialRank == 1 ? "" : "s")"
     case let .nonPositiveStride(operation, stride):
@@ -119,9 +126,19 @@ public enum ConvolutionError: Error, Equatable, Sendable, CustomStringConvertibl
       "\(operation): given \(transposed ? "transposed=1" : "groups=\(groups)"), weight of size "
         + "\(weight), expected input\(input) to have \(expected) channels, but got "
         + "\(input.count > 1 ? input[1] : 0) channels instead"
-    case let .biasShape(operation, biasShape, weightShape, outputChannels):
-      "\(operation): given weight of size \(weightShape), expected bias to be 1-dimensional "
-        + "with \(outputChannels) elements, but got bias of size \(biasShape) instead"
+    case let .biasShape(operation, biasShape, weightShape, outputChannels, transposed):
+      "\(operation): given \(transposed ? "transposed=1, " : "")weight of size \(weightShape), "
+        + "expected bias to be 1-dimensional with \(outputChannels) elements, but got bias of "
+        + "size \(biasShape) instead"
+    case let .biasPresence(operation, given?, _):
+      "\(operation): a bias of size \(given) was given, but this convolution was made without "
+        + "a bias"
+    case let .biasPresence(operation, nil, expected):
+      "\(operation): no bias was given, but this convolution was made with a bias of size "
+        + "\(expected ?? [])"
+    case let .emptySpatialInput(operation, shape):
+      "\(operation): input of size \(shape) has an empty spatial dimension: only zero batch "
+        + "or zero channel inputs are supported"
     case let .kernelLargerThanInput(operation, padded, kernel):
       "\(operation): calculated padded input size per channel: (\(Self.times(padded))). "
         + "Kernel size: (\(Self.times(kernel))). Kernel size can't be greater than actual "

@@ -106,50 +106,21 @@ extension ConvolutionGeometry {
     guard weightShape.count == rank else {
       throw .weightRank(operation: operation, weightShape: weightShape, inputShape: inputShape)
     }
-    func perDimension(_ value: PerDimension, _ argument: String) throws(ConvolutionError) -> [Int] {
-      guard let values = value.resolved(spatialRank: spatialRank) else {
-        throw .argumentCount(
-          operation: operation, name: argument, values: value.values, spatialRank: spatialRank)
-      }
-      return values
-    }
-    let stride = try perDimension(options.stride, "stride")
-    let dilation = try perDimension(options.dilation, "dilation")
-    let outputPadding = try perDimension(options.outputPadding, "output_padding")
-    guard stride.allSatisfy({ $0 > 0 }) else {
-      throw .nonPositiveStride(operation: operation, stride: stride)
-    }
-    guard dilation.allSatisfy({ $0 > 0 }) else {
-      throw .nonPositiveDilation(operation: operation, dilation: dilation)
-    }
-    guard options.groups > 0 else {
-      throw .nonPositiveGroups(operation: operation, groups: options.groups)
-    }
+    let checked = try Self.checkOptions(options, spatialRank: spatialRank, operation: operation)
+    let (stride, dilation, outputPadding) = (checked.stride, checked.dilation, checked.outputPadding)
     let kernel = Array(weightShape[2...])
     guard kernel.allSatisfy({ $0 > 0 }) else {
       throw .emptyKernel(operation: operation, weightShape: weightShape)
     }
-    if case .explicit(let values) = options.padding, values.contains(where: { $0 < 0 }) {
-      throw .negativePadding(operation: operation, padding: values)
-    }
-    guard outputPadding.allSatisfy({ $0 >= 0 }) else {
-      throw .negativeOutputPadding(operation: operation, outputPadding: outputPadding)
-    }
-
     for (argument, shape) in [("input size", inputShape), ("weight size", weightShape)]
     where shape.contains(where: { $0 < 0 }) {
       throw .negativeSize(operation: operation, name: argument, shape: shape)
     }
     // Bounded values keep the shape arithmetic below from overflowing.
     let limit = ConvolutionError.maximumExtent
-    for (argument, values) in [
-      ("input size", inputShape), ("weight size", weightShape), ("stride", stride),
-      ("dilation", dilation), ("output_padding", outputPadding),
-    ] where values.contains(where: { $0 > limit }) {
+    for (argument, values) in [("input size", inputShape), ("weight size", weightShape)]
+    where values.contains(where: { $0 > limit }) {
       throw .argumentTooLarge(operation: operation, name: argument, values: values)
-    }
-    if case .explicit(let values) = options.padding, values.contains(where: { $0 > limit }) {
-      throw .argumentTooLarge(operation: operation, name: "padding", values: values)
     }
 
     // Channels and groups.
@@ -192,7 +163,7 @@ extension ConvolutionGeometry {
     if let biasShape, biasShape != [outputChannels] {
       throw .biasShape(
         operation: operation, biasShape: biasShape, weightShape: weightShape,
-        outputChannels: outputChannels)
+        outputChannels: outputChannels, transposed: transposed)
     }
 
     // Padding.
@@ -201,43 +172,21 @@ extension ConvolutionGeometry {
     let padEnd: [Int]
     switch options.padding {
     case .same:
-      if transposed {
-        throw .namedPaddingForTransposed(operation: operation, padding: options.padding)
-      }
-      guard stride.allSatisfy({ $0 == 1 }) else {
-        throw .sameWithStride(operation: operation, stride: stride)
-      }
       padBegin = dilatedKernel.map { ($0 - 1) / 2 }
       padEnd = (0..<spatialRank).map { dilatedKernel[$0] - 1 - padBegin[$0] }
     case .valid:
-      if transposed {
-        throw .namedPaddingForTransposed(operation: operation, padding: options.padding)
-      }
       padBegin = Array(repeating: 0, count: spatialRank)
       padEnd = padBegin
-    case .explicit(let values):
-      guard let pads = options.padding.explicitPads(spatialRank: spatialRank) else {
-        throw .argumentCount(
-          operation: operation, name: "padding", values: values, spatialRank: spatialRank)
-      }
-      (padBegin, padEnd) = pads
-    }
-    if transposed && options.paddingMode != .zeros {
-      throw .paddingModeForTransposed(operation: operation, mode: options.paddingMode)
-    }
-    if !transposed && outputPadding.contains(where: { $0 != 0 }) {
-      throw .outputPaddingWithoutTransposed(operation: operation, outputPadding: outputPadding)
-    }
-    if transposed {
-      for d in 0..<spatialRank
-      where outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d] {
-        throw .outputPaddingTooLarge(
-          operation: operation, outputPadding: outputPadding, stride: stride, dilation: dilation)
-      }
+    case .explicit:
+      let none = [Int](repeating: 0, count: spatialRank)
+      (padBegin, padEnd) = checked.pads ?? (none, none)  // always set for .explicit
     }
 
     // Spatial sizes.
     let spatial = Array(inputShape[2...])
+    guard spatial.allSatisfy({ $0 > 0 }) else {
+      throw .emptySpatialInput(operation: operation, shape: inputShape)
+    }
     let xSize: [Int]
     let ySize: [Int]
     if transposed {
@@ -246,7 +195,7 @@ extension ConvolutionGeometry {
         (spatial[$0] - 1) * stride[$0] - padBegin[$0] - padEnd[$0] + dilatedKernel[$0]
           + outputPadding[$0]
       }
-      guard xSize.allSatisfy({ $0 > 0 }) && spatial.allSatisfy({ $0 > 0 }) else {
+      guard xSize.allSatisfy({ $0 > 0 }) else {
         throw .outputSizeTooSmall(operation: operation, inputSize: spatial, outputSize: xSize)
       }
     } else {
@@ -273,6 +222,95 @@ extension ConvolutionGeometry {
       yChannels: yChannels, xSize: xSize, ySize: ySize, kernel: kernel, stride: stride,
       dilation: dilation, padBegin: padBegin, padEnd: padEnd, paddingMode: options.paddingMode,
       hasBias: biasShape != nil)
+  }
+
+  /// The arguments of `options` resolved for `spatialRank` dimensions and checked against
+  /// every rule that does not depend on the tensors' sizes.
+  package struct CheckedOptions: Sendable {
+    package var stride: [Int]
+    package var dilation: [Int]
+    package var outputPadding: [Int]
+    /// Begin and end paddings for `.explicit` padding; nil for `.same` and `.valid`.
+    package var pads: (begin: [Int], end: [Int])?
+  }
+
+  /// Checks the rules of `options` that hold whatever the tensors' sizes: value counts,
+  /// signs and limits, `same` with strides, and the transposed convolution's restrictions.
+  ///
+  /// - Throws: `ConvolutionError` naming the first broken rule.
+  package static func checkOptions(
+    _ options: ConvolutionOptions, spatialRank: Int, operation: String
+  ) throws(ConvolutionError) -> CheckedOptions {
+    func perDimension(_ value: PerDimension, _ argument: String) throws(ConvolutionError) -> [Int] {
+      guard let values = value.resolved(spatialRank: spatialRank) else {
+        throw .argumentCount(
+          operation: operation, name: argument, values: value.values, spatialRank: spatialRank)
+      }
+      return values
+    }
+    let stride = try perDimension(options.stride, "stride")
+    let dilation = try perDimension(options.dilation, "dilation")
+    let outputPadding = try perDimension(options.outputPadding, "output_padding")
+    guard stride.allSatisfy({ $0 > 0 }) else {
+      throw .nonPositiveStride(operation: operation, stride: stride)
+    }
+    guard dilation.allSatisfy({ $0 > 0 }) else {
+      throw .nonPositiveDilation(operation: operation, dilation: dilation)
+    }
+    guard options.groups > 0 else {
+      throw .nonPositiveGroups(operation: operation, groups: options.groups)
+    }
+    if case .explicit(let values) = options.padding, values.contains(where: { $0 < 0 }) {
+      throw .negativePadding(operation: operation, padding: values)
+    }
+    guard outputPadding.allSatisfy({ $0 >= 0 }) else {
+      throw .negativeOutputPadding(operation: operation, outputPadding: outputPadding)
+    }
+    // Bounded values keep the shape arithmetic from overflowing.
+    let limit = ConvolutionError.maximumExtent
+    for (argument, values) in [
+      ("stride", stride), ("dilation", dilation), ("output_padding", outputPadding),
+    ] where values.contains(where: { $0 > limit }) {
+      throw .argumentTooLarge(operation: operation, name: argument, values: values)
+    }
+    var pads: (begin: [Int], end: [Int])?
+    switch options.padding {
+    case .same:
+      if options.transposed {
+        throw .namedPaddingForTransposed(operation: operation, padding: options.padding)
+      }
+      guard stride.allSatisfy({ $0 == 1 }) else {
+        throw .sameWithStride(operation: operation, stride: stride)
+      }
+    case .valid:
+      if options.transposed {
+        throw .namedPaddingForTransposed(operation: operation, padding: options.padding)
+      }
+    case .explicit(let values):
+      if values.contains(where: { $0 > limit }) {
+        throw .argumentTooLarge(operation: operation, name: "padding", values: values)
+      }
+      guard let explicit = options.padding.explicitPads(spatialRank: spatialRank) else {
+        throw .argumentCount(
+          operation: operation, name: "padding", values: values, spatialRank: spatialRank)
+      }
+      pads = explicit
+    }
+    if options.transposed && options.paddingMode != .zeros {
+      throw .paddingModeForTransposed(operation: operation, mode: options.paddingMode)
+    }
+    if !options.transposed && outputPadding.contains(where: { $0 != 0 }) {
+      throw .outputPaddingWithoutTransposed(operation: operation, outputPadding: outputPadding)
+    }
+    if options.transposed {
+      for d in 0..<spatialRank
+      where outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d] {
+        throw .outputPaddingTooLarge(
+          operation: operation, outputPadding: outputPadding, stride: stride, dilation: dilation)
+      }
+    }
+    return CheckedOptions(
+      stride: stride, dilation: dilation, outputPadding: outputPadding, pads: pads)
   }
 
   /// Checks that reflect or circular padding can be taken from an input of `size`.
