@@ -71,3 +71,57 @@ import Testing
     ) { try channelShuffle(x, groups: 4) }
   }
 }
+
+/// Cost figures against values worked by hand.
+@Suite struct ConvolutionCostTests {
+  @Test func denseThreeByThree() throws {
+    // 64 → 64, 3×3, 56×56, padding 1: 64·64·9 = 36 864 weights + 64 biases;
+    // 56·56·64·64·9 = 115 605 504 multiply-adds; 56·56·64·4 = 802 816 bytes each way.
+    let cost = try ConvolutionCost(
+      inputShape: [1, 64, 56, 56], weightShape: [64, 64, 3, 3], biasShape: [64],
+      options: ConvolutionOptions(padding: 1))
+    #expect(cost.parameters == 36_928)
+    #expect(cost.multiplyAdds == 115_605_504)
+    #expect(cost.flops == 231_211_008)
+    #expect(cost.inputBytes == 802_816 && cost.outputBytes == 802_816)
+    #expect(cost.weightBytes == 147_712)
+    #expect(abs(cost.arithmeticIntensity - 231_211_008.0 / 1_753_344) < 1e-9)
+  }
+
+  @Test func resnextGroupedThreeByThree() throws {
+    // 128 → 128, 32 groups of 4: 128·4·9 = 4 608 weights; 56·56·128·4·9 = 14 450 688 MACs.
+    let cost = try ConvolutionCost(
+      inputShape: [1, 128, 56, 56], weightShape: [128, 4, 3, 3],
+      options: ConvolutionOptions(padding: 1, groups: 32))
+    #expect(cost.parameters == 4_608)
+    #expect(cost.multiplyAdds == 14_450_688)
+    #expect(cost.inputBytes == 1_605_632 && cost.outputBytes == 1_605_632)
+    // 28 901 376 FLOP over 2 · 1 605 632 + 18 432 bytes ≈ 8.95 FLOP/byte.
+    #expect(abs(cost.arithmeticIntensity - 28_901_376.0 / 3_229_696) < 1e-9)
+    #expect(abs(cost.arithmeticIntensity - 8.95) < 0.01)
+  }
+
+  @Test func depthwiseStrideTwoAndMultiplier() throws {
+    // 144 channels, 3×3, stride 2, 56×56 → 28×28: 144·9 weights + 144 biases;
+    // 28·28·144·9 = 1 016 064 MACs.
+    let dw = try ConvolutionCost(
+      inputShape: [1, 144, 56, 56], weightShape: [144, 1, 3, 3], biasShape: [144],
+      options: ConvolutionOptions(stride: 2, padding: 1, groups: 144))
+    #expect(dw.parameters == 1_440)
+    #expect(dw.multiplyAdds == 1_016_064)
+    #expect(dw.outputBytes == 451_584)
+    // Multiplier 2: 32 → 64 channels at 112×112: 112·112·64·9 = 7 225 344 MACs.
+    let m2 = try ConvolutionCost(
+      inputShape: [1, 32, 112, 112], weightShape: [64, 1, 3, 3],
+      options: ConvolutionOptions(padding: 1, groups: 32))
+    #expect(m2.multiplyAdds == 7_225_344)
+    #expect(m2.parameters == 576)
+  }
+
+  @Test func pointwiseWithBatch() throws {
+    // 1×1, 24 → 144 at 56×56, batch 8: 8·56·56·144·24 = 86 704 128 MACs.
+    let cost = try ConvolutionCost(inputShape: [8, 24, 56, 56], weightShape: [144, 24, 1, 1])
+    #expect(cost.multiplyAdds == 86_704_128)
+    #expect(cost.parameters == 3_456)
+  }
+}
