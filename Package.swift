@@ -37,7 +37,9 @@ let package = Package(
     .testTarget(name: "FormatsTests", dependencies: ["Formats"], exclude: ["Fixtures"]),
     .testTarget(
       name: "GroupConvTests", dependencies: ["GroupConv", "Kernels"], exclude: ["Fixtures"]),
-    .testTarget(name: "GroupConvToolTests", dependencies: ["GroupConvTool", "GroupConv"]),
+    .testTarget(
+      name: "GroupConvToolTests", dependencies: ["GroupConvTool", "GroupConv"],
+      exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )
