@@ -20,9 +20,16 @@ public final class DepthwiseSeparableConv2d {
   public let pointwise: Conv2d
 
   /// - Parameters:
+  ///   - inChannels: channels of the input, and the depthwise stage's groups.
+  ///   - outChannels: channels of the output, mixed by the 1×1 stage.
+  ///   - kernelSize: the depthwise stage's kernel.
+  ///   - stride: the depthwise stage's stride.
+  ///   - padding: the depthwise stage's padding.
+  ///   - dilation: the depthwise stage's dilation.
   ///   - depthMultiplier: output channels of the depthwise stage per input channel.
   ///   - bias: whether both stages add a bias.
-  ///   - stride, padding, dilation, paddingMode: the depthwise stage's.
+  ///   - paddingMode: the depthwise stage's padding mode.
+  ///   - seed: seeds both stages' initialisation; the default generator when nil.
   /// - Throws: `ConvolutionError` for arguments either stage refuses.
   public init(
     inChannels: Int, outChannels: Int, kernelSize: PerDimension, stride: PerDimension = 1,
