@@ -55,59 +55,33 @@ public struct Convolution: Equatable, Hashable, Sendable {
   public func forward(_ input: Tensor, weight: Tensor, bias: Tensor? = nil)
     throws(ConvolutionError) -> Tensor
   {
-    try forward(input, weight: weight, bias: bias, kernel: nil)
+    try forward(input, weight: weight, bias: bias, kernels: ConvolutionKernels(self))
   }
 
-  /// `forward` with a fast kernel made earlier for this geometry and weight (see
-  /// `makeForwardKernel`), or one made now when `kernel` is nil.
-  func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, kernel: (any ForwardKernel)?)
+  /// `forward` with fast kernels made earlier for this convolution and `weight`.
+  func forward(_ input: Tensor, weight: Tensor, bias: Tensor?, kernels: ConvolutionKernels)
     throws(ConvolutionError) -> Tensor
   {
     try check(input, "input", geometry.inputShape)
     try check(weight, "weight", geometry.weightShape)
     try checkBias(bias)
-    var g = geometry
-    var output: [Float]
-    if g.transposed {
-      if let fast = weight.withUnsafeBufferPointer({ InputGradientKernel(g, weight: $0) }) {
-        return Tensor(
-          validShape: geometry.outputShape,
-          scalars: Self.run(fast, input.scalars, bias: bias, count: g.xShape.reduce(1, *)))
+    let count = geometry.outputShape.reduce(1, *)
+    if geometry.transposed {
+      // The transposed convolution is the convolution's input gradient.
+      if let fast = kernels.inputGradient(weight) {
+        return output(count) { y in fast.run(dy: input, bias: bias, dx: y) }
       }
-      output = Reference.correlateInputGradient(dy: input.scalars, w: weight.scalars, g)
-    } else {
-      let x = padded(input.scalars, &g)
-      if let kernel = kernel ?? makeForwardKernel(weight: weight) {
-        output = [Float](repeating: 0, count: g.yShape.reduce(1, *))
-        x.withUnsafeBufferPointer { x in
-          output.withUnsafeMutableBufferPointer { y in
-            if let bias {
-              bias.withUnsafeBufferPointer { b in
-                kernel.forward(x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!)
-              }
-            } else {
-              kernel.forward(x: x.baseAddress!, bias: nil, y: y.baseAddress!)
-            }
-          }
-        }
-        return Tensor(validShape: geometry.outputShape, scalars: output)
-      }
-      output = Reference.correlate(x: x, w: weight.scalars, g)
+      var y = Reference.correlateInputGradient(dy: input.scalars, w: weight.scalars, geometry)
+      addBias(bias, to: &y)
+      return Tensor(validShape: geometry.outputShape, scalars: y)
     }
-    if let bias {
-      Reference.addBias(
-        bias.scalars, to: &output, channels: geometry.outputChannels, plane: outputPlane)
+    let x = padded(input)
+    if let fast = kernels.forward(weight) {
+      return output(count) { y in fast.forward(x: x, bias: bias, y: y) }
     }
-    return Tensor(validShape: geometry.outputShape, scalars: output)
-  }
-
-  /// The fast forward kernel for this convolution with `weight` packed, or `nil` when the
-  /// reference loops serve it. `weight` must have `weightShape`.
-  func makeForwardKernel(weight: Tensor) -> (any ForwardKernel)? {
-    guard !geometry.transposed, geometry.outputShape.reduce(1, *) > 0 else { return nil }
-    var g = geometry
-    if g.paddingMode != .zeros { g = g.explicitlyPadded }
-    return weight.withUnsafeBufferPointer { ForwardKernels.make(for: g, weight: $0) }
+    var y = Reference.correlate(x: x.scalars, w: weight.scalars, kernels.zeroPadded)
+    addBias(bias, to: &y)
+    return Tensor(validShape: geometry.outputShape, scalars: y)
   }
 
   /// The gradients of a loss with respect to the input, the weight and the bias, given the
@@ -121,74 +95,142 @@ public struct Convolution: Equatable, Hashable, Sendable {
   public func backward(gradOutput: Tensor, input: Tensor, weight: Tensor)
     throws(ConvolutionError) -> ConvolutionGradients
   {
+    try backward(
+      gradOutput: gradOutput, input: input, weight: weight, kernels: ConvolutionKernels(self))
+  }
+
+  /// `backward` with fast kernels made earlier for this convolution and `weight`.
+  func backward(
+    gradOutput: Tensor, input: Tensor, weight: Tensor, kernels: ConvolutionKernels
+  ) throws(ConvolutionError) -> ConvolutionGradients {
     try check(gradOutput, "grad_output", geometry.outputShape)
     try check(input, "input", geometry.inputShape)
     try check(weight, "weight", geometry.weightShape)
-    let dInput: [Float]
-    let dWeight: [Float]
-    var g = geometry
-    if g.transposed {
-      dInput = Reference.correlate(x: gradOutput.scalars, w: weight.scalars, g)
-      dWeight = Reference.correlateWeightGradient(dy: input.scalars, x: gradOutput.scalars, g)
-    } else {
-      let x = padded(input.scalars, &g)
-      let dPadded: [Float]
-      if let fast = weight.withUnsafeBufferPointer({ InputGradientKernel(g, weight: $0) }) {
-        dPadded = Self.run(fast, gradOutput.scalars, bias: nil, count: g.xShape.reduce(1, *))
+    let g = kernels.zeroPadded
+    let inputCount = geometry.inputShape.reduce(1, *)
+    var dBias: Tensor?
+    let dInput: Tensor
+    let dWeight: Tensor
+    if geometry.transposed {
+      // Input = the correlation's y side, output = its x side.
+      if let fast = kernels.forward(weight) {
+        dInput = output(inputCount, shape: geometry.inputShape) { dx in
+          fast.forward(x: gradOutput, bias: nil, y: dx)
+        }
       } else {
-        dPadded = Reference.correlateInputGradient(dy: gradOutput.scalars, w: weight.scalars, g)
+        dInput = Tensor(
+          validShape: geometry.inputShape,
+          scalars: Reference.correlate(x: gradOutput.scalars, w: weight.scalars, g))
       }
-      dInput =
-        geometry.paddingMode == .zeros
-        ? dPadded
-        : Reference.padGradient(
-          dPadded, shape: geometry.xShape, begin: geometry.padBegin, end: geometry.padEnd,
-          mode: geometry.paddingMode)
-      dWeight = Reference.correlateWeightGradient(dy: gradOutput.scalars, x: x, g)
+      // The bias belongs to the output, the correlation's x side: summed on its own.
+      var none: Tensor? = nil
+      dWeight = weightGradient(dy: input, x: gradOutput, kernels: kernels, biasGradient: &none)
+      if geometry.hasBias { dBias = biasGradient(gradOutput) }
+    } else {
+      let x = padded(input)
+      let paddedCount = g.xShape.reduce(1, *)
+      var dPadded: Tensor
+      if let fast = kernels.inputGradient(weight) {
+        dPadded = output(paddedCount, shape: g.xShape) { dx in
+          fast.run(dy: gradOutput, bias: nil, dx: dx)
+        }
+      } else {
+        dPadded = Tensor(
+          validShape: g.xShape,
+          scalars: Reference.correlateInputGradient(dy: gradOutput.scalars, w: weight.scalars, g))
+      }
+      if geometry.paddingMode != .zeros {
+        dPadded = Tensor(
+          validShape: geometry.xShape,
+          scalars: Reference.padGradient(
+            dPadded.scalars, shape: geometry.xShape, begin: geometry.padBegin,
+            end: geometry.padEnd, mode: geometry.paddingMode))
+      }
+      dInput = dPadded
+      var db: Tensor? = geometry.hasBias ? Tensor(zeros: [geometry.yChannels]) : nil
+      dWeight = weightGradient(dy: gradOutput, x: x, kernels: kernels, biasGradient: &db)
+      dBias = db
     }
-    let dBias =
-      geometry.hasBias
-      ? Tensor(
-        validShape: [geometry.outputChannels],
-        scalars: Reference.biasGradient(
-          gradOutput.scalars, channels: geometry.outputChannels, plane: outputPlane))
-      : nil
-    return ConvolutionGradients(
-      input: Tensor(validShape: geometry.inputShape, scalars: dInput),
-      weight: Tensor(validShape: geometry.weightShape, scalars: dWeight),
-      bias: dBias)
+    return ConvolutionGradients(input: dInput, weight: dWeight, bias: dBias)
   }
 
-  /// Runs an input-gradient kernel on `dy`, returning `count` elements.
-  private static func run(
-    _ kernel: InputGradientKernel, _ dy: [Float], bias: Tensor?, count: Int
-  ) -> [Float] {
-    var dx = [Float](repeating: 0, count: count)
+  /// dw = dy ⋆ x (and, when `db` is given, the bias gradient of dy from the same pass).
+  private func weightGradient(
+    dy: Tensor, x: Tensor, kernels: ConvolutionKernels, biasGradient db: inout Tensor?
+  ) -> Tensor {
+    let shape = geometry.weightShape
+    guard let fast = kernels.weightGradient() else {
+      if db != nil { db = biasGradient(dy) }
+      return Tensor(
+        validShape: shape,
+        scalars: Reference.correlateWeightGradient(
+          dy: dy.scalars, x: x.scalars, kernels.zeroPadded))
+    }
+    var dw = Tensor(zeros: shape)
     dy.withUnsafeBufferPointer { dy in
-      dx.withUnsafeMutableBufferPointer { dx in
-        if let bias {
-          bias.withUnsafeBufferPointer { b in
-            kernel.run(dy: dy.baseAddress!, bias: b.baseAddress!, dx: dx.baseAddress!)
+      x.withUnsafeBufferPointer { x in
+        dw.withUnsafeMutableBufferPointer { dw in
+          if var sums = db {
+            sums.withUnsafeMutableBufferPointer { db in
+              fast.weightGradient(
+                dy: dy.baseAddress!, x: x.baseAddress!, dw: dw.baseAddress!,
+                biasGradient: db.baseAddress!)
+            }
+            db = sums
+          } else {
+            fast.weightGradient(
+              dy: dy.baseAddress!, x: x.baseAddress!, dw: dw.baseAddress!, biasGradient: nil)
           }
-        } else {
-          kernel.run(dy: dy.baseAddress!, bias: nil, dx: dx.baseAddress!)
         }
       }
     }
-    return dx
+    return dw
+  }
+
+  /// The sum of `gradOutput` per output channel.
+  private func biasGradient(_ gradOutput: Tensor) -> Tensor {
+    let channels = geometry.outputChannels
+    var db = Tensor(zeros: [channels])
+    guard gradOutput.count > 0 else { return db }
+    gradOutput.withUnsafeBufferPointer { dy in
+      db.withUnsafeMutableBufferPointer { db in
+        BiasGradient.compute(
+          dy: dy.baseAddress!, batch: geometry.batch, channels: channels, plane: outputPlane,
+          into: db.baseAddress!)
+      }
+    }
+    return db
+  }
+
+  private func addBias(_ bias: Tensor?, to output: inout [Float]) {
+    guard let bias else { return }
+    Reference.addBias(
+      bias.scalars, to: &output, channels: geometry.outputChannels, plane: outputPlane)
+  }
+
+  /// A tensor of `count` elements (the output's shape unless given) that `body` fills.
+  private func output(
+    _ count: Int, shape: [Int]? = nil, _ body: (UnsafeMutablePointer<Float>) -> Void
+  ) -> Tensor {
+    var result = Tensor(zeros: shape ?? geometry.outputShape)
+    precondition(result.count == count)
+    result.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    return result
   }
 
   /// The elements per (sample, channel) of the output.
   private var outputPlane: Int { Array(geometry.outputShape[2...]).reduce(1, *) }
 
-  /// x with its padding written out when the padding mode is not zeros; `g` then describes
-  /// the padded input.
-  private func padded(_ x: [Float], _ g: inout ConvolutionGeometry) -> [Float] {
-    guard g.paddingMode != .zeros else { return x }
-    let result = Reference.pad(
-      x, shape: g.xShape, begin: g.padBegin, end: g.padEnd, mode: g.paddingMode)
-    g = g.explicitlyPadded
-    return result
+  /// The input with its padding written out when the padding mode is not zeros (the
+  /// kernels then read it with `ConvolutionKernels.zeroPadded`).
+  private func padded(_ input: Tensor) -> Tensor {
+    guard geometry.paddingMode != .zeros else { return input }
+    let g = geometry.explicitlyPadded
+    return Tensor(
+      validShape: g.xShape,
+      scalars: Reference.pad(
+        input.scalars, shape: geometry.xShape, begin: geometry.padBegin, end: geometry.padEnd,
+        mode: geometry.paddingMode))
   }
 
   private func check(_ tensor: Tensor, _ name: String, _ expected: [Int])

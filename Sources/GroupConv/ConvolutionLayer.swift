@@ -17,7 +17,7 @@ public class ConvolutionLayer {
   public let options: ConvolutionOptions
   /// `[C_out, C_in / groups, k...]`, or for a transposed layer `[C_in, C_out / groups, k...]`.
   public var weight: Tensor {
-    didSet { forwardKernel = nil }
+    didSet { kernels?.weightChanged() }
   }
   /// `[C_out]`, or `nil` for a layer made with `bias: false`.
   public var bias: Tensor?
@@ -30,8 +30,8 @@ public class ConvolutionLayer {
   let name: String
   /// The convolution for the most recent input shape, reused while it stays the same.
   private var plan: Convolution?
-  /// The fast forward kernel for `plan` and `weight`, packed on first use.
-  private var forwardKernel: (any ForwardKernel)?
+  /// The fast kernels for `plan` and `weight`, each made on first use.
+  private var kernels: ConvolutionKernels?
 
   init(
     spatialRank: Int, inChannels: Int, outChannels: Int, kernelSize: PerDimension,
@@ -84,9 +84,8 @@ public class ConvolutionLayer {
   /// - Throws: `ConvolutionError` when the input does not fit the layer (channels, rank, a
   ///   kernel larger than the padded input, padding wider than reflect allows, ...).
   public func forward(_ input: Tensor) throws(ConvolutionError) -> Tensor {
-    let convolution = try convolution(for: input)
-    if forwardKernel == nil { forwardKernel = convolution.makeForwardKernel(weight: weight) }
-    return try convolution.forward(input, weight: weight, bias: bias, kernel: forwardKernel)
+    let (convolution, kernels) = try convolution(for: input)
+    return try convolution.forward(input, weight: weight, bias: bias, kernels: kernels)
   }
 
   /// `forward(input)`, so that a layer reads like a function: `y = try conv(x)`.
@@ -100,8 +99,9 @@ public class ConvolutionLayer {
   /// - Throws: `ConvolutionError` for an input the layer refuses, or a `gradOutput` whose
   ///   shape is not the output's.
   public func backward(_ gradOutput: Tensor, input: Tensor) throws(ConvolutionError) -> Tensor {
-    let gradients = try convolution(for: input)
-      .backward(gradOutput: gradOutput, input: input, weight: weight)
+    let (convolution, kernels) = try convolution(for: input)
+    let gradients = try convolution.backward(
+      gradOutput: gradOutput, input: input, weight: weight, kernels: kernels)
     weightGrad = Self.sum(weightGrad, gradients.weight)
     if let biasGradient = gradients.bias { biasGrad = Self.sum(biasGrad, biasGradient) }
     return gradients.input
@@ -116,21 +116,24 @@ public class ConvolutionLayer {
   /// The number of weights and biases.
   public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
 
-  private func convolution(for input: Tensor) throws(ConvolutionError) -> Convolution {
+  private func convolution(for input: Tensor) throws(ConvolutionError)
+    -> (Convolution, ConvolutionKernels)
+  {
     guard input.rank == kernelSize.count + 2 else {
       throw .inputRank(operation: name, shape: input.shape, expectedRank: kernelSize.count + 2)
     }
-    if let plan, plan.inputShape == input.shape, plan.weightShape == weight.shape,
+    if let plan, let kernels, plan.inputShape == input.shape, plan.weightShape == weight.shape,
       plan.hasBias == (bias != nil)
     {
-      return plan
+      return (plan, kernels)
     }
     let convolution = try Convolution(
       inputShape: input.shape, weightShape: weight.shape, biasShape: bias?.shape,
       options: options, operation: name)
-    plan = convolution
-    forwardKernel = nil
-    return convolution
+    let kernels = ConvolutionKernels(convolution)
+    self.plan = convolution
+    self.kernels = kernels
+    return (convolution, kernels)
   }
 
   private static func sum(_ total: Tensor?, _ addend: Tensor) -> Tensor {

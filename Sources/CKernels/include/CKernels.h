@@ -34,5 +34,6 @@ float gc_fma_peak(long iterations);
 
 #include "gc_gemm.h"
 #include "gc_direct.h"
+#include "gc_wgrad.h"
 
 #endif
