@@ -212,10 +212,16 @@ public struct Convolution: Equatable, Hashable, Sendable {
   private func output(
     _ count: Int, shape: [Int]? = nil, _ body: (UnsafeMutablePointer<Float>) -> Void
   ) -> Tensor {
-    var result = Tensor(zeros: shape ?? geometry.outputShape)
-    precondition(result.count == count)
-    result.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
-    return result
+    let shape = shape ?? geometry.outputShape
+    precondition(shape.reduce(1, *) == count)
+    guard count > 0 else { return Tensor(zeros: shape) }
+    // Not zero-filled first: the kernels write every element, and filling a large output
+    // only to overwrite it costs as much as a depthwise pass.
+    let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      body(buffer.baseAddress!)
+      initialized = count
+    }
+    return Tensor(validShape: shape, scalars: scalars)
   }
 
   /// The elements per (sample, channel) of the output.

@@ -1,0 +1,67 @@
+// Picks the direct convolution kernels for this CPU, and answers the planner's questions.
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+#include "CKernels.h"
+#include "families/direct.h"
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+void gc_direct_forward_avx512(
+  const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
+  long last);
+void gc_direct_forward_generic(
+  const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
+  long last);
+
+void gc_direct_forward(
+  const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
+  long last) {
+#if defined(__x86_64__)
+  const int avx512 = p->isa == GC_DIRECT_ISA_AUTOMATIC ? gc_has_avx512()
+    : p->isa == GC_DIRECT_ISA_AVX512 ? gc_direct_cpu_has_avx512() : 0;
+  if (avx512) {
+    gc_direct_forward_avx512(p, x, bias, y, s, first, last);
+    return;
+  }
+#endif
+  gc_direct_forward_generic(p, x, bias, y, s, first, last);
+}
+
+long gc_direct_tile_index(long kind, long ocb, long rows, long vecs, long k, long sh) {
+  long index = 0;
+#define GC_DIRECT_MATCH(k_, o_, r_, v_, kk_, sh_)                                            \
+  if (kind == k_ && ocb == o_ && rows == r_ && vecs == v_ && (k_ == 0 || (k == kk_ && sh == sh_))) \
+    return index;                                                                            \
+  index++;
+  GC_DIRECT_TILES(GC_DIRECT_MATCH)
+#undef GC_DIRECT_MATCH
+  return -1;
+}
+
+long gc_direct_scratch_count(const gc_direct_plan *p) {
+  // Every (channel, kernel depth) plane, plus a vector of slack for tiles' last reads; then
+  // a zero row (with a vector of margin each side) that rows-reading tiles read for rows
+  // outside the input, and that staging never writes.
+  return p->cin * p->kd * p->plane + 16 + p->sw * p->pitch + 48;
+}
+
+int gc_direct_current_processor(void) {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+int gc_direct_cpu_has_avx512(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+    && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+    && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
