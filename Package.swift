@@ -21,7 +21,7 @@ let package = Package(
       dependencies: ["Tensors", "CKernels"],
       swiftSettings: [.strictMemorySafety()]
     ),
-    // File formats (NumPy .npy); the only library target that touches files.
+    // File formats (NumPy .npy, ONNX models); the only library target that touches files.
     .target(name: "Formats", dependencies: ["Tensors"]),
     // The public API: functional convolutions, their gradients, and PyTorch-style layers.
     .target(name: "GroupConv", dependencies: ["Tensors", "Kernels", "Formats"]),
