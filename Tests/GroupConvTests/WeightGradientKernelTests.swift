@@ -247,7 +247,12 @@ extension KernelSettingsSuites {
               }
             }
           }
-          #expect(alone == dw, "\(context): without the bias gradient")
+          // Equal up to rounding: suites elsewhere may change the thread count between the
+          // two calls, and the split of the sums with it.
+          expectClose(
+            Tensor(validShape: g.weightShape, scalars: alone),
+            Tensor(validShape: g.weightShape, scalars: dw), Tolerance(absolute: 1e-6, relative: 1e-5),
+            "\(context): without the bias gradient")
         }
       }
     }
