@@ -1,4 +1,91 @@
 // Matrix-multiplication microkernels (dense, pointwise and many-channel grouped convolution).
+//
+// One group of a convolution is the product Y[o, p] = sum over k of A[o, k] * B[k, p]:
+// o an output channel, k = (input channel, tap), p a position of the *compute space*, the
+// output positions laid out with the row pitch of the input (so that every B row is a
+// contiguous, shifted piece of the input: B[k, p] = src[koff[k] + p]). Compute positions
+// whose column (or row) lies beyond the output are computed and dropped.
+//
+// Stride and padding are handled by `gc_gemm_prepare`, which copies the input into phase
+// planes (one per stride phase of each dimension, padding written as zeros); a convolution
+// with stride 1 and no padding reads its input in place.
 #ifndef GC_GEMM_H
 #define GC_GEMM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Output channels per microkernel call: rows of a packed weight panel.
+#define GC_GEMM_MR 8
+/// Compute positions per microkernel call: 3 vectors of 16.
+#define GC_GEMM_NR 48
+
+/// One call of `gc_gemm_tiles`: output channels [0, m) of one group (or a part of it) at
+/// compute positions [p_begin, p_end), over the K slice the panels and offsets describe.
+typedef struct gc_gemm_tiles_args {
+  /// Packed weights of the first 8 output channels, at the K slice's first k:
+  /// panel[k * 8 + row]. Rows beyond m are zero.
+  const float *panels;
+  /// Floats from one 8-channel panel to the next.
+  int64_t panel_stride;
+  /// Output channels computed.
+  int64_t m;
+  /// B at compute position p_begin: B[k, p] = src[koff[k] + p - p_begin]. Readable up to
+  /// the end of the last tile (p_begin + 48 * tiles), plus the largest offset.
+  const float *src;
+  /// The offsets of the K slice's rows.
+  const int64_t *koff;
+  /// Rows of the K slice.
+  int64_t kc;
+  /// Compute positions; p_begin - (compute origin) is a multiple of 48 only for speed.
+  int64_t p_begin, p_end;
+  /// Compute space: position p = (z * e_h + r) * e_w + c; it is output position (z, r, c)
+  /// when r < y_h and c < y_w, else dropped.
+  int64_t e_h, e_w, y_h, y_w;
+  /// Output channel 0's plane; planes are ldy floats apart.
+  float *y;
+  int64_t ldy;
+  /// Bias of output channel 0 (or NULL), used when not accumulating.
+  const float *bias;
+  /// Add to y (a later K slice) instead of overwriting it.
+  int32_t accumulate;
+} gc_gemm_tiles_args;
+
+/// Y = A · B (+ bias, or + Y) for the tiles of `args`.
+void gc_gemm_tiles(const gc_gemm_tiles_args *args);
+
+/// One call of `gc_gemm_prepare`: copies positions [f_begin, f_begin + length) of the phase
+/// planes of `channels` input channels into dst.
+///
+/// The phase plane (ph_d, ph_h, ph_w) of a channel holds, at (z, r, c) (flattened with
+/// pitches e_h and e_w), the input element (z * stride_d + ph_d - pad_d, ...) or zero outside
+/// the input. dst[(channel * phase count + phase) * block_len + i] = plane[f_begin + i],
+/// phases ordered (d, h, w) with w fastest.
+typedef struct gc_gemm_prepare_args {
+  float *dst;
+  int64_t block_len;
+  const float *x;
+  int64_t x_channel_stride;
+  int64_t channels;
+  /// Input extents (d, h, w).
+  int64_t x_size[3];
+  /// Phase-plane pitches.
+  int64_t e_h, e_w;
+  int64_t stride[3];
+  int64_t pad[3];
+  /// Phases per dimension and their values (phase_values[dim] points at phase_count[dim]).
+  int64_t phase_count[3];
+  const int64_t *phase_values[3];
+  int64_t f_begin, length;
+} gc_gemm_prepare_args;
+
+void gc_gemm_prepare(const gc_gemm_prepare_args *args);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

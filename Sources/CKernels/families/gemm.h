@@ -1,0 +1,313 @@
+// The GEMM convolution family (see include/gc_gemm.h): an 8 × 48 microkernel (8 output
+// channels × 3 vectors of 16 compute positions, 24 accumulators), the tile loop that calls it,
+// and the input preparation. Included once per instruction set with GC_ISA defined;
+// GC_GEMM_MASKED selects AVX-512 masked loads and stores for the partial vectors.
+#include "gc_gemm.h"
+#include <string.h>
+
+#ifndef GC_GEMM_FAMILY_TYPES
+#define GC_GEMM_FAMILY_TYPES
+/// A run of lanes [lane, lane + count) of one accumulator vector that lands contiguously in an
+/// output plane: lane l goes to y[offset + l].
+typedef struct gc_gemm_segment {
+  int32_t lane, count;
+  int64_t offset;
+} gc_gemm_segment;
+
+/// At most one run per row touched, plus one: 16 rows for a vector of 16 positions.
+#define GC_GEMM_SEGMENTS_PER_VECTOR 17
+#define GC_GEMM_NV (GC_GEMM_NR / 16)
+
+/// A scalar in every lane, written as a vector literal so that the compiler broadcasts it
+/// straight from memory (`vbroadcastss zmm, m32`: a load, no shuffle-port µop).
+static inline __attribute__((always_inline)) gc_v16 gc_gemm_broadcast(const float *s) {
+  float v = *s;
+  return (gc_v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
+}
+#endif
+
+// MARK: - Partial loads and stores
+
+/// Stores lanes [lane, lane + count) of v at y[offset + lane ...].
+static inline __attribute__((always_inline)) void GC_ISA(gemm_store)(
+  float *y, const gc_gemm_segment *s, gc_v16 v) {
+  if (s->count == 16) {
+    gc_store(y + s->offset, v);
+    return;
+  }
+#if defined(GC_GEMM_MASKED)
+  __mmask16 mask = (__mmask16)(((1u << s->count) - 1u) << s->lane);
+  float *base = (float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
+  _mm512_mask_storeu_ps(base, mask, (__m512)v);
+#else
+  float lanes[16];
+  memcpy(lanes, &v, sizeof lanes);
+  for (int32_t l = s->lane; l < s->lane + s->count; l++) y[s->offset + l] = lanes[l];
+#endif
+}
+
+/// v with lanes [lane, lane + count) replaced by y[offset + lane ...].
+static inline __attribute__((always_inline)) gc_v16 GC_ISA(gemm_load)(
+  const float *y, const gc_gemm_segment *s, gc_v16 v) {
+  if (s->count == 16) return gc_load(y + s->offset);
+#if defined(GC_GEMM_MASKED)
+  __mmask16 mask = (__mmask16)(((1u << s->count) - 1u) << s->lane);
+  const float *base =
+    (const float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
+  return (gc_v16)_mm512_mask_loadu_ps((__m512)v, mask, base);
+#else
+  float lanes[16];
+  memcpy(lanes, &v, sizeof lanes);
+  for (int32_t l = s->lane; l < s->lane + s->count; l++) lanes[l] = y[s->offset + l];
+  memcpy(&v, lanes, sizeof v);
+  return v;
+#endif
+}
+
+// MARK: - Microkernel
+
+/// acc[i][j] = sum over k of a[k * 8 + i] * src[koff[k] + 16 j ...] for rows i < mr and
+/// vectors j < nv, started from the bias (or zero, or y when accumulating), then stored
+/// through the segments: vector j's runs are segments[first[j] ..< first[j + 1]].
+/// mr and nv are constants in every call, so the accumulators stay in registers.
+static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
+  const int mr, const int nv, const float *restrict a, const float *restrict src,
+  const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
+  const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
+  const int prefetch) {
+  gc_v16 acc[GC_GEMM_MR][GC_GEMM_NV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_GEMM_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_GEMM_NV; j++) {
+      if (i >= mr || j >= nv) continue;
+      if (accumulate) {
+        gc_v16 v = gc_splat(0);
+        for (int s = first[j]; s < first[j + 1]; s++)
+          v = GC_ISA(gemm_load)(y + i * ldy, &segments[s], v);
+        acc[i][j] = v;
+      } else {
+        acc[i][j] = bias ? gc_gemm_broadcast(bias + i) : gc_splat(0);
+      }
+    }
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const float *b = src + koff[k];
+    const float *ak = a + k * GC_GEMM_MR;
+    gc_v16 b0 = gc_load(b);
+    gc_v16 b1 = nv > 1 ? gc_load(b + 16) : b0;
+    gc_v16 b2 = nv > 2 ? gc_load(b + 32) : b0;
+    if (prefetch) {  // the next tile's B: read from memory once, then from L1
+      __builtin_prefetch(b + GC_GEMM_NR);
+      __builtin_prefetch(b + GC_GEMM_NR + 16);
+      __builtin_prefetch(b + GC_GEMM_NR + 32);
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < GC_GEMM_MR; i++) {
+      if (i >= mr) continue;
+      gc_v16 ai = gc_gemm_broadcast(ak + i);
+      acc[i][0] += ai * b0;
+      if (nv > 1) acc[i][1] += ai * b1;
+      if (nv > 2) acc[i][2] += ai * b2;
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_GEMM_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_GEMM_NV; j++) {
+      if (i >= mr || j >= nv) continue;
+      for (int s = first[j]; s < first[j + 1]; s++)
+        GC_ISA(gemm_store)(y + i * ldy, &segments[s], acc[i][j]);
+    }
+  }
+}
+
+#define GC_GEMM_CASE(MR, NV, PREFETCH)                                                 \
+  case ((PREFETCH) * 8 + (MR)) * 4 + (NV):                                             \
+    GC_ISA(gemm_kernel)(                                                               \
+      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, PREFETCH); \
+    break;
+#define GC_GEMM_CASES(MR) \
+  GC_GEMM_CASE(MR, 1, 0) GC_GEMM_CASE(MR, 2, 0) GC_GEMM_CASE(MR, 3, 0) GC_GEMM_CASE(MR, 3, 1)
+
+/// The microkernel for mr in 1...8 rows and nv in 1...3 vectors, each shape compiled apart;
+/// with `prefetch` (3 vectors only), it also prefetches the next tile's B.
+static void GC_ISA(gemm_kernel_any)(
+  int mr, int nv, const float *restrict a, const float *restrict src,
+  const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
+  const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
+  int prefetch) {
+  switch (((prefetch && nv == 3) * 8 + mr) * 4 + nv) {
+    GC_GEMM_CASES(8)
+    GC_GEMM_CASES(7)
+    GC_GEMM_CASES(6)
+    GC_GEMM_CASES(5)
+    GC_GEMM_CASES(4)
+    GC_GEMM_CASES(3)
+    GC_GEMM_CASES(2)
+    GC_GEMM_CASES(1)
+    default: break;
+  }
+}
+#undef GC_GEMM_CASES
+#undef GC_GEMM_CASE
+
+// MARK: - Tile loop
+
+/// The runs of compute positions [p, p + count) that are output positions, one vector of 16
+/// at a time; returns the number of vectors.
+static int GC_ISA(gemm_segments)(
+  const gc_gemm_tiles_args *t, int64_t p, int64_t count, gc_gemm_segment *segments,
+  int *first) {
+  int nv = (int)((count + 15) / 16);
+  int n = 0;
+  for (int j = 0; j < nv; j++) {
+    first[j] = n;
+    int64_t lane = 0, lanes = count - 16 * j < 16 ? count - 16 * j : 16;
+    while (lane < lanes) {
+      int64_t q = p + 16 * j + lane;
+      int64_t c = q % t->e_w, rows = q / t->e_w;
+      int64_t r = rows % t->e_h, z = rows / t->e_h;
+      if (r >= t->y_h) {  // a dropped row: skip to the next plane
+        lane += (t->e_h - r) * t->e_w - c;
+        continue;
+      }
+      if (c >= t->y_w) {  // dropped columns: skip to the next row
+        lane += t->e_w - c;
+        continue;
+      }
+      int64_t run = t->y_w - c;
+      if (run > lanes - lane) run = lanes - lane;
+      segments[n].lane = (int32_t)lane;
+      segments[n].count = (int32_t)run;
+      segments[n].offset = ((z * t->y_h + r) * t->y_w + c) - lane;
+      n++;
+      lane += run;
+    }
+  }
+  first[nv] = n;
+  return nv;
+}
+
+void GC_ISA(gc_gemm_tiles)(const gc_gemm_tiles_args *t) {
+  gc_gemm_segment segments[GC_GEMM_NV * GC_GEMM_SEGMENTS_PER_VECTOR];
+  int first[GC_GEMM_NV + 1];
+  for (int64_t p = t->p_begin; p < t->p_end; p += GC_GEMM_NR) {
+    int64_t count = t->p_end - p < GC_GEMM_NR ? t->p_end - p : GC_GEMM_NR;
+    int nv = GC_ISA(gemm_segments)(t, p, count, segments, first);
+    if (first[nv] == 0) continue;  // only dropped positions
+    const float *src = t->src + (p - t->p_begin);
+    for (int64_t m0 = 0; m0 < t->m; m0 += GC_GEMM_MR) {
+      int mr = t->m - m0 < GC_GEMM_MR ? (int)(t->m - m0) : GC_GEMM_MR;
+      GC_ISA(gemm_kernel_any)(
+        mr, nv, t->panels + (m0 / GC_GEMM_MR) * t->panel_stride, src, t->koff, t->kc,
+        t->y + m0 * t->ldy, t->ldy, segments, first, t->bias ? t->bias + m0 : NULL,
+        t->accumulate, m0 == 0 && p + GC_GEMM_NR < t->p_end);
+    }
+  }
+}
+
+// MARK: - Input preparation
+
+#ifndef GC_GEMM_ROW_TYPE
+#define GC_GEMM_ROW_TYPE
+/// A piece of one phase-plane row: n positions written at offset `at` of a plane; those in
+/// [lo, hi) copy x[source + i * stride_w] of a channel, the others are zero.
+typedef struct gc_gemm_row {
+  int64_t at, n, lo, hi, source;
+} gc_gemm_row;
+/// Rows described at a time.
+#define GC_GEMM_ROWS 64
+#endif
+
+/// d[0 ..< n] = s[0 ..< n].
+static inline __attribute__((always_inline)) void GC_ISA(gemm_copy)(
+  float *restrict d, const float *restrict s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) gc_store(d + i, gc_load(s + i));
+#if defined(GC_GEMM_MASKED)
+  if (i < n) {
+    __mmask16 mask = (__mmask16)((1u << (n - i)) - 1u);
+    _mm512_mask_storeu_ps(d + i, mask, _mm512_maskz_loadu_ps(mask, s + i));
+  }
+#else
+  for (; i < n; i++) d[i] = s[i];
+#endif
+}
+
+/// d[0 ..< n] = 0.
+static inline __attribute__((always_inline)) void GC_ISA(gemm_zero)(float *d, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) gc_store(d + i, gc_splat(0));
+  for (; i < n; i++) d[i] = 0;
+}
+
+void GC_ISA(gc_gemm_prepare)(const gc_gemm_prepare_args *g) {
+  const int64_t xd = g->x_size[0], xh = g->x_size[1], xw = g->x_size[2];
+  const int64_t sw = g->stride[2];
+  const int64_t phases = g->phase_count[0] * g->phase_count[1] * g->phase_count[2];
+  const int64_t end = g->f_begin + g->length;
+  gc_gemm_row rows[GC_GEMM_ROWS];
+  for (int64_t pd = 0; pd < g->phase_count[0]; pd++) {
+    for (int64_t ph = 0; ph < g->phase_count[1]; ph++) {
+      for (int64_t pw = 0; pw < g->phase_count[2]; pw++) {
+        const int64_t phase = (pd * g->phase_count[1] + ph) * g->phase_count[2] + pw;
+        const int64_t shift = g->phase_values[2][pw] - g->pad[2];
+        int64_t f = g->f_begin;
+        int64_t c = f % g->e_w, r = (f / g->e_w) % g->e_h, z = f / g->e_w / g->e_h;
+        while (f < end) {
+          // Describe up to GC_GEMM_ROWS row pieces, then fill them for every channel.
+          int count = 0;
+          const int64_t first = f;
+          while (f < end && count < GC_GEMM_ROWS) {
+            gc_gemm_row *row = &rows[count++];
+            int64_t n = g->e_w - c < end - f ? g->e_w - c : end - f;
+            int64_t iz = z * g->stride[0] + g->phase_values[0][pd] - g->pad[0];
+            int64_t iy = r * g->stride[1] + g->phase_values[1][ph] - g->pad[1];
+            row->at = f - first;
+            row->n = n;
+            row->lo = row->hi = 0;
+            row->source = 0;
+            if (iz >= 0 && iz < xd && iy >= 0 && iy < xh) {
+              // Position c + i reads column (c + i) * sw + shift: inside for i in [lo, hi).
+              int64_t base = c * sw + shift;
+              int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
+              int64_t hi = xw - base <= 0 ? 0 : (xw - base + sw - 1) / sw;
+              if (lo > n) lo = n;
+              if (hi > n) hi = n;
+              if (hi < lo) hi = lo;
+              row->lo = lo;
+              row->hi = hi;
+              row->source = (iz * xh + iy) * xw + base;
+            }
+            f += n;
+            c += n;
+            if (c == g->e_w) {
+              c = 0;
+              if (++r == g->e_h) {
+                r = 0;
+                z++;
+              }
+            }
+          }
+          for (int64_t channel = 0; channel < g->channels; channel++) {
+            const float *x = g->x + channel * g->x_channel_stride;
+            float *d = g->dst + (channel * phases + phase) * g->block_len + (first - g->f_begin);
+            for (int i = 0; i < count; i++) {
+              const gc_gemm_row *row = &rows[i];
+              float *out = d + row->at;
+              const float *in = x + (row->source + row->lo * sw);
+              GC_ISA(gemm_zero)(out, row->lo);
+              if (sw == 1) {
+                GC_ISA(gemm_copy)(out + row->lo, in, row->hi - row->lo);
+              } else {
+                for (int64_t j = 0; j < row->hi - row->lo; j++) out[row->lo + j] = in[j * sw];
+              }
+              GC_ISA(gemm_zero)(out + row->hi, row->n - row->hi);
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import CKernels
+import Tensors
+
+/// The shape analysis of a convolution computed as one matrix product per group (see
+/// `GemmConvolution`): the compute space, the stride phases, the K blocks, and the chunks of
+/// work the threads share. Dimensions are (d, h, w); 1-D and 2-D get leading extents of 1.
+///
+/// *Phase planes.* With stride s, tap t reads input position o · s + t · dilation − pad,
+/// that is position o + q of the plane of phase φ, where (q, φ) = (t · dilation) divmod s.
+/// The phase planes hold the input with its padding written as zeros; a convolution with
+/// stride 1 and no padding reads x itself.
+///
+/// *Compute space.* Output position (z, r, c) is computed at p = (z · eH + r) · eW + c, with
+/// pitches eH, eW ≥ yH, yW (see `pitch`), the phase planes laid out with the same pitches.
+/// Then tap t of every position reads its phase plane at p + offset(t): each row of B is a
+/// contiguous piece of a plane. Positions with r ≥ yH or c ≥ yW are computed and dropped:
+/// eW / yW of the work, 57 / 56 for a padded 3×3 on 56 columns.
+struct GemmPlan {
+  /// A piece of work: output channels `m` of group `group` at tiles `tiles` of one image.
+  struct Chunk {
+    var group: Int
+    var m: Range<Int>
+    var tiles: Range<Int>
+    /// Reads x directly rather than prepared phase planes.
+    var inPlace: Bool
+  }
+
+  static let mr = Int(GC_GEMM_MR)
+  static let nr = Int(GC_GEMM_NR)
+  /// Cache lines of B that a tile of one K block may touch, so that they stay in L1 (48 KiB)
+  /// while each 8 output channels read them: 64 channels of a 3×3 at 12 lines each.
+  static let blockLines = 768
+  /// Weights per output-channel range and K block (floats), to stay in L2 (512 KiB).
+  static let rangeFloats = 128 * 1024
+  /// Tiles per chunk at most: bounds the prepared planes.
+  static let maxChunkTiles = 16
+
+  let batch, groups, xChannels, yChannels: Int
+  /// Channels per group, taps per kernel, K = xPerGroup · taps.
+  let xPerGroup, yPerGroup, taps, k: Int
+  /// Extents (d, h, w) of x and y, the pitches of the compute space and the phase planes.
+  let xSize, ySize, eSize: [Int]
+  let stride, pad: [Int]
+  let xPlane, yPlane: Int
+  /// Compute positions per image, and the 48-position tiles covering them.
+  let computeCount, tiles: Int
+  /// Phase values per dimension, and the number of phase planes per channel.
+  let phases: [[Int]]
+  let phaseCount: Int
+  /// Per tap (d, h, w order): its phase plane and its offset in compute positions.
+  let tapPhase, tapOffset: [Int]
+  let maxOffset: Int
+  /// Channels per K block, and K blocks.
+  let blockChannels, blocks: Int
+  /// 8-row weight panels per group.
+  let panelsPerGroup: Int
+  /// The chunks of each image but the last, and of the last, in the order threads take them.
+  let chunks, lastChunks: [Chunk]
+  /// Floats per prepared phase plane of a chunk, and the prepared floats a thread needs
+  /// (0 when every chunk reads x in place).
+  let blockLength, scratchCount: Int
+
+  /// - Parameter threads: the threads expected to share the work (2 at least is assumed).
+  init(_ g: ConvolutionGeometry, threads: Int) {
+    func padded(_ values: [Int], _ fill: Int) -> [Int] {
+      Array(repeating: fill, count: 3 - values.count) + values
+    }
+    let (kernel, dilation) = (padded(g.kernel, 1), padded(g.dilation, 1))
+    let (xSize, ySize) = (padded(g.xSize, 1), padded(g.ySize, 1))
+    let (stride, pad) = (padded(g.stride, 1), padded(g.padBegin, 0))
+    let (xPerGroup, yPerGroup) = (g.xChannels / g.groups, g.yChannels / g.groups)
+    let taps = kernel.reduce(1, *)
+    let eSize = (0..<3).map { d in
+      Self.pitch(
+        x: xSize[d], y: ySize[d], kernel: kernel[d], stride: stride[d], dilation: dilation[d],
+        pad: pad[d])
+    }
+    let computeCount = ((ySize[0] - 1) * eSize[1] + ySize[1] - 1) * eSize[2] + ySize[2]
+    let tiles = (computeCount + Self.nr - 1) / Self.nr
+
+    // Taps: phase plane and offset.
+    let phases = (0..<3).map { d in
+      Set((0..<kernel[d]).map { $0 * dilation[d] % stride[d] }).sorted()
+    }
+    var (tapPhase, tapOffset) = ([Int](), [Int]())
+    for tz in 0..<kernel[0] {
+      for ty in 0..<kernel[1] {
+        for tx in 0..<kernel[2] {
+          let tap = [tz, ty, tx]
+          let q = (0..<3).map { d in tap[d] * dilation[d] / stride[d] }
+          let index = (0..<3).map { d in
+            phases[d].firstIndex(of: tap[d] * dilation[d] % stride[d])!
+          }
+          tapPhase.append((index[0] * phases[1].count + index[1]) * phases[2].count + index[2])
+          tapOffset.append((q[0] * eSize[1] + q[1]) * eSize[2] + q[2])
+        }
+      }
+    }
+    let maxOffset = tapOffset.max() ?? 0
+
+    // K blocks of whole channels, as even as possible. Per channel, a tile reads a piece of
+    // 48 + shift positions (4 lines) in each kernel row and column phase.
+    let piece = (Self.nr + (kernel[2] - 1) * dilation[2] / stride[2] + 15) / 16 + 1
+    let lines = taps / kernel[2] * phases[2].count * piece
+    let wantedBlocks = max(1, (xPerGroup * lines + Self.blockLines - 1) / Self.blockLines)
+    let blockChannels = (xPerGroup + wantedBlocks - 1) / wantedBlocks
+
+    // Output-channel ranges of whole panels whose K block of weights stays in L2.
+    let panelsPerGroup = (yPerGroup + Self.mr - 1) / Self.mr
+    let panelsPerRange = max(1, Self.rangeFloats / (Self.mr * blockChannels * taps))
+    let ranges = (panelsPerGroup + panelsPerRange - 1) / panelsPerRange
+    let mRanges = (0..<ranges).map { r in
+      panelsPerGroup * r / ranges * Self.mr..<min(
+        yPerGroup, panelsPerGroup * (r + 1) / ranges * Self.mr)
+    }
+
+    // Tile ranges: those whose reads stay inside x's plane may read it in place. Enough
+    // chunks for each thread to take 4, each of at most 16 tiles; the last unit of work
+    // (last image, group and output-channel range) in chunks that shrink to 1 tile, so that
+    // the threads finish together even when one runs slower.
+    let inPlace = stride.allSatisfy { $0 == 1 } && pad.allSatisfy { $0 == 0 }
+    let inPlaceTiles = inPlace ? min(tiles, max(0, (xSize.reduce(1, *) - maxOffset) / Self.nr)) : 0
+    let units = g.batch * g.groups * mRanges.count
+    let wanted = max(1, (4 * max(2, threads) + units - 1) / units)
+    typealias Ranges = [(tiles: Range<Int>, inPlace: Bool)]
+    func split(_ range: Range<Int>, inPlace: Bool) -> Ranges {
+      guard !range.isEmpty else { return [] }
+      let byLength = (range.count + Self.maxChunkTiles - 1) / Self.maxChunkTiles
+      let count = min(range.count, max(1, byLength, wanted * range.count / tiles))
+      return (0..<count).map { i in
+        (range.lowerBound + range.count * i / count..<range.lowerBound + range.count * (i + 1)
+          / count, inPlace)
+      }
+    }
+    func shrinking(_ range: Range<Int>, inPlace: Bool) -> Ranges {
+      var (lower, result) = (range.lowerBound, Ranges())
+      while lower < range.upperBound {
+        let left = range.upperBound - lower
+        let share = 2 * max(2, threads)
+        let size = min(Self.maxChunkTiles, (left + share - 1) / share)
+        result.append((lower..<lower + size, inPlace))
+        lower += size
+      }
+      return result
+    }
+    let tileRanges =
+      split(0..<inPlaceTiles, inPlace: true) + split(inPlaceTiles..<tiles, inPlace: false)
+    let lastRanges =
+      shrinking(0..<inPlaceTiles, inPlace: true) + shrinking(inPlaceTiles..<tiles, inPlace: false)
+    func makeChunks(last: Bool) -> [Chunk] {
+      var chunks = [Chunk]()
+      for group in 0..<g.groups {
+        for (index, m) in mRanges.enumerated() {
+          let isLast = last && group == g.groups - 1 && index == mRanges.count - 1
+          for range in isLast ? lastRanges : tileRanges {
+            chunks.append(Chunk(group: group, m: m, tiles: range.tiles, inPlace: range.inPlace))
+          }
+        }
+      }
+      return chunks
+    }
+    let longest = (tileRanges + lastRanges).filter { !$0.inPlace }.map(\.tiles.count).max() ?? 0
+    (chunks, lastChunks) = (makeChunks(last: false), makeChunks(last: true))
+
+    (batch, groups, xChannels, yChannels) = (g.batch, g.groups, g.xChannels, g.yChannels)
+    (self.xPerGroup, self.yPerGroup, self.taps, k) = (xPerGroup, yPerGroup, taps, xPerGroup * taps)
+    (self.xSize, self.ySize, self.eSize, self.stride, self.pad) = (xSize, ySize, eSize, stride, pad)
+    (xPlane, yPlane) = (xSize.reduce(1, *), ySize.reduce(1, *))
+    (self.computeCount, self.tiles) = (computeCount, tiles)
+    (self.phases, phaseCount) = (phases, phases.reduce(1) { $0 * $1.count })
+    (self.tapPhase, self.tapOffset, self.maxOffset) = (tapPhase, tapOffset, maxOffset)
+    (self.blockChannels, blocks) = (blockChannels, (xPerGroup + blockChannels - 1) / blockChannels)
+    self.panelsPerGroup = panelsPerGroup
+    blockLength = (longest * Self.nr + maxOffset + 15) / 16 * 16
+    scratchCount = longest == 0 ? 0 : blockChannels * phaseCount * blockLength
+  }
+
+  /// The pitch of one dimension of the compute space and the phase planes: at least the
+  /// output extent y, and large enough that each read of an output position lands in its own
+  /// row, or wraps past the row's data into the next row's leading zeros. So two rows share
+  /// their padding: a padded 3×3 on 56 columns has pitch 57 rather than 58.
+  ///
+  /// In phase φ, position e of a row holds input column e · stride + φ − pad: inside the
+  /// input for e in [lo, hi). The taps of that phase read positions up to y − 1 + q.
+  static func pitch(x: Int, y: Int, kernel: Int, stride: Int, dilation: Int, pad: Int) -> Int {
+    func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -(-a / b) }
+    var pitch = y
+    for t in 0..<kernel {
+      let (q, phase) = (t * dilation).quotientAndRemainder(dividingBy: stride)
+      let lo = max(0, ceilDiv(pad - phase, stride))
+      let hi = ceilDiv(x + pad - phase, stride)
+      // y + q never wraps; a shorter pitch must hold the data and wrap into zeros only.
+      pitch = max(pitch, min(y + q, max(hi, y + q - lo)))
+    }
+    return pitch
+  }
+
+  /// Chunks of the whole batch.
+  var itemCount: Int { (batch - 1) * chunks.count + lastChunks.count }
+
+  /// The image and chunk of item `index` of `itemCount`.
+  func item(_ index: Int) -> (image: Int, chunk: Chunk) {
+    let regular = (batch - 1) * chunks.count
+    if index >= regular { return (batch - 1, lastChunks[index - regular]) }
+    let (image, chunk) = index.quotientAndRemainder(dividingBy: chunks.count)
+    return (image, chunks[chunk])
+  }
+
+  /// B row offsets of a K block's (channel, tap) rows in prepared phase planes.
+  var preparedOffsets: [Int64] {
+    (0..<blockChannels * taps).map { row in
+      let (c, t) = row.quotientAndRemainder(dividingBy: taps)
+      return Int64((c * phaseCount + tapPhase[t]) * blockLength + tapOffset[t])
+    }
+  }
+
+  /// B row offsets of a K block's (channel, tap) rows read in place from x.
+  var inPlaceOffsets: [Int64] {
+    (0..<blockChannels * taps).map { row in
+      let (c, t) = row.quotientAndRemainder(dividingBy: taps)
+      return Int64(c * xPlane + tapOffset[t])
+    }
+  }
+}
