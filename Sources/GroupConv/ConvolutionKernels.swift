@@ -56,7 +56,10 @@ final class ConvolutionKernels: @unchecked Sendable {
   /// dw = dy ⋆ x: the weight gradient, which does not depend on the weight.
   func weightGradient() -> (any WeightGradientKernel)? {
     if case .made(let kernel) = weightGradientKernel { return kernel }
-    let kernel = correlation.multiplyAdds == 0 ? nil : WeightGradientKernels.make(for: correlation)
+    let kernel: (any WeightGradientKernel)? =
+      correlation.multiplyAdds == 0
+      ? nil
+      : WeightGradientKernels.make(for: correlation) ?? WeightGradientViaForward(correlation)
     weightGradientKernel = .made(kernel)
     return kernel
   }
