@@ -7,8 +7,8 @@ import Tensors
 ///
 /// Per image and group: Y[o, p] = Σ_k W[o, k] · B[k, p] with o an output channel of the group,
 /// k = (input channel, tap) and p a compute position (see `GemmPlan`): B is never formed, each
-/// row is a shifted piece of the input (read in place for stride 1 without padding, else of
-/// phase planes that each chunk copies out with zeros for the padding).
+/// row is a shifted piece of the input: of x itself for stride 1 without padding, else of phase
+/// planes that each chunk copies out, with zeros for the padding.
 ///
 /// Loop order of a chunk (one image, group, output-channel range and up to 16 tiles):
 ///
@@ -85,18 +85,21 @@ package final class GemmConvolution: ForwardKernel {
     for block in 0..<plan.blocks {
       let c0 = block * plan.blockChannels
       let channels = min(plan.blockChannels, plan.xPerGroup - c0)
-      let xBlock = unsafe x + (image * plan.xChannels + chunk.group * plan.xPerGroup + c0)
-        * plan.xPlane
+      let xOffset = (image * plan.xChannels + chunk.group * plan.xPerGroup + c0) * plan.xPlane
+      let xBlock = unsafe x + xOffset
+      let readEnd = xOffset + (channels - 1) * plan.xPlane + chunk.tiles.upperBound * nr
+        + plan.maxOffset
+      let inPlace = plan.readsInPlace && readEnd <= plan.batch * plan.xChannels * plan.xPlane
       let source: UnsafePointer<Float>
-      if chunk.inPlace {
+      if inPlace {
         unsafe source = xBlock + pBegin
       } else {
         unsafe prepare(
           xBlock, channels: channels, from: pBegin,
-          count: chunk.tiles.count * nr + plan.maxOffset, into: scratch.pointer)
+          count: (pEnd - pBegin + 15) / 16 * 16 + plan.maxOffset, into: scratch.pointer)
         unsafe source = UnsafePointer(scratch.pointer)
       }
-      let offsets = chunk.inPlace ? inPlaceOffsets : preparedOffsets
+      let offsets = inPlace ? inPlaceOffsets : preparedOffsets
       unsafe offsets.withUnsafeBufferPointer { offsets in
         var args = unsafe gc_gemm_tiles_args(
           panels: panels.pointer + (firstPanel * plan.k + c0 * taps) * mr,

@@ -21,8 +21,6 @@ struct GemmPlan {
     var group: Int
     var m: Range<Int>
     var tiles: Range<Int>
-    /// Reads x directly rather than prepared phase planes.
-    var inPlace: Bool
   }
 
   static let mr = Int(GC_GEMM_MR)
@@ -32,6 +30,8 @@ struct GemmPlan {
   static let blockLines = 768
   /// Weights per output-channel range and K block (floats), to stay in L2 (512 KiB).
   static let rangeFloats = 128 * 1024
+  /// Weights per group (bytes) beyond which they are taken to live in L3, not L2.
+  static let largeWeightBytes = 1 << 20
   /// Tiles per chunk at most: bounds the prepared planes.
   static let maxChunkTiles = 16
 
@@ -56,9 +56,12 @@ struct GemmPlan {
   let panelsPerGroup: Int
   /// The chunks of each image but the last, and of the last, in the order threads take them.
   let chunks, lastChunks: [Chunk]
-  /// Floats per prepared phase plane of a chunk, and the prepared floats a thread needs
-  /// (0 when every chunk reads x in place).
+  /// Floats per prepared phase plane of a chunk, and the prepared floats a thread needs.
   let blockLength, scratchCount: Int
+  /// Stride 1 and no padding: the phase plane is x itself, read in place wherever the reads
+  /// of a chunk (which run up to 48 + maxOffset past its last position, into the next
+  /// channel's plane) stay inside x.
+  let readsInPlace: Bool
 
   /// - Parameter threads: the threads expected to share the work (2 at least is assumed).
   init(_ g: ConvolutionGeometry, threads: Int) {
@@ -105,62 +108,58 @@ struct GemmPlan {
     let wantedBlocks = max(1, (xPerGroup * lines + Self.blockLines - 1) / Self.blockLines)
     let blockChannels = (xPerGroup + wantedBlocks - 1) / wantedBlocks
 
-    // Output-channel ranges of whole panels whose K block of weights stays in L2.
+    // Output-channel ranges of whole panels: enough that a K block of their weights stays in
+    // L2 and, when a group's weights outgrow L2, enough to share the work. A chunk reads its
+    // weights once (from L3 when large) and prepares its input once, so splitting the output
+    // channels m ways and the tiles t ways moves about t · weights + m · input bytes: with
+    // large weights and few positions (late layers), split the channels rather than the tiles.
     let panelsPerGroup = (yPerGroup + Self.mr - 1) / Self.mr
     let panelsPerRange = max(1, Self.rangeFloats / (Self.mr * blockChannels * taps))
-    let ranges = (panelsPerGroup + panelsPerRange - 1) / panelsPerRange
+    var ranges = (panelsPerGroup + panelsPerRange - 1) / panelsPerRange
+    let perUnit = max(1, (4 * max(2, threads) + g.batch * g.groups - 1) / (g.batch * g.groups))
+    let weightBytes = Double(yPerGroup * xPerGroup * taps * 4)
+    if weightBytes > Double(Self.largeWeightBytes) {
+      let inputBytes = Double(xPerGroup * phases.reduce(1) { $0 * $1.count } * 4)
+        * Double(tiles * Self.nr + maxOffset)
+      let balance = (Double(perUnit) * inputBytes / weightBytes).squareRoot().rounded()
+      let tileWays = max(1, min(tiles, Int(balance)))
+      ranges = max(ranges, min(panelsPerGroup, (perUnit + tileWays - 1) / tileWays))
+    }
     let mRanges = (0..<ranges).map { r in
       panelsPerGroup * r / ranges * Self.mr..<min(
         yPerGroup, panelsPerGroup * (r + 1) / ranges * Self.mr)
     }
 
-    // Tile ranges: those whose reads stay inside x's plane may read it in place. Enough
-    // chunks for each thread to take 4, each of at most 16 tiles; the last unit of work
-    // (last image, group and output-channel range) in chunks that shrink to 1 tile, so that
-    // the threads finish together even when one runs slower.
-    let inPlace = stride.allSatisfy { $0 == 1 } && pad.allSatisfy { $0 == 0 }
-    let inPlaceTiles = inPlace ? min(tiles, max(0, (xSize.reduce(1, *) - maxOffset) / Self.nr)) : 0
+    // Tile ranges: enough chunks for each thread to take 4, each of at most 16 tiles; the
+    // last unit of work (last image, group and output-channel range) in chunks that shrink to
+    // 1 tile, so that the threads finish together even when one runs slower.
     let units = g.batch * g.groups * mRanges.count
     let wanted = max(1, (4 * max(2, threads) + units - 1) / units)
-    typealias Ranges = [(tiles: Range<Int>, inPlace: Bool)]
-    func split(_ range: Range<Int>, inPlace: Bool) -> Ranges {
-      guard !range.isEmpty else { return [] }
-      let byLength = (range.count + Self.maxChunkTiles - 1) / Self.maxChunkTiles
-      let count = min(range.count, max(1, byLength, wanted * range.count / tiles))
-      return (0..<count).map { i in
-        (range.lowerBound + range.count * i / count..<range.lowerBound + range.count * (i + 1)
-          / count, inPlace)
-      }
+    let byLength = (tiles + Self.maxChunkTiles - 1) / Self.maxChunkTiles
+    let count = min(tiles, max(1, byLength, wanted))
+    let tileRanges = (0..<count).map { i in tiles * i / count..<tiles * (i + 1) / count }
+    var (lower, lastRanges) = (0, [Range<Int>]())
+    while lower < tiles {
+      let share = 2 * max(2, threads)
+      let size = min(Self.maxChunkTiles, (tiles - lower + share - 1) / share)
+      lastRanges.append(lower..<lower + size)
+      lower += size
     }
-    func shrinking(_ range: Range<Int>, inPlace: Bool) -> Ranges {
-      var (lower, result) = (range.lowerBound, Ranges())
-      while lower < range.upperBound {
-        let left = range.upperBound - lower
-        let share = 2 * max(2, threads)
-        let size = min(Self.maxChunkTiles, (left + share - 1) / share)
-        result.append((lower..<lower + size, inPlace))
-        lower += size
-      }
-      return result
-    }
-    let tileRanges =
-      split(0..<inPlaceTiles, inPlace: true) + split(inPlaceTiles..<tiles, inPlace: false)
-    let lastRanges =
-      shrinking(0..<inPlaceTiles, inPlace: true) + shrinking(inPlaceTiles..<tiles, inPlace: false)
     func makeChunks(last: Bool) -> [Chunk] {
       var chunks = [Chunk]()
       for group in 0..<g.groups {
         for (index, m) in mRanges.enumerated() {
           let isLast = last && group == g.groups - 1 && index == mRanges.count - 1
           for range in isLast ? lastRanges : tileRanges {
-            chunks.append(Chunk(group: group, m: m, tiles: range.tiles, inPlace: range.inPlace))
+            chunks.append(Chunk(group: group, m: m, tiles: range))
           }
         }
       }
       return chunks
     }
-    let longest = (tileRanges + lastRanges).filter { !$0.inPlace }.map(\.tiles.count).max() ?? 0
+    let longest = (tileRanges + lastRanges).map(\.count).max() ?? 0
     (chunks, lastChunks) = (makeChunks(last: false), makeChunks(last: true))
+    readsInPlace = stride.allSatisfy { $0 == 1 } && pad.allSatisfy { $0 == 0 }
 
     (batch, groups, xChannels, yChannels) = (g.batch, g.groups, g.xChannels, g.yChannels)
     (self.xPerGroup, self.yPerGroup, self.taps, k) = (xPerGroup, yPerGroup, taps, xPerGroup * taps)
@@ -172,7 +171,7 @@ struct GemmPlan {
     (self.blockChannels, blocks) = (blockChannels, (xPerGroup + blockChannels - 1) / blockChannels)
     self.panelsPerGroup = panelsPerGroup
     blockLength = (longest * Self.nr + maxOffset + 15) / 16 * 16
-    scratchCount = longest == 0 ? 0 : blockChannels * phaseCount * blockLength
+    scratchCount = blockChannels * phaseCount * blockLength
   }
 
   /// The pitch of one dimension of the compute space and the phase planes: at least the

@@ -7,114 +7,117 @@ import Testing
 /// (8 output channels × 48 positions), its vector width (16) and its K block (576 rows), for
 /// both instruction sets and 1 and 2 threads. The output starts as NaN, so an element the
 /// kernel fails to write fails the comparison.
-@Suite(.serialized) struct GemmKernelTests {
-  struct Case: Sendable, CustomTestStringConvertible {
-    var input: [Int]
-    var weight: [Int]
-    var bias: Bool
-    var options: ConvolutionOptions
-    init(
-      _ input: [Int], _ weight: [Int], bias: Bool = true,
-      _ options: ConvolutionOptions = .init()
-    ) {
-      (self.input, self.weight, self.bias, self.options) = (input, weight, bias, options)
+extension KernelSettingsSuites {
+  @Suite(.serialized) struct GemmKernelTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+      var input: [Int]
+      var weight: [Int]
+      var bias: Bool
+      var options: ConvolutionOptions
+      init(
+        _ input: [Int], _ weight: [Int], bias: Bool = true,
+        _ options: ConvolutionOptions = .init()
+      ) {
+        (self.input, self.weight, self.bias, self.options) = (input, weight, bias, options)
+      }
+      var testDescription: String {
+        "x \(input) w \(weight)\(bias ? " bias" : "") stride \(options.stride) padding "
+          + "\(options.padding) dilation \(options.dilation) groups \(options.groups)"
+      }
     }
-    var testDescription: String {
-      "x \(input) w \(weight)\(bias ? " bias" : "") stride \(options.stride) padding "
-        + "\(options.padding) dilation \(options.dilation) groups \(options.groups)"
-    }
-  }
 
-  static let pointwise: [Case] = [
-    Case([1, 3, 1, 1], [5, 3, 1, 1]),  // 1 position
-    Case([1, 3, 15], [7, 3, 1], bias: false),  // 15
-    Case([2, 17, 4, 4], [6, 17, 1, 1], bias: false),  // 16
-    Case([1, 3, 17], [13, 3, 1]),  // 17
-    Case([1, 70, 7, 9], [33, 70, 1, 1]),  // 63
-    Case([1, 6, 8, 8], [6, 3, 1, 1], .init(groups: 2)),  // 64
-    Case([1, 9, 5, 13], [9, 3, 1, 1], .init(groups: 3)),  // 65
-    Case([2, 34, 10, 10], [14, 17, 1, 1], .init(groups: 2)),  // 100
-    Case([1, 1, 10, 10], [1, 1, 1, 1]),
-    Case([1, 4, 10, 10], [8, 4, 1, 1], .init(stride: 2)),
-    Case([1, 3, 9, 11], [5, 3, 1, 1], .init(stride: 3, padding: 1)),
-    Case([1, 2, 3, 17, 4], [4, 2, 1, 1, 1]),  // 3-D
-    Case([2, 5, 7, 7], [6, 5, 1, 1]),  // 49 positions: a tile in place, a prepared one
-  ]
+    static let pointwise: [Case] = [
+      Case([1, 3, 1, 1], [5, 3, 1, 1]),  // 1 position
+      Case([1, 3, 15], [7, 3, 1], bias: false),  // 15
+      Case([2, 17, 4, 4], [6, 17, 1, 1], bias: false),  // 16
+      Case([1, 3, 17], [13, 3, 1]),  // 17
+      Case([1, 70, 7, 9], [33, 70, 1, 1]),  // 63
+      Case([1, 6, 8, 8], [6, 3, 1, 1], .init(groups: 2)),  // 64
+      Case([1, 9, 5, 13], [9, 3, 1, 1], .init(groups: 3)),  // 65
+      Case([2, 34, 10, 10], [14, 17, 1, 1], .init(groups: 2)),  // 100
+      Case([1, 1, 10, 10], [1, 1, 1, 1]),
+      Case([1, 4, 10, 10], [8, 4, 1, 1], .init(stride: 2)),
+      Case([1, 3, 9, 11], [5, 3, 1, 1], .init(stride: 3, padding: 1)),
+      Case([1, 2, 3, 17, 4], [4, 2, 1, 1, 1]),  // 3-D
+      Case([2, 5, 7, 7], [6, 5, 1, 1]),  // 49 positions: the last tile reads past x's end
+      Case([1, 400, 7, 7], [18, 200, 1, 1], .init(groups: 2)),  // K blocks, in place then not
+    ]
 
-  static let spatial: [Case] = [
-    Case([1, 3, 8, 8], [7, 3, 3, 3], .init(padding: 1)),
-    Case([2, 17, 9, 7], [13, 17, 3, 3], .init(padding: 1)),
-    Case([1, 6, 10, 10], [6, 3, 3, 3], bias: false, .init(stride: 2, padding: 1, groups: 2)),
-    Case([1, 3, 11, 12], [5, 3, 3, 3], .init(stride: 3)),
-    Case([1, 2, 12, 12], [6, 1, 3, 3], .init(padding: .same, dilation: 2, groups: 2)),
-    Case([1, 70, 6, 6], [33, 70, 3, 3], .init(padding: 1)),  // K = 630: two K blocks
-    Case([1, 140, 5, 5], [16, 70, 3, 3], .init(padding: 1, groups: 2)),
-    Case([1, 64, 4, 4], [240, 64, 3, 3], .init(padding: 1)),  // two output-channel ranges
-    Case([1, 3, 9, 10], [13, 3, 2, 4], .init(padding: [1, 0, 2, 3])),  // asymmetric
-    Case([1, 3, 9, 10], [13, 3, 2, 4], bias: false, .init(padding: .same)),
-    Case([1, 2, 11, 11], [6, 2, 5, 5], .init(padding: 2)),
-    Case([1, 4, 12, 13], [6, 2, 5, 5], .init(stride: 2, padding: 3, dilation: 2, groups: 2)),
-    Case([1, 3, 5, 5], [5, 3, 3, 3], .init(padding: 4)),  // padding wider than the kernel
-    Case([1, 3, 12, 12], [5, 3, 3, 3]),  // in place, with a prepared last tile
-    Case([2, 5, 20, 20], [7, 5, 3, 3], .init(dilation: [2, 1])),  // in place
-    Case([1, 6, 9, 30], [9, 2, 3, 3], .init(stride: [3, 2], padding: [2, 1], groups: 3)),
-    Case([2, 5, 100], [6, 5, 3], .init(padding: 1)),  // 1-D
-    Case([1, 4, 65], [8, 2, 5], .init(stride: 2, padding: [1, 3], dilation: 2, groups: 2)),
-    Case([1, 2, 4], [3, 2, 3], .init(padding: [5, 1])),
-    Case([1, 3, 5, 6, 7], [5, 3, 3, 3, 3], .init(padding: 1)),  // 3-D
-    Case([2, 4, 4, 5, 6], [6, 2, 2, 3, 3], .init(stride: [1, 2, 2], padding: 1, groups: 2)),
-    Case(
-      [1, 2, 7, 6, 9], [4, 2, 2, 3, 2],
-      .init(stride: [2, 1, 2], padding: [1, 2, 0, 0, 1, 1], dilation: [1, 2, 1])),
-    Case([1, 2, 4, 5, 6], [3, 2, 3, 3, 3]),  // 3-D in place
-    Case([1, 3, 20, 20], [4, 3, 2, 2], .init(stride: 3)),  // stride beyond the kernel
-    Case([1, 3, 15, 15], [5, 3, 3, 3], .init(stride: 2, padding: 2, dilation: 2)),  // 1 phase
-    Case([1, 3, 16, 16], [8, 3, 4, 4], bias: false, .init(stride: 4)),  // patches
-    Case([1, 4, 40, 40], [9, 4, 3, 3], .init(padding: 1)),  // 35 tiles: several chunks
-  ]
+    static let spatial: [Case] = [
+      Case([1, 3, 8, 8], [7, 3, 3, 3], .init(padding: 1)),
+      Case([2, 17, 9, 7], [13, 17, 3, 3], .init(padding: 1)),
+      Case([1, 6, 10, 10], [6, 3, 3, 3], bias: false, .init(stride: 2, padding: 1, groups: 2)),
+      Case([1, 3, 11, 12], [5, 3, 3, 3], .init(stride: 3)),
+      Case([1, 2, 12, 12], [6, 1, 3, 3], .init(padding: .same, dilation: 2, groups: 2)),
+      Case([1, 70, 6, 6], [33, 70, 3, 3], .init(padding: 1)),  // K = 630: two K blocks
+      Case([1, 140, 5, 5], [16, 70, 3, 3], .init(padding: 1, groups: 2)),
+      Case([1, 64, 4, 4], [240, 64, 3, 3], .init(padding: 1)),  // two output-channel ranges
+      Case([1, 3, 9, 10], [13, 3, 2, 4], .init(padding: [1, 0, 2, 3])),  // asymmetric
+      Case([1, 3, 9, 10], [13, 3, 2, 4], bias: false, .init(padding: .same)),
+      Case([1, 2, 11, 11], [6, 2, 5, 5], .init(padding: 2)),
+      Case([1, 4, 12, 13], [6, 2, 5, 5], .init(stride: 2, padding: 3, dilation: 2, groups: 2)),
+      Case([1, 3, 5, 5], [5, 3, 3, 3], .init(padding: 4)),  // padding wider than the kernel
+      Case([1, 3, 12, 12], [5, 3, 3, 3]),  // in place, with a prepared last tile
+      Case([2, 5, 20, 20], [7, 5, 3, 3], .init(dilation: [2, 1])),  // in place
+      Case([1, 6, 9, 30], [9, 2, 3, 3], .init(stride: [3, 2], padding: [2, 1], groups: 3)),
+      Case([2, 5, 100], [6, 5, 3], .init(padding: 1)),  // 1-D
+      Case([1, 4, 65], [8, 2, 5], .init(stride: 2, padding: [1, 3], dilation: 2, groups: 2)),
+      Case([1, 2, 4], [3, 2, 3], .init(padding: [5, 1])),
+      Case([1, 3, 5, 6, 7], [5, 3, 3, 3, 3], .init(padding: 1)),  // 3-D
+      Case([2, 4, 4, 5, 6], [6, 2, 2, 3, 3], .init(stride: [1, 2, 2], padding: 1, groups: 2)),
+      Case(
+        [1, 2, 7, 6, 9], [4, 2, 2, 3, 2],
+        .init(stride: [2, 1, 2], padding: [1, 2, 0, 0, 1, 1], dilation: [1, 2, 1])),
+      Case([1, 2, 4, 5, 6], [3, 2, 3, 3, 3]),  // 3-D in place
+      Case([1, 3, 20, 20], [4, 3, 2, 2], .init(stride: 3)),  // stride beyond the kernel
+      Case([1, 3, 15, 15], [5, 3, 3, 3], .init(stride: 2, padding: 2, dilation: 2)),  // 1 phase
+      Case([1, 3, 16, 16], [8, 3, 4, 4], bias: false, .init(stride: 4)),  // patches
+      Case([1, 4, 40, 40], [9, 4, 3, 3], .init(padding: 1)),  // 35 tiles: several chunks
+    ]
 
-  @Test(arguments: pointwise + spatial)
-  func matchesReference(_ c: Case) throws {
-    let geometry = try ConvolutionGeometry(
-      inputShape: c.input, weightShape: c.weight, biasShape: c.bias ? [c.weight[0]] : nil,
-      options: c.options)
-    let x = try Tensor.random(shape: c.input, seed: 1)
-    let w = try Tensor.random(shape: c.weight, seed: 2)
-    let b = try Tensor.random(shape: [c.weight[0]], seed: 3)
-    var expected = Reference.correlate(x: x.scalars, w: w.scalars, geometry)
-    if c.bias {
-      Reference.addBias(
-        b.scalars, to: &expected, channels: geometry.yChannels,
-        plane: geometry.ySize.reduce(1, *))
-    }
-    // Float sums over K terms of size about 1 drift by about sqrt(K) ulps.
-    let terms = Float(c.weight[1...].reduce(1, *))
-    let tolerance = Tolerance(absolute: 1e-5 * max(1, (terms / 16).squareRoot()), relative: 1e-4)
+    @Test(arguments: pointwise + spatial)
+    func matchesReference(_ c: Case) throws {
+      let geometry = try ConvolutionGeometry(
+        inputShape: c.input, weightShape: c.weight, biasShape: c.bias ? [c.weight[0]] : nil,
+        options: c.options)
+      let x = try Tensor.random(shape: c.input, seed: 1)
+      let w = try Tensor.random(shape: c.weight, seed: 2)
+      let b = try Tensor.random(shape: [c.weight[0]], seed: 3)
+      var expected = Reference.correlate(x: x.scalars, w: w.scalars, geometry)
+      if c.bias {
+        Reference.addBias(
+          b.scalars, to: &expected, channels: geometry.yChannels,
+          plane: geometry.ySize.reduce(1, *))
+      }
+      // Float sums over K terms of size about 1 drift by about sqrt(K) ulps.
+      let terms = Float(c.weight[1...].reduce(1, *))
+      let tolerance = Tolerance(absolute: 1e-5 * max(1, (terms / 16).squareRoot()), relative: 1e-4)
 
-    let threads = Threads.count
-    defer {
-      Threads.count = threads
-      gc_use_generic_kernels(0)
-    }
-    for generic in [false, true] {
-      for threadCount in [1, 2] {
-        gc_use_generic_kernels(generic ? 1 : 0)
-        Threads.count = threadCount
-        let kernel = try #require(
-          w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0) })
-        var y = [Float](repeating: .nan, count: expected.count)
-        x.withUnsafeBufferPointer { x in
-          b.withUnsafeBufferPointer { b in
-            y.withUnsafeMutableBufferPointer { y in
-              kernel.forward(
-                x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!)
+      let threads = Threads.count
+      defer {
+        Threads.count = threads
+        gc_use_generic_kernels(0)
+      }
+      for generic in [false, true] {
+        for threadCount in [1, 2] {
+          gc_use_generic_kernels(generic ? 1 : 0)
+          Threads.count = threadCount
+          let kernel = try #require(
+            w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0) })
+          var y = [Float](repeating: .nan, count: expected.count)
+          x.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { b in
+              y.withUnsafeMutableBufferPointer { y in
+                kernel.forward(
+                  x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!)
+              }
             }
           }
+          expectClose(
+            try Tensor(shape: geometry.yShape, scalars: y),
+            try Tensor(shape: geometry.yShape, scalars: expected), tolerance,
+            "\(c.testDescription) \(String(cString: gc_isa_name())) threads \(threadCount)")
         }
-        expectClose(
-          try Tensor(shape: geometry.yShape, scalars: y),
-          try Tensor(shape: geometry.yShape, scalars: expected), tolerance,
-          "\(c.testDescription) \(String(cString: gc_isa_name())) threads \(threadCount)")
       }
     }
   }

@@ -251,7 +251,7 @@ extension KernelSettingsSuites {
           // two calls, and the split of the sums with it.
           expectClose(
             Tensor(validShape: g.weightShape, scalars: alone),
-            Tensor(validShape: g.weightShape, scalars: dw), Tolerance(absolute: 1e-6, relative: 1e-5),
+            Tensor(validShape: g.weightShape, scalars: dw), Self.tolerance,
             "\(context): without the bias gradient")
         }
       }

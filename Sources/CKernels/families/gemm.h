@@ -207,6 +207,93 @@ void GC_ISA(gc_gemm_tiles)(const gc_gemm_tiles_args *t) {
   }
 }
 
+// MARK: - Column microkernel
+
+/// acc[i][j] = sum over k of src_i[koff[k]] * a[k * 64 + 16 j ...] for positions i < mr and
+/// channel vectors j < nv, from t (accumulating), the bias or zero, stored to t[i * 64 + 16 j].
+static inline __attribute__((always_inline)) void GC_ISA(gemm_columns_kernel)(
+  const int mr, const int nv, const float *restrict a, const float *const *base,
+  const int64_t *restrict koff, int64_t kc, float *restrict t, const float *bias,
+  int accumulate) {
+  gc_v16 acc[GC_GEMM_COLUMNS_MR][4];
+  const float *b0 = base[0], *b1 = base[mr > 1 ? 1 : 0], *b2 = base[mr > 2 ? 2 : 0];
+  const float *b3 = base[mr > 3 ? 3 : 0], *b4 = base[mr > 4 ? 4 : 0], *b5 = base[mr > 5 ? 5 : 0];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_GEMM_COLUMNS_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) {
+      if (i >= mr || j >= nv) continue;
+      acc[i][j] = accumulate ? gc_load(t + i * 64 + 16 * j)
+                  : bias     ? gc_load(bias + 16 * j)
+                             : gc_splat(0);
+    }
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const int64_t o = koff[k];
+    const float *ak = a + k * 64;
+    gc_v16 w[4];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) w[j] = j < nv ? gc_load(ak + 16 * j) : gc_splat(0);
+    const float *row[GC_GEMM_COLUMNS_MR] = {b0 + o, b1 + o, b2 + o, b3 + o, b4 + o, b5 + o};
+#pragma clang loop unroll(full)
+    for (int i = 0; i < GC_GEMM_COLUMNS_MR; i++) {
+      if (i >= mr) continue;
+      gc_v16 v = gc_gemm_broadcast(row[i]);
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 4; j++)
+        if (j < nv) acc[i][j] += v * w[j];
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_GEMM_COLUMNS_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++)
+      if (i < mr && j < nv) gc_store(t + i * 64 + 16 * j, acc[i][j]);
+  }
+}
+
+#define GC_GEMM_COLUMNS_CASE(MR, NV)                                                   \
+  case (MR) * 8 + (NV):                                                               \
+    GC_ISA(gemm_columns_kernel)(MR, NV, a, base, koff, kc, t, bias, accumulate); \
+    break;
+#define GC_GEMM_COLUMNS_CASES(MR)                                                      \
+  GC_GEMM_COLUMNS_CASE(MR, 1) GC_GEMM_COLUMNS_CASE(MR, 2) GC_GEMM_COLUMNS_CASE(MR, 3) \
+  GC_GEMM_COLUMNS_CASE(MR, 4)
+
+/// The column microkernel for mr in 1...6 positions and nv in 1...4 vectors.
+static void GC_ISA(gemm_columns_any)(
+  int mr, int nv, const float *restrict a, const float *const *base,
+  const int64_t *restrict koff, int64_t kc, float *restrict t, const float *bias,
+  int accumulate) {
+  switch (mr * 8 + nv) {
+    GC_GEMM_COLUMNS_CASES(6)
+    GC_GEMM_COLUMNS_CASES(5)
+    GC_GEMM_COLUMNS_CASES(4)
+    GC_GEMM_COLUMNS_CASES(3)
+    GC_GEMM_COLUMNS_CASES(2)
+    GC_GEMM_COLUMNS_CASES(1)
+    default: break;
+  }
+}
+#undef GC_GEMM_COLUMNS_CASES
+#undef GC_GEMM_COLUMNS_CASE
+
+void GC_ISA(gc_gemm_columns)(const gc_gemm_columns_args *g) {
+  const float *base[GC_GEMM_COLUMNS_MR];
+  for (int64_t q = g->q_begin; q < g->q_end; q += GC_GEMM_COLUMNS_MR) {
+    int mr = g->q_end - q < GC_GEMM_COLUMNS_MR ? (int)(g->q_end - q) : GC_GEMM_COLUMNS_MR;
+    for (int i = 0; i < mr; i++) {
+      int64_t c = (q + i) % g->y_w, rows = (q + i) / g->y_w;
+      int64_t r = rows % g->y_h, z = rows / g->y_h;
+      base[i] = g->src + (z * g->e_h + r) * g->e_w + c;
+    }
+    for (int i = mr; i < GC_GEMM_COLUMNS_MR; i++) base[i] = base[0];
+    GC_ISA(gemm_columns_any)(
+      mr, g->vectors, g->panel, base, g->koff, g->kc, g->t + (q - g->q_begin) * 64, g->bias,
+      g->accumulate);
+  }
+}
+
 // MARK: - Input preparation
 
 #ifndef GC_GEMM_ROW_TYPE
@@ -235,6 +322,18 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_copy)(
 #endif
 }
 
+/// d[0 ..< n] = s[0], s[2], ... s[2 (n - 1)], reading s[0 ..< available] at most.
+static inline __attribute__((always_inline)) void GC_ISA(gemm_copy_even)(
+  float *restrict d, const float *restrict s, int64_t n, int64_t available) {
+  int64_t i = 0;
+  for (; i + 16 <= n && 2 * i + 32 <= available; i += 16) {
+    gc_v16 low = gc_load(s + 2 * i), high = gc_load(s + 2 * i + 16);
+    gc_store(d + i, __builtin_shufflevector(low, high, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                            22, 24, 26, 28, 30));
+  }
+  for (; i < n; i++) d[i] = s[2 * i];
+}
+
 /// d[0 ..< n] = 0.
 static inline __attribute__((always_inline)) void GC_ISA(gemm_zero)(float *d, int64_t n) {
   int64_t i = 0;
@@ -247,6 +346,7 @@ void GC_ISA(gc_gemm_prepare)(const gc_gemm_prepare_args *g) {
   const int64_t sw = g->stride[2];
   const int64_t phases = g->phase_count[0] * g->phase_count[1] * g->phase_count[2];
   const int64_t end = g->f_begin + g->length;
+  const int64_t plane = xd * xh * xw;
   gc_gemm_row rows[GC_GEMM_ROWS];
   for (int64_t pd = 0; pd < g->phase_count[0]; pd++) {
     for (int64_t ph = 0; ph < g->phase_count[1]; ph++) {
@@ -300,6 +400,8 @@ void GC_ISA(gc_gemm_prepare)(const gc_gemm_prepare_args *g) {
               GC_ISA(gemm_zero)(out, row->lo);
               if (sw == 1) {
                 GC_ISA(gemm_copy)(out + row->lo, in, row->hi - row->lo);
+              } else if (sw == 2) {
+                GC_ISA(gemm_copy_even)(out + row->lo, in, row->hi - row->lo, x + plane - in);
               } else {
                 for (int64_t j = 0; j < row->hi - row->lo; j++) out[row->lo + j] = in[j * sw];
               }

@@ -84,6 +84,40 @@ typedef struct gc_gemm_prepare_args {
 
 void gc_gemm_prepare(const gc_gemm_prepare_args *args);
 
+/// Output positions per call of the column microkernel.
+#define GC_GEMM_COLUMNS_MR 6
+/// Output channels per call of the column microkernel: 4 vectors of 16.
+#define GC_GEMM_COLUMNS_NR 64
+
+/// One call of `gc_gemm_columns`: for few output positions (late layers), the product the
+/// other way round: output channels in the vector lanes, input values broadcast, 6 positions ×
+/// 64 channels per call. Y^T[q, o] = sum over k of B[k, q] * panel[k, o] for the outputs
+/// q in [q_begin, q_end) of a plane (q = (z * y_h + r) * y_w + c, read at compute position
+/// p = (z * e_h + r) * e_w + c: B[k, q] = src[koff[k] + p]).
+typedef struct gc_gemm_columns_args {
+  /// Weights at the K slice's first k: panel[k * 64 + channel], zero past the channels.
+  const float *panel;
+  const float *src;
+  const int64_t *koff;
+  int64_t kc;
+  int64_t q_begin, q_end;
+  int64_t e_h, e_w, y_h, y_w;
+  /// Sums, position-major: t[(q - q_begin) * 64 + channel].
+  float *t;
+  /// 64 floats added when not accumulating (zero past the channels), or NULL.
+  const float *bias;
+  /// Add to t (a later K slice) instead of starting from the bias.
+  int32_t accumulate;
+  /// Vectors of 16 channels computed (1...4).
+  int32_t vectors;
+} gc_gemm_columns_args;
+
+void gc_gemm_columns(const gc_gemm_columns_args *args);
+
+/// y[channel * ldy + q] = t[q * t_stride + channel] for q < positions, channel < channels.
+void gc_gemm_transpose(
+  const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy);
+
 #ifdef __cplusplus
 }
 #endif
