@@ -2,9 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int detect_avx512(void) {
-  const char *isa = getenv("GROUPCONV_ISA");
-  if (isa != NULL && strcmp(isa, "generic") == 0) return 0;
+int gc_cpu_supports_avx512(void) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
@@ -13,6 +11,12 @@ static int detect_avx512(void) {
 #else
   return 0;
 #endif
+}
+
+static int detect_avx512(void) {
+  const char *isa = getenv("GROUPCONV_ISA");
+  if (isa != NULL && strcmp(isa, "generic") == 0) return 0;
+  return gc_cpu_supports_avx512();
 }
 
 static int cached = -1;  // a benign race: every thread computes the same value

@@ -55,13 +55,4 @@ int gc_direct_current_processor(void) {
 #endif
 }
 
-int gc_direct_cpu_has_avx512(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-    && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-    && __builtin_cpu_supports("fma");
-#else
-  return 0;
-#endif
-}
+int gc_direct_cpu_has_avx512(void) { return gc_cpu_supports_avx512(); }

@@ -17,6 +17,9 @@ extern "C" {
 /// the environment does not say `GROUPCONV_ISA=generic`. Decided once.
 int gc_has_avx512(void);
 
+/// Whether the CPU and OS support AVX-512 F/VL/BW/DQ and FMA, whatever the environment says.
+int gc_cpu_supports_avx512(void);
+
 /// Forces the baseline kernels (1) or returns to the run-time choice (0); for tests that
 /// check both instruction sets in one process. Not for use while kernels run.
 void gc_use_generic_kernels(int generic);
