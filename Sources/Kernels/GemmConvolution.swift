@@ -21,14 +21,22 @@ import Tensors
 /// The weights are packed once, at creation, in 8-row panels interleaved by k:
 /// panel[((group · panelsPerGroup + block) · K + k) · 8 + row], zero rows past the group.
 /// Threads take chunks in turn; each has its own prepared-plane scratch.
+///
+/// When an image has few output positions (a 7×7 or 14×14 plane), 48-position tiles would
+/// leave many lanes idle; `GemmColumns` then turns the product round (channels in the lanes).
 package final class GemmConvolution: ForwardKernel {
   private let plan: GemmPlan
+  /// The column layout, when it replaces the row kernels.
+  private let columns: GemmColumns?
   private let panels: AlignedBuffer
   private let preparedOffsets: [Int64]
   private let inPlaceOffsets: [Int64]
+  private let columnOffsets: [Int64]
   private let phaseValues: [[Int64]]
-  /// Prepared-plane buffers not in use; a thread takes one for a call.
-  private let scratch: Mutex<[AlignedBuffer]>
+  private let scratchCount: Int
+  /// Per-thread scratch, slot `index` preferred by the worker of that index so that a buffer
+  /// stays in the same core's cache from call to call; nil while a worker uses it.
+  private let scratch: Mutex<[GemmScratch?]>
 
   package init?(_ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>) {
     guard !geometry.transposed, geometry.paddingMode == .zeros, geometry.multiplyAdds > 0,
@@ -36,39 +44,78 @@ package final class GemmConvolution: ForwardKernel {
     else { return nil }
     let plan = GemmPlan(geometry, threads: Threads.count)
     self.plan = plan
-    let (mr, k) = (GemmPlan.mr, plan.k)
-    panels = AlignedBuffer(count: plan.groups * plan.panelsPerGroup * k * mr)
-    for group in 0..<plan.groups {
-      for o in 0..<plan.yPerGroup {
-        let panel = group * plan.panelsPerGroup + o / mr
-        let source = (group * plan.yPerGroup + o) * k
-        for index in 0..<k {
-          unsafe panels.pointer[(panel * k + index) * mr + o % mr] = weight[source + index]
+    phaseValues = plan.phases.map { $0.map(Int64.init) }
+    if let columns = GemmColumns(plan, threads: Threads.count) {
+      self.columns = columns
+      panels = AlignedBuffer(count: columns.panelCount)
+      unsafe columns.pack(weight, into: panels.pointer)
+      (preparedOffsets, inPlaceOffsets) = ([], [])
+      columnOffsets = columns.offsets
+      scratchCount = columns.scratchCount
+    } else {
+      columns = nil
+      let (mr, k) = (GemmPlan.mr, plan.k)
+      panels = AlignedBuffer(count: plan.groups * plan.panelsPerGroup * k * mr)
+      for group in 0..<plan.groups {
+        for o in 0..<plan.yPerGroup {
+          let panel = group * plan.panelsPerGroup + o / mr
+          let source = (group * plan.yPerGroup + o) * k
+          for index in 0..<k {
+            unsafe panels.pointer[(panel * k + index) * mr + o % mr] = weight[source + index]
+          }
         }
       }
+      (preparedOffsets, inPlaceOffsets) = (plan.preparedOffsets, plan.inPlaceOffsets)
+      columnOffsets = []
+      scratchCount = plan.scratchCount
     }
-    preparedOffsets = plan.preparedOffsets
-    inPlaceOffsets = plan.inPlaceOffsets
-    phaseValues = plan.phases.map { $0.map(Int64.init) }
-    let count = plan.scratchCount
-    scratch = Mutex((0..<max(1, Threads.count)).map { _ in AlignedBuffer(count: count) })
+    let count = scratchCount
+    scratch = Mutex((0..<max(1, Threads.count)).map { _ in GemmScratch(count: count) })
   }
+
+  /// Whether the column layout (channels in the lanes) computes this convolution.
+  package var usesColumns: Bool { columns != nil }
 
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
   ) {
-    let items = plan.itemCount
+    let items = columns.map { plan.batch * $0.chunks.count } ?? plan.itemCount
     let next = Atomic<Int>(0)
-    Threads.parallelFor(min(Threads.count, items)) { _ in
-      let buffer = scratch.withLock { $0.popLast() } ?? AlignedBuffer(count: plan.scratchCount)
+    Threads.parallelFor(min(Threads.count, items)) { worker in
+      let (slot, scratch) = take(preferring: worker)
+      scratch.holds = nil  // a new x
       while true {
         let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
         guard item < items else { break }
-        let (image, chunk) = plan.item(item)
-        unsafe run(chunk, image: image, x: x, bias: bias, y: y, scratch: buffer)
+        if let columns {
+          let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
+          unsafe run(
+            columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
+            scratch: scratch)
+        } else {
+          let (image, chunk) = plan.item(item)
+          unsafe run(chunk, image: image, x: x, bias: bias, y: y, scratch: scratch.buffer)
+        }
       }
-      scratch.withLock { $0.append(buffer) }
+      self.scratch.withLock { $0[slot] = scratch }
     }
+  }
+
+  /// A scratch buffer for one worker: slot `preferred` if free, else any free slot, else a
+  /// new slot (when more threads run than at creation, or calls overlap).
+  private func take(preferring preferred: Int) -> (slot: Int, scratch: GemmScratch) {
+    let (slot, free) = scratch.withLock { slots -> (Int, GemmScratch?) in
+      let slot =
+        slots.indices.contains(preferred) && slots[preferred] != nil
+        ? preferred : slots.firstIndex { $0 != nil }
+      guard let slot else {
+        slots.append(nil)
+        return (slots.count - 1, nil)
+      }
+      defer { slots[slot] = nil }
+      return (slot, slots[slot])
+    }
+    return (slot, free ?? GemmScratch(count: scratchCount))
   }
 
   /// One chunk of one image: every K block, prepared (unless in place) and multiplied.
@@ -96,7 +143,8 @@ package final class GemmConvolution: ForwardKernel {
       } else {
         unsafe prepare(
           xBlock, channels: channels, from: pBegin,
-          count: (pEnd - pBegin + 15) / 16 * 16 + plan.maxOffset, into: scratch.pointer)
+          count: (pEnd - pBegin + 15) / 16 * 16 + plan.maxOffset, into: scratch.pointer,
+          planeLength: plan.blockLength)
         unsafe source = UnsafePointer(scratch.pointer)
       }
       let offsets = inPlace ? inPlaceOffsets : preparedOffsets
@@ -115,18 +163,66 @@ package final class GemmConvolution: ForwardKernel {
     }
   }
 
+  /// One chunk of the column layout: the group's planes (prepared unless in place or held
+  /// already), each K slice into the sums, the sums transposed into y.
+  private func run(
+    _ chunk: GemmColumns.Chunk, of columns: GemmColumns, image: Int, x: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: GemmScratch
+  ) {
+    let plan = plan
+    let nr = GemmColumns.nr
+    let planes = unsafe scratch.buffer.pointer
+    let sums = unsafe planes + columns.planesCount
+    let biasBlock = unsafe sums + columns.sumsCount
+    let xGroup = unsafe x + (image * plan.xChannels + chunk.group * plan.xPerGroup) * plan.xPlane
+    var source = unsafe xGroup
+    if !plan.readsInPlace {
+      if scratch.holds?.image != image || scratch.holds?.group != chunk.group {
+        unsafe prepare(
+          xGroup, channels: plan.xPerGroup, from: 0,
+          count: plan.computeCount + plan.maxOffset, into: planes,
+          planeLength: columns.planeLength)
+        scratch.holds = (image, chunk.group)
+      }
+      unsafe source = UnsafePointer(planes)
+    }
+    let firstChannel = chunk.group * plan.yPerGroup + chunk.block * nr
+    let channels = min(nr, plan.yPerGroup - chunk.block * nr)
+    if let bias = unsafe bias {
+      for c in 0..<nr { unsafe biasBlock[c] = c < channels ? bias[firstChannel + c] : 0 }
+    }
+    let panel = unsafe panels.pointer + (chunk.group * columns.blocks + chunk.block) * plan.k * nr
+    unsafe columnOffsets.withUnsafeBufferPointer { offsets in
+      for k0 in stride(from: 0, to: plan.k, by: GemmColumns.kc) {
+        var args = unsafe gc_gemm_columns_args(
+          panel: panel + k0 * nr, src: source, koff: offsets.baseAddress! + k0,
+          kc: Int64(min(GemmColumns.kc, plan.k - k0)),
+          q_begin: Int64(chunk.positions.lowerBound), q_end: Int64(chunk.positions.upperBound),
+          e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]), y_h: Int64(plan.ySize[1]),
+          y_w: Int64(plan.ySize[2]), t: sums, bias: bias == nil ? nil : UnsafePointer(biasBlock),
+          accumulate: k0 > 0 ? 1 : 0, vectors: Int32((channels + 15) / 16))
+        unsafe gc_gemm_columns(&args)
+      }
+    }
+    let output = unsafe y + (image * plan.yChannels + firstChannel) * plan.yPlane
+      + chunk.positions.lowerBound
+    unsafe gc_gemm_transpose(
+      sums, Int64(nr), Int64(chunk.positions.count), Int64(channels), output,
+      Int64(plan.yPlane))
+  }
+
   /// Copies positions [first, first + count) of the phase planes of `channels` channels
-  /// from x into `planes`.
+  /// from x into `planes`, `planeLength` floats apart.
   private func prepare(
     _ x: UnsafePointer<Float>, channels: Int, from first: Int, count: Int,
-    into planes: UnsafeMutablePointer<Float>
+    into planes: UnsafeMutablePointer<Float>, planeLength: Int
   ) {
     let plan = plan
     unsafe phaseValues[0].withUnsafeBufferPointer { pd in
       unsafe phaseValues[1].withUnsafeBufferPointer { ph in
         unsafe phaseValues[2].withUnsafeBufferPointer { pw in
           var args = unsafe gc_gemm_prepare_args(
-            dst: planes, block_len: Int64(plan.blockLength), x: x,
+            dst: planes, block_len: Int64(planeLength), x: x,
             x_channel_stride: Int64(plan.xPlane), channels: Int64(channels),
             x_size: (Int64(plan.xSize[0]), Int64(plan.xSize[1]), Int64(plan.xSize[2])),
             e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]),
@@ -140,4 +236,12 @@ package final class GemmConvolution: ForwardKernel {
       }
     }
   }
+}
+
+/// A thread's scratch for one call: prepared planes (and, for the column layout, sums), and
+/// which image and group's planes it holds.
+final class GemmScratch: @unchecked Sendable {  // one thread at a time: taken from the pool
+  let buffer: AlignedBuffer
+  var holds: (image: Int, group: Int)?
+  init(count: Int) { buffer = AlignedBuffer(count: count) }
 }

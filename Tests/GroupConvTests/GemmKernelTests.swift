@@ -51,7 +51,7 @@ extension KernelSettingsSuites {
       Case([1, 2, 12, 12], [6, 1, 3, 3], .init(padding: .same, dilation: 2, groups: 2)),
       Case([1, 70, 6, 6], [33, 70, 3, 3], .init(padding: 1)),  // K = 630: two K blocks
       Case([1, 140, 5, 5], [16, 70, 3, 3], .init(padding: 1, groups: 2)),
-      Case([1, 64, 4, 4], [240, 64, 3, 3], .init(padding: 1)),  // two output-channel ranges
+      Case([1, 64, 16, 16], [240, 64, 3, 3], .init(padding: 1)),  // two output-channel ranges
       Case([1, 3, 9, 10], [13, 3, 2, 4], .init(padding: [1, 0, 2, 3])),  // asymmetric
       Case([1, 3, 9, 10], [13, 3, 2, 4], bias: false, .init(padding: .same)),
       Case([1, 2, 11, 11], [6, 2, 5, 5], .init(padding: 2)),
@@ -75,7 +75,29 @@ extension KernelSettingsSuites {
       Case([1, 4, 40, 40], [9, 4, 3, 3], .init(padding: 1)),  // 35 tiles: several chunks
     ]
 
-    @Test(arguments: pointwise + spatial)
+    /// Few positions and many output channels: the column layout (channels in the lanes).
+    static let columns: [Case] = [
+      Case([1, 64, 4, 4], [240, 64, 3, 3], .init(padding: 1)),
+      Case([1, 40, 7, 7], [32, 40, 3, 3], .init(padding: 1)),  // K = 360: two K slices
+      Case([2, 6, 7, 7], [130, 3, 3, 3], bias: false, .init(padding: 1, groups: 2)),
+      Case([1, 30, 3, 6], [100, 30, 1, 1]),  // in place
+      Case([1, 20, 1, 1], [130, 20, 1, 1]),  // 1 position
+      Case([1, 8, 14, 14], [48, 8, 3, 3], .init(stride: 2, padding: 1)),  // phases
+      Case([1, 300, 2, 3], [64, 300, 1, 1]),  // K slices in place
+      Case([1, 4, 3, 4, 5], [33, 4, 2, 3, 3], .init(padding: [1, 1, 1])),  // 3-D
+    ]
+
+    @Test(arguments: columns)
+    func columnsAreChosen(_ c: Case) throws {
+      let geometry = try ConvolutionGeometry(
+        inputShape: c.input, weightShape: c.weight, biasShape: nil, options: c.options)
+      let w = try Tensor.random(shape: c.weight, seed: 2)
+      let kernel = try #require(
+        w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0) })
+      #expect(kernel.usesColumns)
+    }
+
+    @Test(arguments: pointwise + spatial + columns)
     func matchesReference(_ c: Case) throws {
       let geometry = try ConvolutionGeometry(
         inputShape: c.input, weightShape: c.weight, biasShape: c.bias ? [c.weight[0]] : nil,
