@@ -50,7 +50,7 @@ struct GemmColumns {
     let rowUse = Double(plan.yPlane) / Double(lanes)
       * Double(yPerGroup) / Double((yPerGroup + 7) / 8 * 8)
     let columnUse = 0.97 * Double(yPerGroup) / Double((yPerGroup + 15) / 16 * 16)
-    let planeLength = (plan.computeCount + plan.maxOffset + 15) / 16 * 16
+    let planeLength = GemmPlan.planeLength(plan.computeCount + plan.maxOffset)
     let planesCount = plan.readsInPlace ? 0 : plan.xPerGroup * plan.phaseCount * planeLength
     guard columnUse > rowUse + 0.05, planesCount <= 1 << 20 else { return nil }
 

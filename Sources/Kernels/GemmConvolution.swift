@@ -54,17 +54,8 @@ package final class GemmConvolution: ForwardKernel {
       scratchCount = columns.scratchCount
     } else {
       columns = nil
-      let (mr, k) = (GemmPlan.mr, plan.k)
-      panels = AlignedBuffer(count: plan.groups * plan.panelsPerGroup * k * mr)
-      for group in 0..<plan.groups {
-        for o in 0..<plan.yPerGroup {
-          let panel = group * plan.panelsPerGroup + o / mr
-          let source = (group * plan.yPerGroup + o) * k
-          for index in 0..<k {
-            unsafe panels.pointer[(panel * k + index) * mr + o % mr] = weight[source + index]
-          }
-        }
-      }
+      panels = AlignedBuffer(count: plan.panelCount)
+      unsafe plan.pack(weight, into: panels.pointer)
       (preparedOffsets, inPlaceOffsets) = (plan.preparedOffsets, plan.inPlaceOffsets)
       columnOffsets = []
       scratchCount = plan.scratchCount

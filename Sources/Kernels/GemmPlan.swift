@@ -159,7 +159,8 @@ struct GemmPlan {
     }
     let longest = (tileRanges + lastRanges).map(\.count).max() ?? 0
     (chunks, lastChunks) = (makeChunks(last: false), makeChunks(last: true))
-    readsInPlace = stride.allSatisfy { $0 == 1 } && pad.allSatisfy { $0 == 0 }
+    readsInPlace =
+      stride.allSatisfy { $0 == 1 } && (g.padBegin + g.padEnd).allSatisfy { $0 == 0 }
 
     (batch, groups, xChannels, yChannels) = (g.batch, g.groups, g.xChannels, g.yChannels)
     (self.xPerGroup, self.yPerGroup, self.taps, k) = (xPerGroup, yPerGroup, taps, xPerGroup * taps)
@@ -170,8 +171,16 @@ struct GemmPlan {
     (self.tapPhase, self.tapOffset, self.maxOffset) = (tapPhase, tapOffset, maxOffset)
     (self.blockChannels, blocks) = (blockChannels, (xPerGroup + blockChannels - 1) / blockChannels)
     self.panelsPerGroup = panelsPerGroup
-    blockLength = (longest * Self.nr + maxOffset + 15) / 16 * 16
+    blockLength = Self.planeLength(longest * Self.nr + maxOffset)
     scratchCount = blockChannels * phaseCount * blockLength
+  }
+
+  /// Floats per prepared plane for `count` positions: whole cache lines, an odd number of
+  /// them, so that the planes of successive channels start in different L1 sets (an even
+  /// count such as 56 lines puts 8 channels on each set offset, and the tile's reads collide).
+  static func planeLength(_ count: Int) -> Int {
+    let lines = (count + 15) / 16
+    return (lines | 1) * 16
   }
 
   /// The pitch of one dimension of the compute space and the phase planes: at least the
@@ -192,6 +201,24 @@ struct GemmPlan {
       pitch = max(pitch, min(y + q, max(hi, y + q - lo)))
     }
     return pitch
+  }
+
+  /// Floats of the packed weights: 8-row panels per group.
+  var panelCount: Int { groups * panelsPerGroup * k * Self.mr }
+
+  /// Weights [yChannels, xPerGroup, taps...] packed into 8-row panels interleaved by k:
+  /// panel[((group · panelsPerGroup + o / 8) · K + k) · 8 + o % 8], zero rows past the group.
+  func pack(_ weight: UnsafeBufferPointer<Float>, into panels: UnsafeMutablePointer<Float>) {
+    let (mr, k) = (Self.mr, self.k)
+    for group in 0..<groups {
+      for o in 0..<yPerGroup {
+        let panel = group * panelsPerGroup + o / mr
+        let source = (group * yPerGroup + o) * k
+        for index in 0..<k {
+          unsafe panels[(panel * k + index) * mr + o % mr] = weight[source + index]
+        }
+      }
+    }
   }
 
   /// Chunks of the whole batch.

@@ -63,6 +63,8 @@ extension KernelSettingsSuites {
       Case([2, 5, 100], [6, 5, 3], .init(padding: 1)),  // 1-D
       Case([1, 4, 65], [8, 2, 5], .init(stride: 2, padding: [1, 3], dilation: 2, groups: 2)),
       Case([1, 2, 4], [3, 2, 3], .init(padding: [5, 1])),
+      Case([2, 4, 30], [6, 4, 5], .init(padding: [0, 3], dilation: 2)),  // end padding only
+      Case([1, 3, 9, 10], [5, 3, 3, 3], .init(padding: [0, 0, 1, 2])),
       Case([1, 3, 5, 6, 7], [5, 3, 3, 3, 3], .init(padding: 1)),  // 3-D
       Case([2, 4, 4, 5, 6], [6, 2, 2, 3, 3], .init(stride: [1, 2, 2], padding: 1, groups: 2)),
       Case(
@@ -85,6 +87,7 @@ extension KernelSettingsSuites {
       Case([1, 8, 14, 14], [48, 8, 3, 3], .init(stride: 2, padding: 1)),  // phases
       Case([1, 300, 2, 3], [64, 300, 1, 1]),  // K slices in place
       Case([1, 4, 3, 4, 5], [33, 4, 2, 3, 3], .init(padding: [1, 1, 1])),  // 3-D
+      Case([1, 6, 3, 5], [40, 6, 2, 2], .init(padding: [0, 0, 1, 1])),  // end padding only
     ]
 
     @Test(arguments: columns)

@@ -1,7 +1,8 @@
 // The GEMM convolution family (see include/gc_gemm.h): an 8 × 48 microkernel (8 output
-// channels × 3 vectors of 16 compute positions, 24 accumulators), the tile loop that calls it,
-// and the input preparation. Included once per instruction set with GC_ISA defined;
-// GC_GEMM_MASKED selects AVX-512 masked loads and stores for the partial vectors.
+// channels × 3 vectors of 16 compute positions, 24 accumulators) and the tile loop that calls
+// it; a 6 × 64 column microkernel (6 positions × 4 vectors of 16 output channels) for planes
+// of few positions; and the input preparation. Included once per instruction set with GC_ISA
+// defined; GC_GEMM_MASKED selects AVX-512 masked loads and stores for partial vectors.
 #include "gc_gemm.h"
 #include <string.h>
 

@@ -8,7 +8,8 @@
 //
 // Stride and padding are handled by `gc_gemm_prepare`, which copies the input into phase
 // planes (one per stride phase of each dimension, padding written as zeros); a convolution
-// with stride 1 and no padding reads its input in place.
+// with stride 1 and no padding reads its input in place. For planes of few positions,
+// `gc_gemm_columns` computes the same product with the output channels in the vector lanes.
 #ifndef GC_GEMM_H
 #define GC_GEMM_H
 
@@ -33,8 +34,8 @@ typedef struct gc_gemm_tiles_args {
   int64_t panel_stride;
   /// Output channels computed.
   int64_t m;
-  /// B at compute position p_begin: B[k, p] = src[koff[k] + p - p_begin]. Readable up to
-  /// the end of the last tile (p_begin + 48 * tiles), plus the largest offset.
+  /// B at compute position p_begin: B[k, p] = src[koff[k] + p - p_begin]. Read in whole
+  /// vectors: up to p_end rounded up to 16 past p_begin, plus the largest offset.
   const float *src;
   /// The offsets of the K slice's rows.
   const int64_t *koff;
