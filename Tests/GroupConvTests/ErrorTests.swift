@@ -938,98 +938,29 @@ private func tensor(_ shape: [Int]) -> Tensor {
   // MARK: - PyTorch's refusals
 
   @Test func manifestListsEveryRefusedCaseWithItsRule() {
-    let names = Set(refusedFixtures.map(\.name))
+    let names = Set(FixtureCase.refusedByPyTorch.map(\.name))
     #expect(names.count >= 29, "refused cases in the manifest: \(names.count)")
     #expect(names == Set(expectedRules.keys), "unlisted: \(names.subtracting(expectedRules.keys))")
   }
 
-  @Test(arguments: refusedFixtures)
-  fileprivate func refusesWhatPyTorchRefuses(_ c: RefusedFixture) throws {
+  @Test(arguments: FixtureCase.refusedByPyTorch)
+  func refusedFixtureBreaksItsRule(_ c: FixtureCase) throws {
     let x = try c.tensor("x")
     let w = try c.tensor("w")
     let b = c.bias ? try c.tensor("b") : nil
-    let options = ConvolutionOptions(
-      stride: PerDimension(c.stride), padding: c.padding, dilation: PerDimension(c.dilation),
-      groups: c.groups, paddingMode: try PaddingMode(named: c.paddingMode),
-      transposed: c.transposed, outputPadding: PerDimension(c.outputPadding))
+    let options = try c.options()
     do {
       let y = try convolution(x, weight: w, bias: b, options: options)
-      Issue.record("\(c.name): accepted with output \(y.shape); PyTorch: \(c.error)")
+      Issue.record("\(c.name): accepted with output \(y.shape); PyTorch: \(c.error ?? "")")
     } catch {
       if let expected = expectedRules[c.name] {
         #expect(
           error == expected,
-          "\(c.name):\n  ours:    \(error)\n  PyTorch: \(c.error)\n  expected: \(expected)")
+          "\(c.name):\n  ours:    \(error)\n  PyTorch: \(c.error ?? "")\n  expected: \(expected)")
       }
     }
   }
 }
-
-// MARK: - The manifest's refused cases
-
-/// A case of Fixtures/manifest.json that PyTorch refused: its arguments and PyTorch's message.
-fileprivate struct RefusedFixture: Decodable, Sendable, CustomTestStringConvertible {
-  let name: String
-  let transposed: Bool
-  let stride: [Int]
-  let dilation: [Int]
-  let groups: Int
-  let padding: Padding
-  let paddingMode: String
-  let outputPadding: [Int]
-  let bias: Bool
-  let refused: Bool
-  let error: String
-
-  enum CodingKeys: String, CodingKey {
-    case name, transposed, stride, dilation, groups, padding, bias, refused, error
-    case paddingMode = "padding_mode"
-    case outputPadding = "output_padding"
-  }
-
-  init(from decoder: any Decoder) throws {
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    name = try c.decode(String.self, forKey: .name)
-    transposed = try c.decode(Bool.self, forKey: .transposed)
-    stride = try c.decode([Int].self, forKey: .stride)
-    dilation = try c.decode([Int].self, forKey: .dilation)
-    groups = try c.decode(Int.self, forKey: .groups)
-    paddingMode = try c.decode(String.self, forKey: .paddingMode)
-    outputPadding = try c.decode([Int].self, forKey: .outputPadding)
-    bias = try c.decode(Bool.self, forKey: .bias)
-    refused = try c.decode(Bool.self, forKey: .refused)
-    error = try c.decodeIfPresent(String.self, forKey: .error) ?? ""
-    if let named = try? c.decode(String.self, forKey: .padding) {
-      switch named {
-      case "same": padding = .same
-      case "valid": padding = .valid
-      default:
-        throw DecodingError.dataCorruptedError(
-          forKey: .padding, in: c, debugDescription: "unknown padding '\(named)'")
-      }
-    } else {
-      padding = .explicit(try c.decode([Int].self, forKey: .padding))
-    }
-  }
-
-  var testDescription: String { name }
-
-  func tensor(_ file: String) throws -> Tensor {
-    try NPY.read(
-      contentsOf: fixturesDirectory.appendingPathComponent(name)
-        .appendingPathComponent(file + ".npy").path)
-  }
-}
-
-/// The refused cases of the manifest; empty (and then caught by a test) when it does not parse.
-private let refusedFixtures: [RefusedFixture] = {
-  struct Manifest: Decodable { let cases: [RefusedFixture] }
-  let url = fixturesDirectory.appendingPathComponent("manifest.json")
-  guard let data = try? Data(contentsOf: url),
-    let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
-  else { return [] }
-  return manifest.cases.filter(\.refused)
-}()
 
 /// The rule each refused fixture breaks, as this library names it.
 private let expectedRules: [String: ConvolutionError] = [
