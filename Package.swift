@@ -38,6 +38,8 @@ let package = Package(
     .testTarget(
       name: "GroupConvTests", dependencies: ["GroupConv", "Kernels"], exclude: ["Fixtures"]),
     .testTarget(
+      name: "InferenceTests", dependencies: ["GroupConv", "Kernels"], exclude: ["Fixtures"]),
+    .testTarget(
       name: "GroupConvToolTests", dependencies: ["GroupConvTool", "GroupConv"],
       exclude: ["Snapshots"]),
   ],
