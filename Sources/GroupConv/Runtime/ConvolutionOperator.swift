@@ -1,0 +1,226 @@
+import Formats
+import Kernels
+import Tensors
+
+/// An ONNX `Conv` or `ConvTranspose` before it is compiled: its attributes checked and its
+/// weight and bias held as values, so that a following `BatchNormalization`, a per-channel
+/// `Mul` or `Add` and an activation can be folded into it.
+struct ConvolutionDraft {
+  /// The convolution, always with a bias (zeros when the node has none).
+  var convolution: Convolution
+  var weight: [Float]
+  var bias: [Float]
+  var activation: Activation?
+
+  var geometry: ConvolutionGeometry { convolution.geometry }
+  var outputChannels: Int { geometry.outputChannels }
+  var outputShape: [Int] { convolution.outputShape }
+
+  /// Reads a `Conv` (or `ConvTranspose`) node whose weight and bias are constants.
+  init(_ context: NodeContext) throws(InferenceError) {
+    let transposed = context.opType == "ConvTranspose"
+    try context.expectInputs(2...3)
+    let x = try context.shape(0)
+    let w = try context.shape(1)
+    guard let weightValue = context.constant(1), case let .float(_, weight) = weightValue else {
+      throw context.constant(1) == nil
+        ? .notConstant(opType: context.opType, node: context.name, input: context.node.inputs[1])
+        : context.invalidInput(1, "the weight must hold floats")
+    }
+    guard w.count >= 3, w.count <= 5 else {
+      throw context.invalidInput(1, "the weight must have 3 to 5 dimensions (1 to 3 spatial)")
+    }
+    let rank = w.count - 2
+    guard x.count == w.count else {
+      throw context.invalidInput(0, "the input must have the weight's rank, \(w.count)")
+    }
+    let kernel = Array(w[2...])
+    if let kernelShape = try context.ints("kernel_shape"), kernelShape != kernel {
+      throw context.invalidAttribute(
+        "kernel_shape", "\(kernelShape)", "must equal the weight's spatial shape \(kernel)")
+    }
+    let strides = try Self.perDimension(context, "strides", rank: rank)
+    let dilations = try Self.perDimension(context, "dilations", rank: rank)
+    let groups = try context.int("group", default: 1)
+    guard groups >= 1 else { throw context.invalidAttribute("group", "\(groups)", "must be positive") }
+    let outputPadding =
+      transposed ? try Self.perDimension(context, "output_padding", rank: rank, default: 0)
+      : Array(repeating: 0, count: rank)
+    let spatial = Array(x[2...])
+    let effective = zip(kernel, dilations).map { k, d in (k - 1) * d + 1 }
+    var pads = try context.ints("pads") ?? Array(repeating: 0, count: 2 * rank)
+    guard pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }) else {
+      throw context.invalidAttribute(
+        "pads", "\(pads)", "must hold \(2 * rank) non-negative values, all begins then all ends")
+    }
+    let autoPad = try context.string("auto_pad") ?? "NOTSET"
+    let outputShape = transposed ? try context.ints("output_shape") : nil
+    if let outputShape {
+      // ConvTranspose: the padding that gives the requested output size.
+      let sizes = Array(outputShape.suffix(rank))
+      guard sizes.count == rank else {
+        throw context.invalidAttribute(
+          "output_shape", "\(outputShape)", "must give \(rank) spatial sizes")
+      }
+      for i in 0..<rank {
+        let total = strides[i] * (spatial[i] - 1) + outputPadding[i] + effective[i] - sizes[i]
+        guard total >= 0 else {
+          throw context.invalidAttribute(
+            "output_shape", "\(outputShape)",
+            "must not exceed the unpadded output size, \(total + sizes[i]) in dimension \(i)")
+        }
+        pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+        pads[rank + i] = total - pads[i]
+      }
+    } else {
+      switch autoPad {
+      case "NOTSET": break
+      case "VALID": pads = Array(repeating: 0, count: 2 * rank)
+      case "SAME_UPPER", "SAME_LOWER":
+        for i in 0..<rank {
+          let total =
+            transposed
+            ? max(0, strides[i] * (spatial[i] - 1) + outputPadding[i] + effective[i]
+              - spatial[i] * strides[i])
+            : max(0, (Self.ceilDivide(spatial[i], strides[i]) - 1) * strides[i] + effective[i]
+              - spatial[i])
+          // SAME_UPPER puts the odd extra at the end, SAME_LOWER at the beginning.
+          pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+          pads[rank + i] = total - pads[i]
+        }
+      default:
+        throw context.invalidAttribute(
+          "auto_pad", autoPad, "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+      }
+    }
+    let options = ConvolutionOptions(
+      stride: PerDimension(strides), padding: .explicit(pads),
+      dilation: PerDimension(dilations), groups: groups, transposed: transposed,
+      outputPadding: PerDimension(outputPadding))
+    let channels = transposed ? w[1] * groups : w[0]
+    do {
+      convolution = try Convolution(
+        inputShape: x, weightShape: w, biasShape: [channels], options: options,
+        operation: context.opType)
+    } catch {
+      throw .convolution(node: context.name, error)
+    }
+    self.weight = weight
+    if context.hasInput(2) {
+      guard let value = context.constant(2), case let .float(shape, bias) = value else {
+        throw context.constant(2) == nil
+          ? .notConstant(opType: context.opType, node: context.name, input: context.node.inputs[2])
+          : context.invalidInput(2, "the bias must hold floats")
+      }
+      guard shape == [channels] else {
+        throw context.invalidInput(2, "the bias must have shape [\(channels)]")
+      }
+      self.bias = bias
+    } else {
+      self.bias = Array(repeating: 0, count: channels)
+    }
+  }
+
+  /// The integers of attribute `name`, one per spatial dimension and positive.
+  private static func perDimension(
+    _ context: NodeContext, _ name: String, rank: Int, default fallback: Int = 1
+  ) throws(InferenceError) -> [Int] {
+    guard let values = try context.ints(name) else {
+      return Array(repeating: fallback, count: rank)
+    }
+    let minimum = fallback == 0 ? 0 : 1
+    guard values.count == rank, values.allSatisfy({ $0 >= minimum }) else {
+      throw context.invalidAttribute(
+        name, "\(values)",
+        "must hold \(rank) \(minimum == 0 ? "non-negative" : "positive") values")
+    }
+    return values
+  }
+
+  private static func ceilDivide(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+
+  // MARK: Folding
+
+  /// y = scale[c] · y for each output channel c: the weight's slice that makes channel c
+  /// is scaled, and the bias with it.
+  mutating func scaleOutputChannels(by scale: [Float]) {
+    precondition(scale.count == outputChannels && activation == nil)
+    let g = geometry
+    let plane = g.kernel.reduce(1, *)
+    if g.transposed {
+      // Weight [C_in, C_out / groups, k...]: input channel i of group i / (C_in / groups)
+      // feeds output channel group * (C_out / groups) + j through w[i, j].
+      let perGroupIn = g.xChannels / g.groups
+      let perGroupOut = g.outputChannels / g.groups
+      for i in 0..<g.xChannels {
+        for j in 0..<perGroupOut {
+          let s = scale[(i / perGroupIn) * perGroupOut + j]
+          let start = (i * perGroupOut + j) * plane
+          for k in start..<(start + plane) { weight[k] *= s }
+        }
+      }
+    } else {
+      let perOutput = weight.count / outputChannels
+      for o in 0..<outputChannels {
+        for k in (o * perOutput)..<((o + 1) * perOutput) { weight[k] *= scale[o] }
+      }
+    }
+    for o in 0..<outputChannels { bias[o] *= scale[o] }
+  }
+
+  /// y = y + shift[c] for each output channel c.
+  mutating func shiftOutputChannels(by shift: [Float]) {
+    precondition(shift.count == outputChannels && activation == nil)
+    for o in 0..<outputChannels { bias[o] += shift[o] }
+  }
+
+  func compiled() -> ConvolutionOperator { ConvolutionOperator(self) }
+}
+
+/// A compiled convolution: the fast kernel with its weight packed, the bias, and the
+/// activation applied to the output.
+final class ConvolutionOperator: CompiledOperator {
+  let convolution: Convolution
+  let weight: Tensor
+  let bias: Tensor
+  let activation: Activation?
+  private let forwardKernel: (any ForwardKernel)?
+  private let transposedKernel: InputGradientKernel?
+
+  var outputShapes: [[Int]] { [convolution.outputShape] }
+
+  init(_ draft: ConvolutionDraft) {
+    convolution = draft.convolution
+    weight = Tensor(validShape: draft.convolution.weightShape, scalars: draft.weight)
+    bias = Tensor(validShape: [draft.outputChannels], scalars: draft.bias)
+    activation = draft.activation
+    let kernels = ConvolutionKernels(draft.convolution)
+    if draft.geometry.transposed {
+      forwardKernel = nil
+      transposedKernel = kernels.inputGradient(weight)
+    } else {
+      forwardKernel = kernels.forward(weight)
+      transposedKernel = nil
+    }
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    let x = inputs[0]!
+    let y = outputs[0]
+    if let kernel = forwardKernel {
+      bias.withUnsafeBufferPointer { b in
+        kernel.forward(x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!)
+      }
+    } else if let kernel = transposedKernel {
+      bias.withUnsafeBufferPointer { b in
+        kernel.run(dy: x.baseAddress!, bias: b.baseAddress!, dx: y.baseAddress!)
+      }
+    } else if y.count > 0 {
+      // Nothing to multiply (an empty input or kernel): the reference writes bias only.
+      let input = Tensor(validShape: convolution.inputShape, scalars: Array(x))
+      let result = (try? convolution.forward(input, weight: weight, bias: bias))?.scalars
+      for i in y.indices { y[i] = result?[i] ?? 0 }
+    }
+    activation?.apply(y)
+  }
+}

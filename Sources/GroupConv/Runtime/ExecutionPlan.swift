@@ -1,0 +1,199 @@
+import Formats
+import Kernels
+import Tensors
+
+/// One step of a plan before buffers are assigned: the work and the runtime values it reads
+/// and writes.
+struct PlanStep {
+  enum Work {
+    case convolution(ConvolutionDraft)
+    case compiled(any CompiledOperator)
+  }
+
+  /// The operator's name for timings (`Conv`, `Relu`, ..., `ChannelShuffle`).
+  var opType: String
+  var work: Work
+  /// One per operator input: the runtime value read, or nil for a constant or absent input.
+  var inputs: [String?]
+  var outputs: [String]
+  var outputShapes: [[Int]]
+}
+
+/// A model prepared for fixed input shapes: the steps in order, and buffers shared between
+/// values whose lifetimes do not overlap.
+final class ExecutionPlan: @unchecked Sendable {
+  /// Where a runtime value lives: a buffer and its element count.
+  struct Slot {
+    var buffer: Int
+    var count: Int
+  }
+
+  enum Output {
+    case constant(Tensor)
+    case value(Slot, shape: [Int])
+  }
+
+  private struct Step {
+    var opType: String
+    var operation: any CompiledOperator
+    var inputs: [Slot?]
+    var outputs: [Slot]
+  }
+
+  let inputShapes: [[Int]]
+  private let steps: [Step]
+  private let inputSlots: [Slot]
+  private let outputs: [Output]
+  private let buffers: [UnsafeMutableBufferPointer<Float>]
+  /// The bytes the buffers take, and what one buffer per value would have taken.
+  let bytes: Int
+  let unsharedBytes: Int
+  /// The operator names of the steps, in order.
+  var stepNames: [String] { steps.map(\.opType) }
+
+  /// - Parameters:
+  ///   - inputs: the graph inputs, each a runtime value.
+  ///   - steps: the work in order.
+  ///   - outputs: each graph output: a constant, or the runtime value that holds it.
+  init(
+    inputs: [(name: String, shape: [Int])], steps planned: [PlanStep],
+    outputs graphOutputs: [(name: String, constant: Tensor?)]
+  ) {
+    inputShapes = inputs.map(\.shape)
+    var shapes: [String: [Int]] = [:]
+    for input in inputs { shapes[input.name] = input.shape }
+    for step in planned {
+      for (name, shape) in zip(step.outputs, step.outputShapes) { shapes[name] = shape }
+    }
+    // The last step that reads each value; graph outputs live to the end.
+    var lastUse: [String: Int] = [:]
+    for (index, step) in planned.enumerated() {
+      for case let name? in step.inputs { lastUse[name] = index }
+    }
+    for output in graphOutputs where output.constant == nil { lastUse[output.name] = .max }
+
+    var pool = BufferPool()
+    var slots: [String: Slot] = [:]
+    func assign(_ name: String) -> Slot {
+      let count = shapes[name]!.reduce(1, *)
+      let slot = Slot(buffer: pool.take(count), count: count)
+      slots[name] = slot
+      return slot
+    }
+    inputSlots = inputs.map { assign($0.name) }
+    let graphInputs = Set(inputs.map(\.name))
+    var steps: [Step] = []
+    for (index, step) in planned.enumerated() {
+      let operation: any CompiledOperator
+      switch step.work {
+      case let .convolution(draft): operation = draft.compiled()
+      case let .compiled(compiled): operation = compiled
+      }
+      let inputSlots = step.inputs.map { name in name.flatMap { slots[$0] } }
+      var outputSlots: [Slot] = []
+      var shared: String?
+      for (position, name) in step.outputs.enumerated() {
+        let count = shapes[name]!.reduce(1, *)
+        if position == 0, operation.runsInPlace, let input = step.inputs.first ?? nil,
+          lastUse[input] == index, !graphInputs.contains(input), let slot = slots[input],
+          slot.count == count
+        {
+          // The operator overwrites its input, read for the last time here.
+          slots[name] = slot
+          shared = input
+          outputSlots.append(slot)
+        } else {
+          outputSlots.append(assign(name))
+        }
+      }
+      steps.append(
+        Step(opType: step.opType, operation: operation, inputs: inputSlots, outputs: outputSlots))
+      // Values read for the last time, and outputs nobody reads, give their buffers back.
+      var released = Set<Int>()
+      for case let name? in step.inputs where lastUse[name] == index && name != shared {
+        if let slot = slots.removeValue(forKey: name) { released.insert(slot.buffer) }
+      }
+      if let shared { slots[shared] = nil }
+      for name in step.outputs where lastUse[name] == nil {
+        if let slot = slots.removeValue(forKey: name) { released.insert(slot.buffer) }
+      }
+      for buffer in released { pool.give(buffer) }
+    }
+    self.steps = steps
+    outputs = graphOutputs.map { output in
+      if let constant = output.constant { return .constant(constant) }
+      return .value(slots[output.name]!, shape: shapes[output.name]!)
+    }
+    buffers = pool.capacities.map { capacity in
+      let count = max(capacity, 1)
+      let raw = UnsafeMutableRawPointer.allocate(
+        byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+      let pointer = raw.bindMemory(to: Float.self, capacity: count)
+      pointer.initialize(repeating: 0, count: count)
+      return UnsafeMutableBufferPointer(start: pointer, count: count)
+    }
+    bytes = pool.capacities.reduce(0, +) * MemoryLayout<Float>.stride
+    unsharedBytes = shapes.values.map { $0.reduce(1, *) }.reduce(0, +) * MemoryLayout<Float>.stride
+  }
+
+  deinit {
+    for buffer in buffers { buffer.baseAddress?.deallocate() }
+  }
+
+  /// The graph outputs for `inputs` (in graph input order, shapes already checked). Adds
+  /// each step's time to `timings[opType]` when given. Not reentrant: the caller serializes.
+  func run(_ inputs: [Tensor], timings: UnsafeMutablePointer<[String: Duration]>? = nil)
+    -> [Tensor]
+  {
+    for (input, slot) in zip(inputs, inputSlots) {
+      input.withUnsafeBufferPointer { source in
+        _ = UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][0..<slot.count])
+          .initialize(from: source)
+      }
+    }
+    let clock = ContinuousClock()
+    for step in steps {
+      let start = timings == nil ? nil : clock.now
+      step.operation.run(
+        inputs: step.inputs.map { slot in slot.map { UnsafeBufferPointer(view($0)) } },
+        outputs: step.outputs.map(view))
+      if let start, let timings { timings.pointee[step.opType, default: .zero] += clock.now - start }
+    }
+    return outputs.map { output in
+      switch output {
+      case let .constant(tensor): return tensor
+      case let .value(slot, shape): return Tensor(validShape: shape, scalars: Array(view(slot)))
+      }
+    }
+  }
+
+  private func view(_ slot: Slot) -> UnsafeMutableBufferPointer<Float> {
+    UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][0..<slot.count])
+  }
+}
+
+/// Buffers handed out by size and given back when their value is dead.
+private struct BufferPool {
+  var capacities: [Int] = []
+  private var free: [Int] = []
+
+  /// A free buffer: the smallest that holds `count`, else the largest free one grown, else
+  /// a new one.
+  mutating func take(_ count: Int) -> Int {
+    let fitting = free.indices.filter { capacities[free[$0]] >= count }
+    if let best = fitting.min(by: { capacities[free[$0]] < capacities[free[$1]] }) {
+      return free.remove(at: best)
+    }
+    if let largest = free.indices.max(by: { capacities[free[$0]] < capacities[free[$1]] }) {
+      let buffer = free.remove(at: largest)
+      capacities[buffer] = count
+      return buffer
+    }
+    capacities.append(count)
+    return capacities.count - 1
+  }
+
+  mutating func give(_ buffer: Int) {
+    if !free.contains(buffer) { free.append(buffer) }
+  }
+}

@@ -1,0 +1,342 @@
+import Formats
+import Kernels
+import Tensors
+
+/// Walks a graph in order for given input shapes: folds what is known before the model runs,
+/// folds batch normalisation, per-channel scales and shifts and activations into the
+/// convolutions before them, and compiles the rest into steps.
+struct GraphPlanner {
+  /// What is known about a value while planning.
+  enum Value {
+    case constant(ONNXTensorValue)
+    /// Computed at run time, float, with this shape; the name of the runtime value that
+    /// holds it (another name when an `Identity` or a fusion forwarded it).
+    case computed(shape: [Int], holder: String)
+  }
+
+  let graph: ONNXGraph
+  let opset: Int
+  private(set) var values: [String: Value] = [:]
+  private(set) var steps: [PlanStep] = []
+  /// How many node inputs and graph outputs read each name.
+  private let reads: [String: Int]
+  /// The step that produces each runtime value.
+  private var producer: [String: Int] = [:]
+
+  init(graph: ONNXGraph, opset: Int, constants: [String: ONNXTensorValue]) {
+    self.graph = graph
+    self.opset = opset
+    var reads: [String: Int] = [:]
+    for node in graph.nodes { for input in node.inputs where !input.isEmpty { reads[input, default: 0] += 1 } }
+    for output in graph.outputs { reads[output.name, default: 0] += 1 }
+    self.reads = reads
+    for (name, value) in constants { values[name] = .constant(value) }
+  }
+
+  /// The steps to run, in order.
+  var plannedSteps: [PlanStep] { steps }
+
+  mutating func addInput(_ name: String, shape: [Int]) {
+    values[name] = .computed(shape: shape, holder: name)
+  }
+
+  // MARK: Nodes
+
+  mutating func add(_ node: ONNXNode) throws(InferenceError) {
+    var shapes: [[Int]?] = []
+    var constants: [ONNXTensorValue?] = []
+    var holders: [String?] = []
+    for input in node.inputs {
+      guard !input.isEmpty else {
+        shapes.append(nil); constants.append(nil); holders.append(nil)
+        continue
+      }
+      guard let value = values[input] else {
+        throw .missingTensor(name: input, node: node.name)
+      }
+      switch value {
+      case let .constant(constant):
+        shapes.append(constant.shape); constants.append(constant); holders.append(nil)
+      case let .computed(shape, holder):
+        shapes.append(shape); constants.append(nil); holders.append(holder)
+      }
+    }
+    for output in node.outputs where !output.isEmpty && values[output] != nil {
+      throw .duplicateTensor(name: output, node: node.name)
+    }
+    let context = NodeContext(node: node, opset: opset, inputShapes: shapes, constants: constants)
+    if try fold(context, holders: holders) { return }
+    if try fuse(context, holders: holders) { return }
+
+    if node.opType == "Conv" || node.opType == "ConvTranspose" {
+      guard holders[0] != nil else { throw context.notComputedInput(0) }
+      let draft = try ConvolutionDraft(context)
+      append(
+        PlanStep(
+          opType: node.opType, work: .convolution(draft), inputs: [holders[0], nil, nil],
+          outputs: [node.outputs[0]], outputShapes: [draft.outputShape]),
+        outputs: node.outputs)
+      return
+    }
+    let definition = try Self.definition(for: node, opset: opset)
+    let operation = try definition.build(context)
+    append(
+      PlanStep(
+        opType: node.opType, work: .compiled(operation), inputs: holders,
+        outputs: node.outputs, outputShapes: operation.outputShapes),
+      outputs: node.outputs)
+  }
+
+  private mutating func append(_ step: PlanStep, outputs: [String]) {
+    for (name, shape) in zip(step.outputs, step.outputShapes) where !name.isEmpty {
+      values[name] = .computed(shape: shape, holder: name)
+      producer[name] = steps.count
+    }
+    steps.append(step)
+  }
+
+  /// The definition that runs `node` at `opset`.
+  static func definition(for node: ONNXNode, opset: Int) throws(InferenceError)
+    -> OperatorDefinition
+  {
+    guard node.domain.isEmpty || node.domain == "ai.onnx",
+      let definition = Operators.definitions[node.opType], definition.opsets.contains(opset)
+    else {
+      throw .unsupportedOperator(
+        opType: node.opType, domain: node.domain, node: node.name, opset: opset)
+    }
+    return definition
+  }
+
+  /// Whether the session can run `node` at `opset` (checked for every node at load).
+  static func supports(_ node: ONNXNode, opset: Int) -> Bool {
+    guard node.domain.isEmpty || node.domain == "ai.onnx" else { return false }
+    if ConstantFolding.foldedOperators.contains(node.opType) { return true }
+    if node.opType == "Conv" || node.opType == "ConvTranspose" { return true }
+    return Operators.definitions[node.opType]?.opsets.contains(opset) ?? false
+  }
+
+  // MARK: Folding
+
+  /// Evaluates the node now when its outputs are known before the model runs, or forwards
+  /// its input (`Identity`, `Dropout`); false when it must run.
+  private mutating func fold(_ context: NodeContext, holders: [String?]) throws(InferenceError)
+    -> Bool
+  {
+    let node = context.node
+    switch node.opType {
+    case "Constant":
+      try setConstant(node.outputs[0], ConstantFolding.constant(context))
+      return true
+    case "ConstantOfShape":
+      try setConstant(node.outputs[0], ConstantFolding.constantOfShape(context))
+      return true
+    case "Shape":
+      try setConstant(node.outputs[0], ConstantFolding.shape(context, of: context.shape(0)))
+      return true
+    case "Size":
+      let count = try context.shape(0).reduce(1, *)
+      try setConstant(node.outputs[0], .int64(shape: [], values: [Int64(count)]))
+      return true
+    case "Identity":
+      try context.expectInputs(1...1)
+      forward(node.inputs[0], to: node.outputs[0])
+      return true
+    case "Dropout":
+      try context.expectInputs(1...3)
+      if context.hasInput(2), let training = context.constant(2)?.integers, training.contains(where: { $0 != 0 }) {
+        throw context.invalidInput(2, "training_mode must be false for inference")
+      }
+      if context.hasInput(2) && context.constant(2) == nil {
+        throw .notConstant(opType: "Dropout", node: node.name, input: node.inputs[2])
+      }
+      forward(node.inputs[0], to: node.outputs[0])
+      if node.outputs.count > 1, !node.outputs[1].isEmpty {
+        let shape = try context.shape(0)
+        let count = try ConstantFolding.checkedCount(shape, context)
+        try setConstant(node.outputs[1], .bool(shape: shape, values: Array(repeating: true, count: count)))
+      }
+      return true
+    case "Cast":
+      try context.expectInputs(1...1)
+      if let constant = context.constant(0) {
+        try setConstant(node.outputs[0], ConstantFolding.cast(constant, context))
+      } else if try context.int("to") == Int(ONNXDataType.float.rawValue) {
+        forward(node.inputs[0], to: node.outputs[0])
+      } else {
+        throw .unsupportedDataType(
+          opType: "Cast", node: node.name, tensor: node.outputs[0],
+          dataType: "\(ONNXDataType(rawValue: Int32(clamping: try context.int("to") ?? 0)))")
+      }
+      return true
+    default:
+      break
+    }
+    // Every input known: compute the outputs now.
+    guard holders.allSatisfy({ $0 == nil }), context.constants.contains(where: { $0 != nil })
+    else { return false }
+    if node.opType == "Conv" || node.opType == "ConvTranspose" { return false }
+    try foldComputation(context)
+    return true
+  }
+
+  /// Computes a node all of whose inputs are constants.
+  private mutating func foldComputation(_ context: NodeContext) throws(InferenceError) {
+    let node = context.node
+    let present = context.constants.compactMap { $0 }
+    let integers = present.first { if case .float = $0 { false } else { true } }
+    if let original = integers {
+      // Integer arithmetic on shapes, or elements moved by a layout operator.
+      if present.count == 2, let a = present[0].integers, let b = present[1].integers,
+        let value = try ConstantFolding.integerArithmetic(
+          a, present[0].shape, b, present[1].shape, context)
+      {
+        try setConstant(node.outputs[0], value)
+        return
+      }
+      guard ConstantFolding.layoutOperators.contains(node.opType) else {
+        throw .unsupportedDataType(
+          opType: node.opType, node: node.name, tensor: node.inputs[0],
+          dataType: "integer (only shape arithmetic and layout operators fold integers)")
+      }
+      var floatContext = context
+      let dataInputs = node.opType == "Concat" ? Array(node.inputs.indices) : [0]
+      for index in dataInputs {
+        guard let value = context.constants[index] else { continue }
+        guard let floats = ConstantFolding.exactFloats(value) else {
+          throw context.invalidInput(index, "integers beyond ±2^24 are not folded")
+        }
+        floatContext.constants[index] = floats
+      }
+      let results = try runNow(floatContext)
+      for (name, result) in zip(node.outputs, results) where !name.isEmpty {
+        try setConstant(
+          name, ConstantFolding.restoring(result.scalars, shape: result.shape, like: original))
+      }
+      return
+    }
+    let results = try runNow(context)
+    for (name, result) in zip(node.outputs, results) where !name.isEmpty {
+      try setConstant(name, .float(shape: result.shape, values: result.scalars))
+    }
+  }
+
+  /// The outputs of a node with only constant inputs, computed by its compiled operator.
+  private func runNow(_ context: NodeContext) throws(InferenceError) -> [Tensor] {
+    let operation = try Self.definition(for: context.node, opset: opset).build(context)
+    var outputs: [UnsafeMutableBufferPointer<Float>] = []
+    defer { for output in outputs { output.deallocate() } }
+    for shape in operation.outputShapes {
+      let count = try ConstantFolding.checkedCount(shape, context)
+      let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+      buffer.initialize(repeating: 0)
+      outputs.append(buffer)
+    }
+    let inputs = context.constants.map { _ in UnsafeBufferPointer<Float>?.none }
+    operation.run(inputs: inputs, outputs: outputs)
+    return zip(operation.outputShapes, outputs).map { Tensor(validShape: $0, scalars: Array($1)) }
+  }
+
+  private mutating func setConstant(_ name: String, _ value: ONNXTensorValue) throws(InferenceError) {
+    values[name] = .constant(value)
+  }
+
+  private mutating func forward(_ input: String, to output: String) {
+    values[output] = values[input]
+  }
+
+  // MARK: Fusion
+
+  /// Folds `BatchNormalization`, a per-channel `Mul` or `Add`, or an activation into the
+  /// convolution that produces its input, when nothing else reads that output.
+  private mutating func fuse(_ context: NodeContext, holders: [String?]) throws(InferenceError)
+    -> Bool
+  {
+    let node = context.node
+    guard !holders.isEmpty else { return false }
+    // The computed input and the convolution step that produced it.
+    let computed = holders.indices.filter { holders[$0] != nil }
+    guard computed.count == 1 else { return false }
+    let position = computed[0]
+    let read = node.inputs[position]
+    guard reads[read] == 1, let holder = holders[position], let index = producer[holder],
+      case .convolution(var draft) = steps[index].work,
+      draft.activation == nil
+    else { return false }
+    let channels = draft.outputChannels
+    switch node.opType {
+    case "BatchNormalization":
+      guard position == 0, node.outputs.count == 1 || node.outputs.dropFirst().allSatisfy(\.isEmpty),
+        (try context.int("training_mode") ?? 0) == 0,
+        let scale = floats(context, 1, count: channels), let shift = floats(context, 2, count: channels),
+        let mean = floats(context, 3, count: channels), let variance = floats(context, 4, count: channels)
+      else { return false }
+      let epsilon = try context.float("epsilon", default: 1e-5)
+      let factor = (0..<channels).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
+      draft.scaleOutputChannels(by: factor)
+      draft.shiftOutputChannels(by: (0..<channels).map { shift[$0] - mean[$0] * factor[$0] })
+    case "Mul", "Add":
+      guard node.inputs.count == 2,
+        let constant = context.constant(1 - position),
+        let perChannel = Self.perChannel(constant, outputShape: draft.outputShape)
+      else { return false }
+      if node.opType == "Mul" { draft.scaleOutputChannels(by: perChannel) }
+      else { draft.shiftOutputChannels(by: perChannel) }
+    case "Relu", "Sigmoid", "HardSwish":
+      draft.activation = node.opType == "Relu" ? .relu : node.opType == "Sigmoid" ? .sigmoid : .hardSwish
+    case "HardSigmoid":
+      draft.activation = .hardSigmoid(
+        alpha: try context.float("alpha", default: 0.2), beta: try context.float("beta", default: 0.5))
+    case "Clip":
+      var low = -Float.infinity
+      var high = Float.infinity
+      if opset < 11 {
+        low = try context.float("min", default: low)
+        high = try context.float("max", default: high)
+      } else {
+        if context.hasInput(1) {
+          guard let value = context.constant(1), case let .float(_, v) = value, v.count == 1 else { return false }
+          low = v[0]
+        }
+        if context.hasInput(2) {
+          guard let value = context.constant(2), case let .float(_, v) = value, v.count == 1 else { return false }
+          high = v[0]
+        }
+      }
+      draft.activation = .clip(min: low, max: high)
+    default:
+      return false
+    }
+    steps[index].work = .convolution(draft)
+    values[node.outputs[0]] = values[read]
+    return true
+  }
+
+  /// The floats of constant input `index` when it holds `count` of them.
+  private func floats(_ context: NodeContext, _ index: Int, count: Int) -> [Float]? {
+    guard let value = context.constant(index), case let .float(_, v) = value, v.count == count
+    else { return nil }
+    return v
+  }
+
+  /// One value per channel when `constant`, broadcast against `outputShape` `[N, C, ...]`,
+  /// varies at most along the channels and does not grow the output.
+  static func perChannel(_ constant: ONNXTensorValue, outputShape: [Int]) -> [Float]? {
+    guard case let .float(shape, values) = constant, shape.count <= outputShape.count else {
+      return nil
+    }
+    let channels = outputShape[1]
+    let aligned = Array(repeating: 1, count: outputShape.count - shape.count) + shape
+    for (axis, size) in aligned.enumerated() where size != 1 {
+      guard axis == 1, size == channels else { return nil }
+    }
+    return values.count == 1 ? Array(repeating: values[0], count: channels) : values
+  }
+}
+
+extension NodeContext {
+  /// An input that must be computed at run time is a constant.
+  func notComputedInput(_ index: Int) -> InferenceError {
+    invalidInput(index, "a constant input here is not supported: it must be computed")
+  }
+}
