@@ -7,12 +7,16 @@ import GroupConv
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Time the convolutions of a suite (forward, or with --backward all gradients).",
+    abstract: "Time the convolutions of a suite (forward, or with --backward all gradients), or a model.",
     discussion: """
       Each row is a 2-D convolution (columns name,N,C_in,H,W,C_out,kernel,stride,padding,\
       groups, as shared/bench/conv-suite.csv). Prints the median time of repeated runs \
       after a warm-up, GFLOP/s, and the fraction of this machine's FMA peak, measured at \
       the start. Without --suite it runs a built-in copy of conv-suite.csv.
+
+      With --model it times an ONNX model instead: the median latency of repeated runs \
+      after a warm-up, on --input (.npy; repeat as in `groupconv run`) or on seeded random \
+      inputs of the declared shapes, and the time per operator type.
       """)
 
   @Option(help: "A CSV suite file; the built-in suite when omitted.")
@@ -30,14 +34,25 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Only the rows whose name contains this text.")
   var filter: String?
 
+  @Option(help: "Time this ONNX model instead of a suite.")
+  var model: String?
+
+  @Option(help: "With --model: an input .npy, PATH or NAME=PATH; random inputs when omitted.")
+  var input: [String] = []
+
   func validate() throws {
     if let threads, threads < 1 || threads > 1024 {
       throw ValidationError("--threads \(threads) must be between 1 and 1024")
+    }
+    if model == nil && !input.isEmpty { throw ValidationError("--input needs --model") }
+    if model != nil && (suite != nil || backward || filter != nil) {
+      throw ValidationError("--model cannot be combined with --suite, --backward or --filter")
     }
   }
 
   func run() throws {
     if let threads { Parallelism.threads = threads }
+    if let model { return try ModelBench(path: model, inputs: input, json: json).run() }
     var rows = try loadRows()
     if let filter { rows = rows.filter { $0.name.contains(filter) } }
     guard !rows.isEmpty else { throw BenchError("no rows to run") }
@@ -103,6 +118,12 @@ struct BenchCommand: ParsableCommand {
     } else {
       pass = { _ = try layer(x) }
     }
+    return try Self.medianSeconds(of: pass)
+  }
+
+  /// The median seconds of `pass` over repeated runs after a warm-up of at least two runs
+  /// and 50 ms: at least 20 runs and 0.5 s, or 5 runs when they take over 5 s.
+  static func medianSeconds(of pass: () throws -> Void) throws -> Double {
     let clock = ContinuousClock()
     // Warm up: at least twice, and for at least 50 ms.
     let warmUp = clock.now
@@ -115,7 +136,7 @@ struct BenchCommand: ParsableCommand {
     let start = clock.now
     while true {
       let sample = try clock.measure { try pass() }
-      samples.append(Double(sample.components.seconds) + Double(sample.components.attoseconds) * 1e-18)
+      samples.append(seconds(sample))
       let elapsed = clock.now - start
       if samples.count >= 2000 || (samples.count >= 20 && elapsed > .milliseconds(500))
         || (samples.count >= 5 && elapsed > .seconds(5))
@@ -127,7 +148,11 @@ struct BenchCommand: ParsableCommand {
     return samples[samples.count / 2]
   }
 
-  private func progress(_ text: String) {
+  static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+  }
+
+  func progress(_ text: String) {
     FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
   }
 

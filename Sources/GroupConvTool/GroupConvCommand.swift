@@ -7,7 +7,7 @@ struct GroupConvCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "groupconv",
     abstract: "Grouped, depthwise and depthwise-separable convolution with PyTorch's semantics.",
-    subcommands: [ConvCommand.self, BenchCommand.self, ExplainCommand.self])
+    subcommands: [ConvCommand.self, RunCommand.self, BenchCommand.self, ExplainCommand.self])
 
   /// Runs the command; any error is printed as one line on stderr, with a non-zero exit.
   static func main() {
@@ -23,6 +23,7 @@ struct GroupConvCommand: ParsableCommand {
         case let error as FormatError: error.description
         case let error as TensorError: error.description
         case let error as BenchError: error.description
+        case let error as InferenceError: error.description
         case let error as ExplainError: error.description
         default: message(for: error)
         }

@@ -17,6 +17,10 @@ struct PlanStep {
   var inputs: [String?]
   var outputs: [String]
   var outputShapes: [[Int]]
+  /// The node it came from, for patterns that span several nodes.
+  var node: ONNXNode? = nil
+  /// Replaced by a later step that does its work.
+  var removed = false
 }
 
 /// A model prepared for fixed input shapes: the steps in order, and buffers shared between
@@ -67,6 +71,7 @@ final class ExecutionPlan: @unchecked Sendable {
     }
     // The last step that reads each value; graph outputs live to the end.
     var lastUse: [String: Int] = [:]
+    let planned = planned.filter { !$0.removed }
     for (index, step) in planned.enumerated() {
       for case let name? in step.inputs { lastUse[name] = index }
     }

@@ -80,11 +80,39 @@ struct GraphPlanner {
     }
     let definition = try Self.definition(for: node, opset: opset)
     let operation = try definition.build(context)
+    if node.opType == "Reshape", try shuffle(holders[0], reshapedTo: operation.outputShapes[0], node) {
+      return
+    }
     append(
       PlanStep(
         opType: node.opType, work: .compiled(operation), inputs: holders,
-        outputs: node.outputs, outputShapes: operation.outputShapes),
+        outputs: node.outputs, outputShapes: operation.outputShapes, node: node),
       outputs: node.outputs)
+  }
+
+  /// Replaces `Reshape`, `Transpose`, `Reshape` (this node) by one channel shuffle when
+  /// nothing else reads the values between them.
+  private mutating func shuffle(_ input: String?, reshapedTo shape: [Int], _ node: ONNXNode)
+    throws(InferenceError) -> Bool
+  {
+    guard let input, reads[node.inputs[0]] == 1, let t = producer[input],
+      steps[t].opType == "Transpose", let transpose = steps[t].node,
+      reads[transpose.inputs[0]] == 1, let held = steps[t].inputs[0], let r = producer[held],
+      steps[r].opType == "Reshape", let first = steps[r].node,
+      let original = steps[r].inputs[0], case let .computed(inputShape, _)? = values[original],
+      let shuffle = ChannelShuffleOperator.recognize(
+        inputShape: inputShape, reshapedShape: steps[r].outputShapes[0], transpose: transpose,
+        outputShape: shape),
+      reads[first.outputs[0]] == 1
+    else { return false }
+    steps[t].removed = true
+    steps[r].removed = true
+    append(
+      PlanStep(
+        opType: "ChannelShuffle", work: .compiled(shuffle), inputs: [original],
+        outputs: [node.outputs[0]], outputShapes: [shape]),
+      outputs: [node.outputs[0]])
+    return true
   }
 
   private mutating func append(_ step: PlanStep, outputs: [String]) {
