@@ -1,0 +1,79 @@
+import Foundation
+import GroupConv
+import Testing
+
+/// `groupconv run` and `groupconv bench --model` end to end, on ONNX's conformance models.
+@Suite struct RunToolTests {
+  static let onnxFixtures = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("InferenceTests/Fixtures")
+
+  /// The grouped convolution case of ONNX's pytorch-converted data, its input as .npy.
+  private func groupsCase(_ directory: TemporaryDirectory) throws -> (model: String, expected: Tensor) {
+    let folder = Self.onnxFixtures.appendingPathComponent("onnx/pytorch-converted/test_Conv2d_groups")
+    let input = try #require(
+      try ONNX.loadTensor(contentsOf: folder.appendingPathComponent("input_0.pb").path).value.floatTensor)
+    try NPY.write(input, to: directory.path("x.npy"))
+    let expected = try #require(
+      try ONNX.loadTensor(contentsOf: folder.appendingPathComponent("output_0.pb").path).value.floatTensor)
+    return (folder.appendingPathComponent("model.onnx").path, expected)
+  }
+
+  @Test(arguments: [false, true])
+  func runWritesTheModelsOutput(_ byName: Bool) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let (model, expected) = try groupsCase(directory)
+    let session = try InferenceSession(contentsOf: model)
+    let input = byName ? "\(session.inputNames[0])=\(directory.path("x.npy"))" : directory.path("x.npy")
+    let output = byName ? "\(session.outputNames[0])=\(directory.path("y.npy"))" : directory.path("y.npy")
+    let result = try await GroupConvExecutable.run(
+      ["run", model, "--input", input, "--output", output], in: directory)
+    try #require(result.status == 0, "\(result.standardError)")
+    expectClose(try NPY.read(contentsOf: directory.path("y.npy")), expected)
+    #expect(result.standardOutput.contains("written to \(directory.path("y.npy"))"))
+  }
+
+  @Test func anUnsupportedOperatorIsOneLineBeforeAnythingRuns() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let model = Self.onnxFixtures.appendingPathComponent("unsupported_operator.onnx").path
+    let result = try await GroupConvExecutable.run(
+      ["run", model, "--input", directory.path("missing.npy"), "--output", directory.path("y.npy")],
+      in: directory)
+    #expect(result.status != 0)
+    #expect(
+      result.standardError
+        == "groupconv: error: Einsum \"sum_all\" at opset 13: this operator is not supported\n")
+    #expect(!FileManager.default.fileExists(atPath: directory.path("y.npy")))
+  }
+
+  @Test func anInputOfTheWrongShapeIsOneLine() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let (model, _) = try groupsCase(directory)
+    try NPY.write(try Tensor(shape: [1, 4, 5]), to: directory.path("bad.npy"))
+    let result = try await GroupConvExecutable.run(
+      ["run", model, "--input", directory.path("bad.npy"), "--output", directory.path("y.npy")],
+      in: directory)
+    #expect(result.status != 0)
+    #expect(result.errorLines.count == 1)
+    #expect(result.standardError.contains("has shape [1, 4, 5], but the model declares"))
+  }
+
+  @Test func benchModelReportsTheMedianAndOperators() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let (model, _) = try groupsCase(directory)
+    let result = try await GroupConvExecutable.run(
+      ["bench", "--model", model, "--threads", "1", "--json", directory.path("bench.json")],
+      in: directory)
+    try #require(result.status == 0, "\(result.standardError)")
+    #expect(result.standardOutput.contains("median latency: "))
+    let data = try Data(contentsOf: directory.url.appendingPathComponent("bench.json"))
+    let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    #expect((object["median_ms"] as? Double ?? 0) > 0)
+    let operators = try #require(object["operators"] as? [[String: Any]])
+    #expect(operators.map { $0["op"] as? String } == ["Conv"])
+  }
+}

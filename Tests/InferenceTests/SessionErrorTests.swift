@@ -1,0 +1,127 @@
+import Foundation
+import GroupConv
+import Testing
+
+/// Every way a model or a call can be wrong is a typed error, raised when the model loads
+/// where it can be.
+@Suite struct SessionErrorTests {
+  private func convGraph() throws -> GraphBuilder {
+    var graph = GraphBuilder()
+    graph.input("x", [1, 2, 4, 4])
+    graph.constant("w", try Tensor.random(shape: [2, 1, 3, 3], seed: 1))
+    graph.node("Conv", ["x", "w"], ["y"], name: "conv", ["group": .int(2)])
+    graph.outputs = ["y"]
+    return graph
+  }
+
+  @Test func anUnsupportedOperatorIsNamedAtLoad() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/unsupported_operator.onnx").path
+    #expect(throws: InferenceError.unsupportedOperator(
+      opType: "Einsum", domain: "", node: "sum_all", opset: 13)) {
+      try InferenceSession(contentsOf: path)
+    }
+    #expect(
+      InferenceError.unsupportedOperator(opType: "Einsum", domain: "", node: "sum_all", opset: 13)
+        .description == "Einsum \"sum_all\" at opset 13: this operator is not supported")
+  }
+
+  @Test func anOperatorOfAnotherDomainIsUnsupported() throws {
+    var graph = try convGraph()
+    graph.nodes.append(
+      ONNXNode(name: "fused", opType: "FusedConv", domain: "com.microsoft", inputs: ["y"], outputs: ["z"]))
+    #expect(throws: InferenceError.unsupportedOperator(
+      opType: "FusedConv", domain: "com.microsoft", node: "fused", opset: 13)) {
+      try InferenceSession(model: graph.model())
+    }
+  }
+
+  @Test func aTensorReadBeforeItIsProducedIsMissing() throws {
+    var graph = try convGraph()
+    graph.nodes.insert(ONNXNode(name: "early", opType: "Identity", inputs: ["y"], outputs: ["z"]), at: 0)
+    #expect(throws: InferenceError.missingTensor(name: "y", node: "early")) {
+      try InferenceSession(model: graph.model())
+    }
+  }
+
+  @Test func aTensorProducedTwiceIsRefused() throws {
+    var graph = try convGraph()
+    graph.node("Identity", ["x"], ["y"], name: "again")
+    #expect(throws: InferenceError.duplicateTensor(name: "y", node: "again")) {
+      try InferenceSession(model: graph.model())
+    }
+  }
+
+  @Test func anOpsetOutsideTheSupportedRangeIsRefused() throws {
+    #expect(throws: InferenceError.unsupportedOpset(domain: "", version: 5, supported: 6...21)) {
+      try InferenceSession(model: convGraph().model(opset: 5))
+    }
+  }
+
+  @Test func aConvolutionRuleBrokenByTheGraphNamesTheNode() throws {
+    var graph = try convGraph()
+    graph.nodes[0].attributes = [ONNXAttribute(name: "group", value: .int(3))]
+    #expect {
+      try InferenceSession(model: graph.model())
+    } throws: { error in
+      guard case let .convolution(node, _) = error as? InferenceError else { return false }
+      return node == "conv"
+    }
+  }
+
+  @Test func aWeightComputedAtRunTimeIsRefused() throws {
+    var graph = GraphBuilder()
+    graph.input("x", [1, 2, 4, 4])
+    graph.input("w", [2, 1, 3, 3])
+    graph.node("Conv", ["x", "w"], ["y"], name: "conv", ["group": .int(2)])
+    graph.outputs = ["y"]
+    #expect(throws: InferenceError.notConstant(opType: "Conv", node: "conv", input: "w")) {
+      try InferenceSession(model: graph.model())
+    }
+  }
+
+  @Test func inputsAreCheckedByNameAndShape() throws {
+    let session = try InferenceSession(model: convGraph().model())
+    let x = try Tensor.random(shape: [1, 2, 4, 4], seed: 1)
+    #expect(throws: InferenceError.missingInput(name: "x")) { try session.run([:]) }
+    #expect(throws: InferenceError.unknownInput(name: "z", graphInputs: ["x"])) {
+      try session.run(["x": x, "z": x])
+    }
+    #expect(throws: InferenceError.inputShape(
+      name: "x", declared: [.value(1), .value(2), .value(4), .value(4)], actual: [1, 2, 4, 5])) {
+      try session.run(["x": Tensor(shape: [1, 2, 4, 5])])
+    }
+  }
+
+  @Test func aSymbolicBatchIsPreparedForEachShape() throws {
+    var graph = try convGraph()
+    graph.inputs = [
+      ONNXValueInfo(
+        name: "x", type: .tensor(elementType: .float, shape: [.parameter("N"), .value(2), .value(4), .value(4)]))
+    ]
+    let session = try InferenceSession(model: graph.model())
+    #expect(session.planSummary == nil)
+    for batch in [1, 3] {
+      let x = try Tensor.random(shape: [batch, 2, 4, 4], seed: 2)
+      let y = try #require(try session.run(["x": x])["y"])
+      let w = try #require(graph.initializers[0].value.floatTensor)
+      expectClose(y, try convolution(x, weight: w, options: ConvolutionOptions(groups: 2)))
+    }
+  }
+
+  @Test func aTruncatedFileIsAModelError() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/unsupported_operator.onnx").path
+    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    let truncated = FileManager.default.temporaryDirectory
+      .appendingPathComponent("truncated-\(UUID().uuidString).onnx")
+    try Data(bytes.prefix(bytes.count / 2)).write(to: truncated)
+    defer { try? FileManager.default.removeItem(at: truncated) }
+    #expect {
+      try InferenceSession(contentsOf: truncated.path)
+    } throws: { error in
+      guard case .model = error as? InferenceError else { return false }
+      return "\(error)".contains(truncated.path)
+    }
+  }
+}
