@@ -33,14 +33,16 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // What the test targets share: float comparisons with named tolerances.
+    .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "FormatsTests", dependencies: ["Formats"], exclude: ["Fixtures"]),
     .testTarget(
-      name: "GroupConvTests", dependencies: ["GroupConv", "Kernels"], exclude: ["Fixtures"]),
+      name: "GroupConvTests", dependencies: ["GroupConv", "Kernels", "TestSupport"], exclude: ["Fixtures"]),
     .testTarget(
-      name: "InferenceTests", dependencies: ["GroupConv", "Kernels"], exclude: ["Fixtures"]),
+      name: "InferenceTests", dependencies: ["GroupConv", "Kernels", "TestSupport"], exclude: ["Fixtures"]),
     .testTarget(
-      name: "GroupConvToolTests", dependencies: ["GroupConvTool", "GroupConv"],
+      name: "GroupConvToolTests", dependencies: ["GroupConvTool", "GroupConv", "TestSupport"],
       exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]

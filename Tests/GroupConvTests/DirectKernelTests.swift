@@ -2,6 +2,7 @@ import CKernels
 import GroupConv
 import Kernels
 import Tensors
+import TestSupport
 import Testing
 
 /// The direct (depthwise and small-group) forward kernel against the reference loops, over

@@ -1,5 +1,6 @@
 import Foundation
 import GroupConv
+import TestSupport
 import Testing
 
 /// One case of Fixtures/manifest.json: a PyTorch call and, unless PyTorch refused it, its

@@ -1,6 +1,7 @@
 import CKernels
 import Kernels
 import Tensors
+import TestSupport
 import Testing
 
 /// The GEMM forward kernel against the reference loops, over odd shapes around its tile

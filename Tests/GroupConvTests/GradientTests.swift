@@ -1,4 +1,5 @@
 import GroupConv
+import TestSupport
 import Testing
 
 /// One small convolution whose gradients are checked against finite differences.

@@ -1,4 +1,5 @@
 import GroupConv
+import TestSupport
 import Testing
 
 /// A random small convolution drawn from a seed: channels, kernel, stride, dilation, padding

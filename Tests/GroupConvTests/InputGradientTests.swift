@@ -1,5 +1,6 @@
 import Kernels
 import Tensors
+import TestSupport
 import Testing
 
 /// The input gradient computed as a forward convolution (flipped kernel, swapped channels,

@@ -1,4 +1,5 @@
 import GroupConv
+import TestSupport
 import Testing
 
 // README's line-for-line translation of PyTorch's depthwise-separable module, verbatim.

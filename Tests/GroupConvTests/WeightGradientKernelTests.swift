@@ -1,6 +1,7 @@
 import CKernels
 import GroupConv
 import Kernels
+import TestSupport
 import Testing
 
 /// One weight-gradient geometry, checked against `Reference.correlateWeightGradient`.

@@ -1,5 +1,6 @@
 import Kernels
 import Tensors
+import TestSupport
 import Testing
 
 /// The weight gradient computed as a forward convolution per group against its definition.

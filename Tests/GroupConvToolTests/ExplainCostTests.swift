@@ -1,4 +1,5 @@
 import GroupConv
+import TestSupport
 import Testing
 
 @testable import GroupConvTool

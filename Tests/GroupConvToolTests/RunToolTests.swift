@@ -1,5 +1,6 @@
 import Foundation
 import GroupConv
+import TestSupport
 import Testing
 
 /// `groupconv run` and `groupconv bench --model` end to end, on ONNX's conformance models.

@@ -1,5 +1,6 @@
 import Foundation
 import GroupConv
+import TestSupport
 import Testing
 
 // `groupconv` end to end: the built executable runs as a subprocess on the PyTorch fixtures'

@@ -1,5 +1,6 @@
 import Foundation
 import GroupConv
+import TestSupport
 import Testing
 
 /// Every way a model or a call can be wrong is a typed error, raised when the model loads

@@ -1,4 +1,5 @@
 import GroupConv
+import TestSupport
 import Testing
 
 /// Folding into convolutions gives what the unfolded graph computes.
