@@ -1,4 +1,4 @@
-import Dispatch
+import CKernels
 import Synchronization
 
 #if canImport(Glibc)
@@ -32,22 +32,24 @@ package enum Threads {
 
   /// Runs `body(index)` for every index in `0..<count`, spread over up to `Threads.count`
   /// threads, each taking the next unclaimed index. Runs inline when one thread suffices.
+  ///
+  /// The threads are a pool that lives for the process: between loops its workers spin for
+  /// a while (`GROUPCONV_SPIN_US`, 500 µs by default) before they sleep, so that the loops
+  /// of a model's consecutive layers do not each pay a thread wake-up (10–20 µs here).
   package static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     let threads = min(Self.count, count)
     if threads <= 1 {
       for index in 0..<count { body(index) }
       return
     }
-    let next = Atomic<Int>(0)
     withoutActuallyEscaping(body) { body in
-      // concurrentPerform returns only when every iteration has, so `body` outlives them.
-      nonisolated(unsafe) let work = body
-      DispatchQueue.concurrentPerform(iterations: threads) { _ in
-        while true {
-          let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-          guard index < count else { return }
-          unsafe work(index)
-        }
+      // gc_parallel_for returns only when every task has, so `body` outlives them.
+      var work = body
+      unsafe withUnsafeMutablePointer(to: &work) { pointer in
+        unsafe gc_parallel_for(Int64(count), Int32(threads), { context, index in
+          let body = unsafe context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee
+          body(Int(index))
+        }, pointer)
       }
     }
   }

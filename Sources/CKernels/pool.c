@@ -1,0 +1,167 @@
+#include "gc_pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+// One job at a time. `state` holds the job's generation, whether it is still open to
+// workers, and how many workers have joined it and not left:
+//   state = generation << 17 | closed << 16 | joined.
+// The caller writes the job, then publishes it by storing a new generation (release). A
+// worker that sees it joins with a compare-and-swap while it is open (acquire), takes indices
+// until none are left, and leaves. The caller runs tasks too; when every index is claimed it
+// closes the job and waits only for the workers that joined, so a worker the OS has not
+// scheduled in time never holds the caller up: it finds the job closed and skips it.
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  int workers;        // started; only grows (guarded by `busy`)
+  int sleeping;       // guarded by lock
+  _Atomic uint64_t state;
+  _Atomic int64_t next;
+  _Atomic int busy;
+  // The job, written before it is published.
+  int64_t count;
+  uint64_t joinable;  // workers that may join: threads - 1
+  gc_task task;
+  void *context;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+#define GC_CLOSED ((uint64_t)1 << 16)
+#define GC_JOINED_MASK (GC_CLOSED - 1)
+#define GC_GENERATION(state) ((state) >> 17)
+
+static _Thread_local int inside_task;
+static int64_t spin_nanoseconds = -1;
+
+int64_t gc_pool_spin_microseconds(void) {
+  if (spin_nanoseconds < 0) {
+    const char *text = getenv("GROUPCONV_SPIN_US");
+    long value = text ? strtol(text, NULL, 10) : 500;
+    spin_nanoseconds = (value < 0 ? 0 : value) * 1000;
+  }
+  return spin_nanoseconds / 1000;
+}
+
+static inline void cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static int64_t now_nanoseconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void run_tasks(void) {
+  inside_task = 1;
+  for (;;) {
+    int64_t index = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed);
+    if (index >= pool.count) break;
+    pool.task(pool.context, index);
+  }
+  inside_task = 0;
+}
+
+typedef struct {
+  uint64_t seen;
+} worker_start;
+
+/// Joins the job of generation `generation` if it is still open.
+static int join(uint64_t generation) {
+  uint64_t state = atomic_load_explicit(&pool.state, memory_order_relaxed);
+  while (GC_GENERATION(state) == generation && !(state & GC_CLOSED)
+         && (state & GC_JOINED_MASK) < pool.joinable) {
+    if (atomic_compare_exchange_weak_explicit(
+          &pool.state, &state, state + 1, memory_order_acquire, memory_order_relaxed))
+      return 1;
+  }
+  return 0;
+}
+
+static void *worker_main(void *argument) {
+  uint64_t seen = ((worker_start *)argument)->seen;
+  free(argument);
+  for (;;) {
+    uint64_t generation;
+    int64_t began = now_nanoseconds();
+    unsigned spins = 0;
+    while ((generation = GC_GENERATION(atomic_load_explicit(&pool.state, memory_order_relaxed)))
+           == seen) {
+      cpu_pause();
+      if ((++spins & 255) == 0 && now_nanoseconds() - began >= spin_nanoseconds) {
+        pthread_mutex_lock(&pool.lock);
+        pool.sleeping++;
+        while ((generation = GC_GENERATION(
+                  atomic_load_explicit(&pool.state, memory_order_relaxed))) == seen)
+          pthread_cond_wait(&pool.wake, &pool.lock);
+        pool.sleeping--;
+        pthread_mutex_unlock(&pool.lock);
+        break;
+      }
+    }
+    seen = generation;
+    if (join(generation)) {
+      run_tasks();
+      atomic_fetch_sub_explicit(&pool.state, 1, memory_order_release);
+    }
+  }
+  return NULL;
+}
+
+/// Starts workers until there are `wanted`; false if the system refuses a thread.
+static int grow(int wanted) {
+  while (pool.workers < wanted) {
+    worker_start *start = malloc(sizeof *start);
+    if (!start) return 0;
+    start->seen = GC_GENERATION(atomic_load_explicit(&pool.state, memory_order_relaxed));
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int failed = pthread_create(&thread, &attributes, worker_main, start);
+    pthread_attr_destroy(&attributes);
+    if (failed) {
+      free(start);
+      return 0;
+    }
+    pool.workers++;
+  }
+  return 1;
+}
+
+void gc_parallel_for(int64_t count, int threads, gc_task task, void *context) {
+  if (threads > count) threads = (int)count;
+  int expected = 0;
+  if (threads <= 1 || inside_task
+      || !atomic_compare_exchange_strong(&pool.busy, &expected, 1)) {
+    for (int64_t index = 0; index < count; index++) task(context, index);
+    return;
+  }
+  if (spin_nanoseconds < 0) gc_pool_spin_microseconds();
+  grow(threads - 1);
+  pool.count = count;
+  pool.joinable = (uint64_t)threads - 1;
+  pool.task = task;
+  pool.context = context;
+  atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
+  uint64_t generation =
+    GC_GENERATION(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
+  atomic_store_explicit(&pool.state, generation << 17, memory_order_release);
+  pthread_mutex_lock(&pool.lock);
+  if (pool.sleeping > 0) pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.lock);
+  run_tasks();
+  // Every index is claimed: close the job and wait for the workers that joined it.
+  uint64_t state = atomic_fetch_or_explicit(&pool.state, GC_CLOSED, memory_order_acq_rel);
+  while (state & GC_JOINED_MASK) {
+    cpu_pause();
+    state = atomic_load_explicit(&pool.state, memory_order_acquire);
+  }
+  atomic_store_explicit(&pool.busy, 0, memory_order_release);
+}
