@@ -1,0 +1,116 @@
+import Foundation
+import Formats
+import GroupConv
+import Testing
+
+@testable import GroupConv
+
+/// How close two float results must be.
+struct Tolerance: Sendable {
+  var absolute: Float
+  var relative: Float
+  /// Float32 arithmetic against an exact result: absolute 1e-5, relative 1e-4.
+  static let float32 = Tolerance(absolute: 1e-5, relative: 1e-4)
+}
+
+/// Expects equal shapes and every element within `tolerance` (|a - e| <= abs + rel * |e|,
+/// NaN matching NaN); a failure names the shape, the largest difference and the first
+/// element out of tolerance.
+func expectClose(
+  _ actual: Tensor, _ expected: Tensor, _ tolerance: Tolerance = .float32,
+  _ context: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation
+) {
+  guard actual.shape == expected.shape else {
+    Issue.record(
+      "\(context()): shape \(actual.shape), expected \(expected.shape)",
+      sourceLocation: sourceLocation)
+    return
+  }
+  var largest: Float = 0
+  var firstBad: Int?
+  for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
+    if a.isNaN && e.isNaN { continue }
+    let difference = abs(a - e)
+    if !(difference <= tolerance.absolute + tolerance.relative * abs(e)) {
+      firstBad = firstBad ?? index
+    }
+    largest = max(largest, difference.isNaN ? .infinity : difference)
+  }
+  if let firstBad {
+    let message =
+      "\(context()): shape \(actual.shape), max difference \(largest), first bad index "
+      + "\(firstBad): \(actual.scalars[firstBad]) vs \(expected.scalars[firstBad])"
+    Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+  }
+}
+
+/// A tensor of `shape` from a generator of `seed` with values in -2...2.
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+  var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+  let count = shape.reduce(1, *)
+  let values = (0..<count).map { _ -> Float in
+    state ^= state << 13
+    state ^= state >> 7
+    state ^= state << 17
+    return Float(state >> 40) / Float(1 << 24) * 4 - 2
+  }
+  return try! Tensor(shape: shape, scalars: values)
+}
+
+/// Builds node `node` at `opset` with `inputs` (a shape, and a value when constant), or
+/// throws what the builder throws.
+func build(
+  _ node: ONNXNode, opset: Int, _ inputs: [(shape: [Int]?, constant: ONNXTensorValue?)]
+) throws(InferenceError) -> any CompiledOperator {
+  guard let definition = Operators.definitions[node.opType] else {
+    throw .unsupportedOperator(opType: node.opType, domain: "", node: node.name, opset: opset)
+  }
+  let context = NodeContext(
+    node: node, opset: opset, inputShapes: inputs.map(\.shape), constants: inputs.map(\.constant))
+  return try definition.build(context)
+}
+
+/// Runs `op` on `inputs` (nil: constant or absent) and returns its outputs; with
+/// `inPlace`, output 0 is written over a copy of input 0 passed as input 0.
+func run(_ op: any CompiledOperator, _ inputs: [Tensor?], inPlace: Bool = false) -> [Tensor] {
+  let inputBuffers = inputs.map { tensor in
+    tensor.map { tensor -> UnsafeMutableBufferPointer<Float> in
+      let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, tensor.count))
+      _ = buffer.initialize(from: tensor.scalars)
+      return UnsafeMutableBufferPointer(rebasing: buffer[0..<tensor.count])
+    }
+  }
+  var outputBuffers = op.outputShapes.map { shape in
+    let count = shape.reduce(1, *)
+    let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, count))
+    buffer.initialize(repeating: .nan)
+    return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+  }
+  defer {
+    for buffer in inputBuffers.compactMap({ $0 }) + outputBuffers {
+      UnsafeMutableRawPointer(buffer.baseAddress!).deallocate()
+    }
+  }
+  if inPlace, let first = inputBuffers[0] {
+    UnsafeMutableRawPointer(outputBuffers[0].baseAddress!).deallocate()
+    outputBuffers[0] = first
+  }
+  op.run(inputs: inputBuffers.map { $0.map(UnsafeBufferPointer.init) }, outputs: outputBuffers)
+  let outputs = zip(op.outputShapes, outputBuffers).map { shape, buffer in
+    try! Tensor(shape: shape, scalars: Array(buffer))
+  }
+  if inPlace { outputBuffers[0] = .allocate(capacity: 1) }  // input 0 is freed with the inputs
+  return outputs
+}
+
+/// An ONNX node of `opType` named "n" with inputs and outputs named as given.
+func node(
+  _ opType: String, _ inputs: [String] = ["x"], _ outputs: [String] = ["y"],
+  _ attributes: [String: ONNXAttributeValue] = [:]
+) -> ONNXNode {
+  ONNXNode(
+    name: "n", opType: opType, domain: "", inputs: inputs, outputs: outputs,
+    attributes: attributes.sorted { $0.key < $1.key }.map {
+      ONNXAttribute(name: $0.key, value: $0.value)
+    })
+}
