@@ -4,8 +4,10 @@ For every case: operators/<name>.onnx, a model of one node whose constant inputs
 initializers; operators/<name>.<i>.npy, the value of node input i when it is a graph input;
 operators/<name>.out<k>.npy, the expected output k; and a line of operators.json naming the
 operator, the opset and where the expected outputs came from. Expected outputs come from
-onnx.reference.ReferenceEvaluator; where it and onnxruntime disagree (pooling with
-ceil_mode), from onnxruntime, which matches PyTorch.
+onnx.reference.ReferenceEvaluator; where it and onnxruntime disagree, from onnxruntime
+(in onnx 1.23 the reference gets Softmax/LogSoftmax before opset 13, BatchNormalization
+opset 9 on 3-D input, MaxPool SAME_LOWER with strides and GlobalMaxPool 3-D wrong); LRN from
+numpy here (the reference sums over the batch axis, onnxruntime refuses even sizes).
 
     python3 Tests/InferenceTests/Fixtures/make_operator_fixtures.py
 """
@@ -31,8 +33,9 @@ def data(name, shape, low=-2.0, high=2.0):
     return rng.uniform(low, high, size=shape).astype(np.float32)
 
 
-def case(name, op, opset, inputs, outputs=1, **attributes):
-    """inputs: (name, array, constant) triples; a None array is an absent input ("")."""
+def case(name, op, opset, inputs, outputs=1, numpy=None, **attributes):
+    """inputs: (name, array, constant) triples; a None array is an absent input ("").
+    numpy: the expected outputs computed here, where neither runtime is right (LRN)."""
     node_inputs, graph_inputs, initializers, feeds = [], [], [], {}
     for input_name, value, constant in inputs:
         if value is None:
@@ -56,13 +59,15 @@ def case(name, op, opset, inputs, outputs=1, **attributes):
     expected = [np.asarray(y, dtype=np.float32)
                 for y in ReferenceEvaluator(model).run(None, feeds)]
     source = "reference"
+    if numpy is not None:
+        expected, source = [np.asarray(y, dtype=np.float32) for y in numpy], "numpy"
     try:
         session = onnxruntime.InferenceSession(
             model.SerializeToString(), providers=["CPUExecutionProvider"])
         runtime = session.run(None, feeds)
         agree = all(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True)
                     for a, b in zip(expected, runtime))
-        if not agree:
+        if not agree and numpy is None:
             print(f"{name}: reference and onnxruntime differ; using onnxruntime")
             expected, source = [np.asarray(y, dtype=np.float32) for y in runtime], "onnxruntime"
     except Exception as error:  # an opset or form onnxruntime does not run
@@ -129,11 +134,109 @@ def elementwise():
                                     ("b", data("stg2", (1, 4)), False)])
 
 
+def lrn(x, size, alpha, beta, bias):
+    """The ONNX formula: squares summed over channels c - floor((size - 1) / 2) through
+    c + ceil((size - 1) / 2)."""
+    squares = np.zeros_like(x, dtype=np.float64)
+    channels = x.shape[1]
+    for c in range(channels):
+        begin = max(0, c - (size - 1) // 2)
+        end = min(channels, c + (size - 1 - (size - 1) // 2) + 1)
+        squares[:, c] = np.sum(x[:, begin:end].astype(np.float64) ** 2, axis=1)
+    return x / (bias + alpha / size * squares) ** beta
+
+
+def normalizations():
+    c = 5
+    stats = lambda n: [const(k, v, np.float32) for k, v in [
+        ("scale", data(n + "s", (c,))), ("bias", data(n + "b", (c,))),
+        ("mean", data(n + "m", (c,))), ("var", data(n + "v", (c,), low=0.1, high=2))]]
+    case("batchnorm_opset15", "BatchNormalization", 15,
+         [x("bn15", (2, c, 3, 4))] + stats("bn15"), epsilon=1e-3)
+    case("batchnorm_opset9_1d", "BatchNormalization", 9, [x("bn9", (3, c, 7))] + stats("bn9"))
+    case("batchnorm_opset14_rank2", "BatchNormalization", 14,
+         [x("bn14", (4, c))] + stats("bn14"), training_mode=0)
+    # The reference sums over the wrong axis; onnxruntime takes odd sizes only.
+    for name, size in [("lrn_size3", 3), ("lrn_size4", 4), ("lrn_size1", 1)]:
+        value = data(name, (2, 6, 3, 5))
+        case(name, "LRN", 13, [("x", value, False)], numpy=[lrn(value, size, 0.2, 0.6, 1.5)],
+             size=size, alpha=0.2, beta=0.6, bias=1.5)
+    value = data("lrn9", (1, 7, 4, 4))
+    case("lrn_opset9_defaults", "LRN", 9, [("x", value, False)],
+         numpy=[lrn(value, 5, 1e-4, 0.75, 1.0)], size=5)
+    case("layernorm_last", "LayerNormalization", 17,
+         [x("ln1", (3, 4, 19)), const("scale", data("ln1s", (19,)), np.float32),
+          const("bias", data("ln1b", (19,)), np.float32)], epsilon=1e-3)
+    case("layernorm_axis1_no_bias", "LayerNormalization", 17,
+         [x("ln2", (2, 3, 5)), const("scale", data("ln2s", (3, 5)), np.float32)], axis=1)
+    case("layernorm_negative_axis_broadcast_scale", "LayerNormalization", 17,
+         [x("ln3", (2, 3, 4)), const("scale", data("ln3s", (1, 4)), np.float32),
+          const("bias", data("ln3b", (3, 1)), np.float32)], axis=-2)
+    case("layernorm_runtime_scale", "LayerNormalization", 17,
+         [x("ln4", (3, 6)), ("scale", data("ln4s", (6,)), False)])
+    for op in ["Softmax", "LogSoftmax"]:
+        lower = op.lower()
+        case(f"{lower}_opset13_default", op, 13, [x(lower + "a", (2, 3, 17))])
+        case(f"{lower}_opset13_axis1", op, 13, [x(lower + "b", (2, 3, 5))], axis=1)
+        case(f"{lower}_opset11_coerced", op, 11, [x(lower + "c", (2, 3, 5))], axis=1)
+        case(f"{lower}_opset9_default", op, 9, [x(lower + "d", (2, 3, 5))])
+        case(f"{lower}_opset11_negative", op, 11, [x(lower + "e", (2, 3, 5))], axis=-1)
+
+
+def pooling():
+    p = lambda n, s: x(n, s)
+    case("maxpool_2d_basic", "MaxPool", 12, [p("mp1", (1, 2, 6, 7))], kernel_shape=[2, 3])
+    case("maxpool_2d_stride_pads", "MaxPool", 12, [p("mp2", (2, 2, 7, 7))],
+         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    case("maxpool_2d_ceil", "MaxPool", 12, [p("mp3", (1, 2, 6, 7))],
+         kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    case("maxpool_2d_ceil_last_window_dropped", "MaxPool", 12, [p("mp4", (1, 1, 5, 5))],
+         kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)
+    case("maxpool_2d_same_lower_stride2", "MaxPool", 12, [p("mp5", (1, 2, 7, 8))],
+         kernel_shape=[3, 2], strides=[2, 2], auto_pad="SAME_LOWER")
+    case("maxpool_2d_same_upper", "MaxPool", 10, [p("mp6", (1, 2, 5, 6))],
+         kernel_shape=[3, 3], auto_pad="SAME_UPPER")
+    case("maxpool_2d_valid", "MaxPool", 9, [p("mp7", (1, 2, 6, 5))],
+         kernel_shape=[2, 2], strides=[2, 1], auto_pad="VALID")
+    case("maxpool_2d_dilation", "MaxPool", 12, [p("mp8", (1, 2, 9, 9))],
+         kernel_shape=[2, 3], dilations=[2, 2], pads=[1, 0, 1, 2])
+    case("maxpool_1d", "MaxPool", 12, [p("mp9", (2, 3, 11))], kernel_shape=[3], strides=[2],
+         pads=[1, 1])
+    case("maxpool_3d", "MaxPool", 12, [p("mp10", (1, 2, 4, 5, 6))], kernel_shape=[2, 2, 3],
+         strides=[2, 2, 2], pads=[0, 1, 1, 1, 0, 1])
+    case("maxpool_3d_ceil", "MaxPool", 12, [p("mp11", (1, 1, 5, 4, 6))], kernel_shape=[2, 2, 2],
+         strides=[2, 2, 2], ceil_mode=1)
+    case("averagepool_2d_exclude_pad", "AveragePool", 11, [p("ap1", (1, 2, 7, 6))],
+         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    case("averagepool_2d_include_pad", "AveragePool", 11, [p("ap2", (1, 2, 7, 6))],
+         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)
+    case("averagepool_2d_ceil_include_pad", "AveragePool", 11, [p("ap3", (1, 2, 6, 7))],
+         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 0, 1, 0], ceil_mode=1, count_include_pad=1)
+    case("averagepool_2d_ceil_exclude_pad", "AveragePool", 11, [p("ap4", (1, 2, 6, 7))],
+         kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    case("averagepool_2d_same_lower", "AveragePool", 11, [p("ap5", (1, 2, 7, 8))],
+         kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER")
+    case("averagepool_2d_same_upper_include", "AveragePool", 11, [p("ap6", (1, 1, 5, 5))],
+         kernel_shape=[2, 2], auto_pad="SAME_UPPER", count_include_pad=1)
+    case("averagepool_1d", "AveragePool", 9, [p("ap7", (2, 3, 9))], kernel_shape=[2], strides=[2])
+    case("averagepool_3d", "AveragePool", 19, [p("ap8", (1, 2, 4, 5, 5))], kernel_shape=[2, 2, 2],
+         pads=[1, 0, 0, 0, 1, 1])
+    case("averagepool_dilation_opset19", "AveragePool", 19, [p("ap9", (1, 2, 8, 8))],
+         kernel_shape=[2, 2], dilations=[2, 3], pads=[1, 1, 1, 1])
+    case("averagepool_large_window", "AveragePool", 11, [p("ap10", (1, 1, 9, 10))],
+         kernel_shape=[5, 5], strides=[3, 3], pads=[2, 2, 2, 2], count_include_pad=1, ceil_mode=1)
+    case("globalaveragepool_2d", "GlobalAveragePool", 9, [p("gap1", (2, 3, 5, 7))])
+    case("globalaveragepool_1d", "GlobalAveragePool", 21, [p("gap2", (2, 3, 11))])
+    case("globalmaxpool_3d", "GlobalMaxPool", 9, [p("gmp1", (1, 3, 2, 3, 4))])
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     activations()
     elementwise()
+    normalizations()
+    pooling()
     with open(os.path.join(HERE, "operators.json"), "w") as f:
         json.dump(CASES, f, indent=0)
         f.write("\n")
