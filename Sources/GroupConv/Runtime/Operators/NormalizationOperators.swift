@@ -59,10 +59,7 @@ extension Operators {
   static func localResponseNormalization(_ context: NodeContext) throws(InferenceError)
     -> any CompiledOperator
   {
-    try context.expectInputs(1...1)
-    try context.expectOutputs(1...1)
-    try context.expectFloats(0)
-    let shape = try context.shape(0)
+    let shape = try context.singleInput()
     guard shape.count >= 3 else { throw context.invalidInput(0, "must have rank 3 or more") }
     guard let size = try context.int("size") else {
       throw context.invalidAttribute("size", "(absent)", "is required")
@@ -149,10 +146,7 @@ extension Operators {
   static func softmax(_ context: NodeContext, logarithm: Bool) throws(InferenceError)
     -> any CompiledOperator
   {
-    try context.expectInputs(1...1)
-    try context.expectOutputs(1...1)
-    try context.expectFloats(0)
-    let shape = try context.shape(0)
+    let shape = try context.singleInput()
     let legacy = context.opset < 13
     let given = try context.int("axis", default: legacy ? 1 : -1)
     let axis = try context.axis(given, rank: shape.count)

@@ -59,6 +59,14 @@ extension NodeContext {
     }
   }
 
+  /// The checks of an operator of one float input and one output; returns the input's shape.
+  func singleInput() throws(InferenceError) -> [Int] {
+    try expectInputs(1...1)
+    try expectOutputs(1...1)
+    try expectFloats(0)
+    return try shape(0)
+  }
+
   /// Throws unless each of `indices` that is constant holds floats: the inputs an operator
   /// computes with.
   func expectFloats(_ indices: Int...) throws(InferenceError) {

@@ -26,11 +26,8 @@ extension Operators {
   static func pool(_ context: NodeContext, _ kind: PoolKind) throws(InferenceError)
     -> any CompiledOperator
   {
-    try context.expectInputs(1...1)
-    try context.expectOutputs(1...1)
-    try context.expectFloats(0)
+    let shape = try context.singleInput()
     let geometry = try poolGeometry(context, dilations: kind == .max || context.opset >= 19)
-    let shape = try context.shape(0)
     let pooling = Pooling(kind, geometry)
     let output = Array(shape[..<2]) + geometry.output.suffix(shape.count - 2)
     _ = try context.elementCount(ofOutput: output)
@@ -129,10 +126,7 @@ extension Operators {
   static func globalPool(_ context: NodeContext, _ kind: PoolKind) throws(InferenceError)
     -> any CompiledOperator
   {
-    try context.expectInputs(1...1)
-    try context.expectOutputs(1...1)
-    try context.expectFloats(0)
-    let shape = try context.shape(0)
+    let shape = try context.singleInput()
     guard shape.count >= 3 else { throw context.invalidInput(0, "must have rank 3 or more") }
     let size = shape[2...].reduce(1, *)
     guard size > 0 else { throw context.invalidInput(0, "must have non-empty planes") }
