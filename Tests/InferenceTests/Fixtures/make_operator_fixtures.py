@@ -230,6 +230,49 @@ def pooling():
     case("globalmaxpool_3d", "GlobalMaxPool", 9, [p("gmp1", (1, 3, 2, 3, 4))])
 
 
+def reductions():
+    for op, moved in [("ReduceMean", 18), ("ReduceSum", 13), ("ReduceMax", 18)]:
+        lower = op.lower()
+        case(f"{lower}_attribute_axes", op, moved - 1, [x(lower + "1", (2, 3, 4, 5))], axes=[2, 3])
+        case(f"{lower}_attribute_negative_no_keepdims", op, moved - 1,
+             [x(lower + "2", (2, 3, 5))], axes=[-1, 0], keepdims=0)
+        case(f"{lower}_attribute_all", op, 11, [x(lower + "3", (3, 4, 2))])
+        case(f"{lower}_input_axes", op, moved, [x(lower + "4", (2, 3, 4)), const("axes", [1])])
+        case(f"{lower}_input_middle_and_first", op, 21,
+             [x(lower + "5", (3, 4, 5, 2)), const("axes", [0, 2])], keepdims=0)
+        case(f"{lower}_input_empty_noop", op, moved,
+             [x(lower + "6", (2, 3)), const("axes", np.zeros(0))], noop_with_empty_axes=1)
+        case(f"{lower}_input_absent_all", op, moved, [x(lower + "7", (2, 3, 3))])
+
+
+def matrices():
+    g = lambda n, s: data(n, s)
+    case("gemm_plain", "Gemm", 13, [("a", g("g1a", (3, 5)), False), ("b", g("g1b", (5, 4)), True)])
+    case("gemm_trans_alpha_beta_bias_row", "Gemm", 11,
+         [("a", g("g2a", (5, 3)), False), ("b", g("g2b", (4, 5)), True),
+          ("c", g("g2c", (4,)), True)], transA=1, transB=1, alpha=0.5, beta=2.0)
+    case("gemm_bias_column_opset9", "Gemm", 9,
+         [("a", g("g3a", (2, 7)), False), ("b", g("g3b", (7, 3)), False),
+          ("c", g("g3c", (2, 1)), True)], beta=-1.0)
+    case("gemm_bias_full_transb", "Gemm", 13,
+         [("a", g("g4a", (4, 6)), False), ("b", g("g4b", (9, 6)), True),
+          ("c", g("g4c", (4, 9)), False)], transB=1)
+    case("gemm_scalar_bias", "Gemm", 13,
+         [("a", g("g5a", (1, 300)), False), ("b", g("g5b", (300, 270)), True),
+          ("c", np.float32(0.25), True)])
+    case("matmul_2d", "MatMul", 13, [("a", g("m1a", (3, 4)), False), ("b", g("m1b", (4, 5)), True)])
+    case("matmul_vector_matrix", "MatMul", 13,
+         [("a", g("m2a", (4,)), False), ("b", g("m2b", (2, 4, 3)), False)])
+    case("matmul_matrix_vector", "MatMul", 9,
+         [("a", g("m3a", (2, 3, 4)), False), ("b", g("m3b", (4,)), False)])
+    case("matmul_vector_vector", "MatMul", 13,
+         [("a", g("m4a", (5,)), False), ("b", g("m4b", (5,)), False)])
+    case("matmul_batch_broadcast", "MatMul", 13,
+         [("a", g("m5a", (2, 1, 3, 4)), False), ("b", g("m5b", (3, 4, 2)), False)])
+    case("matmul_batch_constant_weight", "MatMul", 13,
+         [("a", g("m6a", (2, 3, 5)), False), ("b", g("m6b", (5, 6)), True)])
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -237,6 +280,8 @@ def main():
     elementwise()
     normalizations()
     pooling()
+    reductions()
+    matrices()
     with open(os.path.join(HERE, "operators.json"), "w") as f:
         json.dump(CASES, f, indent=0)
         f.write("\n")
