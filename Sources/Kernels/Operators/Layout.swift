@@ -46,7 +46,7 @@ package struct PadPlan: Sendable {
   let value: Float
 
   /// `begin` and `end` per dimension; every output size `input + begin + end` must be ≥ 0,
-  /// and reflect needs each padded dimension of size ≥ 2, edge and wrap of size ≥ 1.
+  /// and reflect, edge and wrap need each padded dimension of size ≥ 1.
   package init(shape: [Int], begin: [Int], end: [Int], mode: Mode, value: Float) {
     precondition(begin.count == shape.count && end.count == shape.count)
     inputShape = shape
@@ -60,6 +60,7 @@ package struct PadPlan: Sendable {
         case .edge: return Swift.min(Swift.max(i, 0), size - 1)
         case .wrap: return ((i % size) + size) % size
         case .reflect:
+          guard size > 1 else { return 0 }
           let period = 2 * (size - 1)
           let folded = ((i % period) + period) % period
           return folded < size ? folded : period - folded

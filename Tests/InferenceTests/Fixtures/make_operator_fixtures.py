@@ -56,19 +56,24 @@ def case(name, op, opset, inputs, outputs=1, numpy=None, **attributes):
         initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
-    expected = [np.asarray(y, dtype=np.float32)
-                for y in ReferenceEvaluator(model).run(None, feeds)]
-    source = "reference"
+    try:
+        expected = [np.asarray(y, dtype=np.float32)
+                    for y in ReferenceEvaluator(model).run(None, feeds)]
+        source = "reference"
+    except Exception as error:  # the reference pads no negative amounts
+        print(f"{name}: the reference did not run it ({type(error).__name__})")
+        expected, source = None, "onnxruntime"
     if numpy is not None:
         expected, source = [np.asarray(y, dtype=np.float32) for y in numpy], "numpy"
     try:
         session = onnxruntime.InferenceSession(
             model.SerializeToString(), providers=["CPUExecutionProvider"])
         runtime = session.run(None, feeds)
-        agree = all(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True)
+        agree = expected is not None and all(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True)
                     for a, b in zip(expected, runtime))
         if not agree and numpy is None:
-            print(f"{name}: reference and onnxruntime differ; using onnxruntime")
+            if expected is not None:
+                print(f"{name}: reference and onnxruntime differ; using onnxruntime")
             expected, source = [np.asarray(y, dtype=np.float32) for y in runtime], "onnxruntime"
     except Exception as error:  # an opset or form onnxruntime does not run
         print(f"{name}: onnxruntime did not run it ({type(error).__name__})")
@@ -258,7 +263,7 @@ def matrices():
          [("a", g("g4a", (4, 6)), False), ("b", g("g4b", (9, 6)), True),
           ("c", g("g4c", (4, 9)), False)], transB=1)
     case("gemm_scalar_bias", "Gemm", 13,
-         [("a", g("g5a", (1, 300)), False), ("b", g("g5b", (300, 270)), True),
+         [("a", g("g5a", (2, 20)), False), ("b", g("g5b", (20, 270)), True),
           ("c", np.float32(0.25), True)])
     case("matmul_2d", "MatMul", 13, [("a", g("m1a", (3, 4)), False), ("b", g("m1b", (4, 5)), True)])
     case("matmul_vector_matrix", "MatMul", 13,
@@ -273,6 +278,61 @@ def matrices():
          [("a", g("m6a", (2, 3, 5)), False), ("b", g("m6b", (5, 6)), True)])
 
 
+def layouts():
+    case("reshape_zero_and_inferred", "Reshape", 13, [x("r1", (2, 3, 4)), const("shape", [0, -1, 2])])
+    case("reshape_allowzero_opset14", "Reshape", 14,
+         [x("r2", (2, 3, 4)), const("shape", [4, 6])], allowzero=1)
+    case("reshape_opset9", "Reshape", 9, [x("r3", (2, 3, 4)), const("shape", [-1])])
+    case("flatten_axis2", "Flatten", 13, [x("f1", (2, 3, 4, 5))], axis=2)
+    case("flatten_negative", "Flatten", 11, [x("f2", (2, 3, 4))], axis=-1)
+    case("flatten_axis0", "Flatten", 9, [x("f3", (2, 3))], axis=0)
+    case("squeeze_attribute", "Squeeze", 11, [x("s1", (1, 3, 1, 4))], axes=[0, -2])
+    case("squeeze_all", "Squeeze", 9, [x("s2", (1, 3, 1, 4))])
+    case("squeeze_input", "Squeeze", 13, [x("s3", (1, 3, 1, 4)), const("axes", [2])])
+    case("unsqueeze_attribute", "Unsqueeze", 11, [x("u1", (3, 4))], axes=[0, -1])
+    case("unsqueeze_input", "Unsqueeze", 21, [x("u2", (3, 4)), const("axes", [1, 3])])
+    case("identity", "Identity", 16, [x("i1", (2, 5))])
+    case("transpose_default", "Transpose", 13, [x("t1", (2, 3, 4))])
+    case("transpose_perm", "Transpose", 9, [x("t2", (2, 3, 4, 5))], perm=[0, 2, 3, 1])
+    case("concat_axis1", "Concat", 13,
+         [("a", data("c1a", (2, 3, 4)), False), ("b", data("c1b", (2, 1, 4)), True),
+          ("c", data("c1c", (2, 2, 4)), False)], axis=1)
+    case("concat_negative_axis", "Concat", 11,
+         [("a", data("c2a", (2, 3)), False), ("b", data("c2b", (2, 5)), False)], axis=-1)
+    case("split_equal_attribute", "Split", 11, [x("sp1", (2, 6, 3))], outputs=3, axis=1)
+    case("split_sizes_attribute", "Split", 11, [x("sp2", (5, 2))], outputs=2, split=[2, 3])
+    case("split_sizes_input", "Split", 13, [x("sp3", (2, 7)), const("split", [3, 0, 4])],
+         outputs=3, axis=-1)
+    case("split_num_outputs_uneven", "Split", 18, [x("sp4", (7, 3))], outputs=3, num_outputs=3)
+    case("slice_opset9", "Slice", 9, [x("sl1", (4, 5, 6))], starts=[1, -4], ends=[100, -1],
+         axes=[0, 2])
+    case("slice_steps", "Slice", 13,
+         [x("sl2", (6, 7)), const("starts", [1, 0]), const("ends", [6, 7]), const("axes", [0, 1]),
+          const("steps", [2, 3])])
+    case("slice_negative_steps_clamped", "Slice", 13,
+         [x("sl3", (5, 6)), const("starts", [100, -2]), const("ends", [-100, 0]),
+          const("axes", [0, -1]), const("steps", [-1, -2])])
+    case("slice_empty", "Slice", 10,
+         [x("sl4", (4, 3)), const("starts", [3]), const("ends", [1])])
+    case("slice_int_max", "Slice", 13,
+         [x("sl5", (4, 3)), const("starts", [1]), const("ends", [2**63 - 1]), const("axes", [1])])
+    case("gather_axis0", "Gather", 13, [x("g1", (5, 3)), const("indices", [[0, 4], [-1, 2]])])
+    case("gather_axis1_int32", "Gather", 11,
+         [x("g2", (2, 4, 3)), const("indices", [3, -4, 1], np.int32)], axis=1)
+    case("gather_scalar_index", "Gather", 9, [x("g3", (3, 4)), const("indices", 2)], axis=-1)
+    case("pad_opset9_constant", "Pad", 9, [x("p1", (2, 3, 4))], pads=[0, 1, 2, 1, 0, 1], value=1.5)
+    case("pad_reflect", "Pad", 13, [x("p2", (1, 2, 4, 5)), const("pads", [0, 0, 2, 1, 0, 0, 1, 3])],
+         mode="reflect")
+    case("pad_edge", "Pad", 11, [x("p3", (2, 3, 3)), const("pads", [0, 2, 1, 1, 0, 2])], mode="edge")
+    case("pad_constant_value_negative_crop", "Pad", 13,
+         [x("p4", (3, 5)), const("pads", [1, -2, -1, 2]), const("value", -1.0, np.float32)])
+    case("pad_axes_opset18", "Pad", 18,
+         [x("p5", (2, 3, 4)), const("pads", [1, 2, 0, 1]), ("value", None, True),
+          const("axes", [-1, 0])])
+    case("pad_wrap_opset19", "Pad", 19, [x("p6", (2, 4)), const("pads", [1, 3, 0, 2])],
+         mode="wrap")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -282,6 +342,7 @@ def main():
     pooling()
     reductions()
     matrices()
+    layouts()
     with open(os.path.join(HERE, "operators.json"), "w") as f:
         json.dump(CASES, f, indent=0)
         f.write("\n")

@@ -79,15 +79,8 @@ extension Operators {
       throw context.invalidInput(1, "has \(kB) rows but A has \(k) columns")
     }
     let (batchA, batchB) = (Array(a.dropLast(2)), Array(b.dropLast(2)))
-    let rank = max(batchA.count, batchB.count)
-    let paddedA = Array(repeating: 1, count: rank - batchA.count) + batchA
-    let paddedB = Array(repeating: 1, count: rank - batchB.count) + batchB
-    var batch = [Int]()
-    for (x, y) in zip(paddedA, paddedB) {
-      guard x == y || x == 1 || y == 1 else {
-        throw context.invalidInput(1, "its batch dimensions do not broadcast with \(batchA)")
-      }
-      batch.append(x == 1 ? y : x)
+    guard let batch = broadcast(batchA, batchB) else {
+      throw context.invalidInput(1, "its batch dimensions do not broadcast with \(batchA)")
     }
     let output = batch + (vectorA ? [] : [m]) + (vectorB ? [] : [n])
     _ = try context.elementCount(ofOutput: output)

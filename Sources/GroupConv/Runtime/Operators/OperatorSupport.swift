@@ -46,6 +46,19 @@ func copyIfDistinct(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPoi
   _ = y.update(fromContentsOf: x)
 }
 
+/// The numpy broadcast of two shapes (right-aligned, each size equal or 1), or nil.
+func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+  let rank = max(a.count, b.count)
+  let a = Array(repeating: 1, count: rank - a.count) + a
+  let b = Array(repeating: 1, count: rank - b.count) + b
+  var merged = [Int]()
+  for (x, y) in zip(a, b) {
+    guard x == y || x == 1 || y == 1 else { return nil }
+    merged.append(x == 1 ? y : x)
+  }
+  return merged
+}
+
 // MARK: - Checks shared by the operators
 
 extension NodeContext {
@@ -85,16 +98,15 @@ extension NodeContext {
   }
 
   /// `axis` (negative counts from the end) as an index in 0..<rank, or with `inclusive`
-  /// in 0...rank (Flatten, Unsqueeze's output).
+  /// in 0...rank (Flatten's axis, which may be rank).
   func axis(_ axis: Int, rank: Int, attribute: String = "axis", inclusive: Bool = false)
     throws(InferenceError) -> Int
   {
-    let upper = inclusive ? rank + 1 : rank
-    guard axis >= -upper && axis < upper else {
-      throw invalidAttribute(
-        attribute, "\(axis)", "must be in \(-upper)...\(upper - 1) for rank \(rank)")
+    let upper = inclusive ? rank : rank - 1
+    guard axis >= -rank && axis <= upper else {
+      throw invalidAttribute(attribute, "\(axis)", "must be in \(-rank)...\(upper) for rank \(rank)")
     }
-    return axis < 0 ? axis + upper : axis
+    return axis < 0 ? axis + rank : axis
   }
 
   /// Distinct axes in 0..<rank from a list that may count from the end.
@@ -129,16 +141,8 @@ extension NodeContext {
   func broadcastShape(_ indices: [Int]) throws(InferenceError) -> [Int] {
     var result = [Int]()
     for index in indices {
-      let shape = try self.shape(index)
-      let rank = max(result.count, shape.count)
-      let a = Array(repeating: 1, count: rank - result.count) + result
-      let b = Array(repeating: 1, count: rank - shape.count) + shape
-      var merged = [Int]()
-      for (x, y) in zip(a, b) {
-        guard x == y || x == 1 || y == 1 else {
-          throw invalidInput(index, "does not broadcast with shape \(result)")
-        }
-        merged.append(x == 1 ? y : x)
+      guard let merged = broadcast(result, try shape(index)) else {
+        throw invalidInput(index, "does not broadcast with shape \(result)")
       }
       result = merged
     }
