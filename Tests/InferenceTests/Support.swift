@@ -104,7 +104,7 @@ func run(_ op: any CompiledOperator, _ inputs: [Tensor?], inPlace: Bool = false)
 }
 
 /// An ONNX node of `opType` named "n" with inputs and outputs named as given.
-func node(
+func makeNode(
   _ opType: String, _ inputs: [String] = ["x"], _ outputs: [String] = ["y"],
   _ attributes: [String: ONNXAttributeValue] = [:]
 ) -> ONNXNode {
