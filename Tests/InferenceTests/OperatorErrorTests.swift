@@ -42,10 +42,13 @@ struct Refusal: Sendable, CustomTestStringConvertible {
 
   static let all: [Refusal] = [
     Refusal(
-      rule: "an int attribute given as a float", node: makeNode("Softmax", ["x"], ["y"], ["axis": .float(1)]),
-      opset: 13, inputs: [x([2, 3])], error: attribute("Softmax", "axis", "(FLOAT)", "must be an int")),
+      rule: "an int attribute given as a float",
+      node: makeNode("Softmax", ["x"], ["y"], ["axis": .float(1)]),
+      opset: 13, inputs: [x([2, 3])],
+      error: attribute("Softmax", "axis", "(FLOAT)", "must be an int")),
     Refusal(
-      rule: "an axis outside the rank", node: makeNode("Concat", ["a", "b"], ["y"], ["axis": .int(2)]),
+      rule: "an axis outside the rank",
+      node: makeNode("Concat", ["a", "b"], ["y"], ["axis": .int(2)]),
       opset: 13, inputs: [x([2, 3]), x([2, 3])],
       error: attribute("Concat", "axis", "2", "must be in -2...1 for rank 2")),
     Refusal(
@@ -54,10 +57,12 @@ struct Refusal: Sendable, CustomTestStringConvertible {
       error: .notConstant(opType: "Reshape", node: "n", input: "s")),
     Refusal(
       rule: "batch normalization in training mode",
-      node: makeNode("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], ["training_mode": .int(1)]),
+      node: makeNode(
+        "BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], ["training_mode": .int(1)]),
       opset: 15, inputs: [x([1, 2, 3])] + Array(repeating: floats([2], [1, 1]), count: 4),
       error: attribute(
-        "BatchNormalization", "training_mode", "1", "only inference (training_mode = 0) is supported")),
+        "BatchNormalization", "training_mode", "1",
+        "only inference (training_mode = 0) is supported")),
     Refusal(
       rule: "batch normalization statistics of the wrong length",
       node: makeNode("BatchNormalization", ["x", "s", "b", "m", "v"]),
@@ -79,18 +84,22 @@ struct Refusal: Sendable, CustomTestStringConvertible {
       error: attribute("Clip", "min", "(attribute)", "is an input from opset 11, not an attribute")),
     Refusal(
       rule: "AveragePool dilations before opset 19",
-      node: makeNode("AveragePool", ["x"], ["y"], ["kernel_shape": .ints([2]), "dilations": .ints([2])]),
+      node: makeNode(
+        "AveragePool", ["x"], ["y"], ["kernel_shape": .ints([2]), "dilations": .ints([2])]),
       opset: 18, inputs: [x([1, 1, 5])],
       error: attribute(
         "AveragePool", "dilations", "(attribute)", "is an attribute of AveragePool from opset 19")),
     Refusal(
       rule: "a pad as large as the window",
-      node: makeNode("MaxPool", ["x"], ["y"], ["kernel_shape": .ints([2]), "pads": .ints([2, 0])]),
+      node: makeNode(
+        "MaxPool", ["x"], ["y"], ["kernel_shape": .ints([2]), "pads": .ints([2, 0])]),
       opset: 12, inputs: [x([1, 1, 5])],
-      error: attribute("MaxPool", "pads", "[2, 0]", "each pad must be in 0..<2, the window's extent")),
+      error: attribute(
+        "MaxPool", "pads", "[2, 0]", "each pad must be in 0..<2, the window's extent")),
     Refusal(
       rule: "an unknown auto_pad",
-      node: makeNode("MaxPool", ["x"], ["y"], ["kernel_shape": .ints([2]), "auto_pad": .string("SAME")]),
+      node: makeNode(
+        "MaxPool", ["x"], ["y"], ["kernel_shape": .ints([2]), "auto_pad": .string("SAME")]),
       opset: 12, inputs: [x([1, 1, 5])],
       error: attribute(
         "MaxPool", "auto_pad", "SAME", "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID")),
@@ -100,7 +109,8 @@ struct Refusal: Sendable, CustomTestStringConvertible {
       error: attribute("AveragePool", "kernel_shape", "(absent)", "is required")),
     Refusal(
       rule: "shapes that do not broadcast", node: makeNode("Add", ["a", "b"]), opset: 14,
-      inputs: [x([2, 3]), x([4])], error: input("Add", "b", [4], "does not broadcast with shape [2, 3]")),
+      inputs: [x([2, 3]), x([4])],
+      error: input("Add", "b", [4], "does not broadcast with shape [2, 3]")),
     Refusal(
       rule: "an integer constant in arithmetic", node: makeNode("Mul", ["a", "b"]), opset: 14,
       inputs: [x([2]), ints([2, 2])],
@@ -130,10 +140,12 @@ struct Refusal: Sendable, CustomTestStringConvertible {
       rule: "Unsqueeze axes as an attribute from opset 13",
       node: makeNode("Unsqueeze", ["x", "a"], ["y"], ["axes": .ints([0])]), opset: 13,
       inputs: [x([2]), ints([0])],
-      error: attribute("Unsqueeze", "axes", "(attribute)", "is an input from opset 13, not an attribute")),
+      error: attribute(
+        "Unsqueeze", "axes", "(attribute)", "is an input from opset 13, not an attribute")),
     Refusal(
       rule: "a transpose perm that is not a permutation",
-      node: makeNode("Transpose", ["x"], ["y"], ["perm": .ints([0, 0])]), opset: 13, inputs: [x([2, 3])],
+      node: makeNode("Transpose", ["x"], ["y"], ["perm": .ints([0, 0])]), opset: 13,
+      inputs: [x([2, 3])],
       error: attribute("Transpose", "perm", "[0, 0]", "must be a permutation of 0..<2")),
     Refusal(
       rule: "a slice step of 0", node: makeNode("Slice", ["x", "s", "e", "a", "t"]), opset: 13,
@@ -161,7 +173,8 @@ struct Refusal: Sendable, CustomTestStringConvertible {
     Refusal(
       rule: "repeated reduction axes",
       node: makeNode("ReduceMean", ["x"], ["y"], ["axes": .ints([1, -1])]), opset: 13,
-      inputs: [x([2, 3])], error: attribute("ReduceMean", "axes", "[1, -1]", "axes must not repeat")),
+      inputs: [x([2, 3])], error: attribute("ReduceMean", "axes", "[1, -1]", "axes must not repeat")
+    ),
     Refusal(
       rule: "LRN without size", node: makeNode("LRN"), opset: 13, inputs: [x([1, 2, 3])],
       error: attribute("LRN", "size", "(absent)", "is required")),
@@ -193,7 +206,8 @@ struct Refusal: Sendable, CustomTestStringConvertible {
 
   @Test func everyFamilyIsRegisteredForOpsets9To21() {
     let hardSwishAndLayerNorm: Set = ["HardSwish", "LayerNormalization"]
-    for (opType, definition) in Operators.definitions where !hardSwishAndLayerNorm.contains(opType) {
+    for (opType, definition) in Operators.definitions where !hardSwishAndLayerNorm.contains(opType)
+    {
       #expect(definition.opsets == 9...21, "\(opType)")
     }
     #expect(Operators.definitions["HardSwish"]?.opsets == 14...21)

@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 import GroupConv
 import Testing
 
@@ -45,7 +45,9 @@ struct OperatorCase: Decodable, Sendable, CustomTestStringConvertible {
     #expect(model.opsetVersion() == c.opset)
     let definition = try #require(Operators.definitions[c.op])
     #expect(definition.opsets.contains(c.opset))
-    var shapes = [[Int]?](), constants = [ONNXTensorValue?](), values = [Tensor?]()
+    var shapes = [[Int]?]()
+    var constants = [ONNXTensorValue?]()
+    var values = [Tensor?]()
     for (index, name) in node.inputs.enumerated() {
       if name.isEmpty {
         (shapes, constants, values) = (shapes + [nil], constants + [nil], values + [nil])

@@ -50,7 +50,9 @@ import Testing
       dilation: [1, 1], padBegin: [1, 2], padEnd: [1, 2]),
   ]
 
-  @Test(arguments: [PoolKind.max, .average(countIncludePad: false), .average(countIncludePad: true)])
+  @Test(arguments: [
+    PoolKind.max, .average(countIncludePad: false), .average(countIncludePad: true),
+  ])
   func poolingRowsMatchTheWholeWindows(_ kind: PoolKind) {
     for (seed, g) in Self.pools.enumerated() {
       let x = randomTensor([g.inputCount], seed: UInt64(seed)).scalars
@@ -91,7 +93,8 @@ import Testing
   @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 300, 9), (2, 9, 520), (33, 260, 270)])
   func blockedMatrixProductMatchesTheTripleLoop(_ size: (Int, Int, Int)) {
     let (m, n, k) = size
-    let a = randomTensor([m, k], seed: 1).scalars, b = randomTensor([k, n], seed: 2).scalars
+    let a = randomTensor([m, k], seed: 1).scalars
+    let b = randomTensor([k, n], seed: 2).scalars
     let expected = Reference.matrixMultiply(a, b, m: m, n: n, k: k, alpha: 0.5)
     let transposedA = (0..<k * m).map { a[($0 % m) * k + $0 / m] }
     for (source, strides) in [(a, (k, 1)), (transposedA, (1, m))] {

@@ -35,11 +35,11 @@ package enum Activation: Equatable, Sendable {
   package func value(_ x: Float) -> Float {
     switch self {
     case .relu: return x < 0 ? 0 : x
-    case let .clip(low, high): return Swift.min(Swift.max(x, low), high)
+    case .clip(let low, let high): return Swift.min(Swift.max(x, low), high)
     case .sigmoid: return 1 / (1 + expf(-x))
-    case let .hardSigmoid(alpha, beta): return Swift.max(0, Swift.min(1, alpha * x + beta))
+    case .hardSigmoid(let alpha, let beta): return Swift.max(0, Swift.min(1, alpha * x + beta))
     case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
-    case let .leakyRelu(alpha): return x < 0 ? alpha * x : x
+    case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
     case .tanh: return tanhf(x)
     case .erf: return erff(x)
     case .exp: return expf(x)
@@ -54,12 +54,12 @@ package enum Activation: Equatable, Sendable {
   package func apply(_ y: UnsafeMutableBufferPointer<Float>) {
     switch self {
     case .relu: unsafe Self.map(y) { $0 < 0 ? 0 : $0 }
-    case let .clip(low, high): unsafe Self.map(y) { Swift.min(Swift.max($0, low), high) }
+    case .clip(let low, let high): unsafe Self.map(y) { Swift.min(Swift.max($0, low), high) }
     case .sigmoid: unsafe Self.map(y) { 1 / (1 + expf(-$0)) }
-    case let .hardSigmoid(alpha, beta):
+    case .hardSigmoid(let alpha, let beta):
       unsafe Self.map(y) { Swift.max(0, Swift.min(1, alpha * $0 + beta)) }
     case .hardSwish: unsafe Self.map(y) { $0 * Swift.max(0, Swift.min(1, $0 / 6 + 0.5)) }
-    case let .leakyRelu(alpha): unsafe Self.map(y) { $0 < 0 ? alpha * $0 : $0 }
+    case .leakyRelu(let alpha): unsafe Self.map(y) { $0 < 0 ? alpha * $0 : $0 }
     case .tanh: unsafe Self.map(y) { tanhf($0) }
     case .erf: unsafe Self.map(y) { erff($0) }
     case .exp: unsafe Self.map(y) { expf($0) }

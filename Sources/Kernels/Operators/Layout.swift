@@ -88,7 +88,10 @@ package struct PadPlan: Sendable {
       for axis in tables.indices.dropLast().reversed() {
         let position = tables[axis][rest % outputShape[axis]]
         rest /= outputShape[axis]
-        if position < 0 { source = -1; break }
+        if position < 0 {
+          source = -1
+          break
+        }
         source += position * xStrides[axis]
       }
       let target = unsafe y + row * inner.count

@@ -18,7 +18,9 @@ package enum MatrixMultiply {
     b: UnsafePointer<Float>, alpha: Float, into y: UnsafeMutablePointer<Float>,
     accumulate: Bool
   ) {
-    let (rowTiles, columnTiles) = ((m + rowBlock - 1) / rowBlock, (n + columnBlock - 1) / columnBlock)
+    let (rowTiles, columnTiles) = (
+      (m + rowBlock - 1) / rowBlock, (n + columnBlock - 1) / columnBlock
+    )
     let work = m * n * k
     let tile: (Int) -> Void = { index in
       let rows = index / columnTiles * rowBlock..<Swift.min(m, (index / columnTiles + 1) * rowBlock)

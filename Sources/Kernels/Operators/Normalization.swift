@@ -36,7 +36,8 @@ package enum Normalization {
     precondition(x.count == y.count && channels * plane > 0 && x.count % (channels * plane) == 0)
     let count = y.count
     guard let x = x.baseAddress, let y = y.baseAddress else { return }
-    let before = (size - 1) / 2, after = size - 1 - before
+    let before = (size - 1) / 2
+    let after = size - 1 - before
     let factor = alpha / Float(size)
     Threads.parallelFor(count / plane) { row in
       let (n, c) = (row / channels, row % channels)
@@ -70,7 +71,8 @@ package enum Normalization {
     Threads.parallelFor(count / inner) { row in
       let (source, target) = unsafe (x + row * inner, y + row * inner)
       let mean = unsafe sum(UnsafeBufferPointer(start: source, count: inner)) / Float(inner)
-      var squares = SIMD8<Float>(), total: Float = 0
+      var squares = SIMD8<Float>()
+      var total: Float = 0
       var i = 0
       while i + 8 <= inner {
         var d = SIMD8<Float>()

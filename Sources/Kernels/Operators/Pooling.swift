@@ -16,7 +16,8 @@ package struct PoolGeometry: Equatable, Sendable {
   ) {
     let rank = input.count
     precondition((1...3).contains(rank))
-    precondition([output, kernel, stride, dilation, padBegin, padEnd].allSatisfy { $0.count == rank })
+    precondition(
+      [output, kernel, stride, dilation, padBegin, padEnd].allSatisfy { $0.count == rank })
     func lead(_ values: [Int], _ fill: Int) -> [Int] {
       Array(repeating: fill, count: 3 - rank) + values
     }
@@ -69,15 +70,21 @@ package struct Pooling: Sendable {
     let taps = (0..<3).map { axis in
       var taps = Taps(range: [], divisor: [])
       for o in 0..<g.output[axis] {
-        let start = g.start(axis, o), d = g.dilation[axis]
-        var valid = 0..<0, padded = 0
+        let start = g.start(axis, o)
+        let d = g.dilation[axis]
+        var valid = 0..<0
+        var padded = 0
         for t in 0..<g.kernel[axis] {
           let p = start + t * d
-          if p >= 0 && p < g.input[axis] { valid = valid.isEmpty ? t..<t + 1 : valid.lowerBound..<t + 1 }
+          if p >= 0 && p < g.input[axis] {
+            valid = valid.isEmpty ? t..<t + 1 : valid.lowerBound..<t + 1
+          }
           if p < g.input[axis] + g.padEnd[axis] { padded += 1 }
         }
         taps.range.append(valid)
-        if case .average(true) = kind { taps.divisor.append(padded) } else {
+        if case .average(true) = kind {
+          taps.divisor.append(padded)
+        } else {
           taps.divisor.append(valid.count)
         }
       }
@@ -92,9 +99,11 @@ package struct Pooling: Sendable {
     let g = geometry
     precondition(x.count == g.inputCount && y.count == g.outputCount)
     guard g.outputCount > 0, let x = x.baseAddress, let y = y.baseAddress else { return }
-    let inPlane = g.input.reduce(1, *), outPlane = g.output.reduce(1, *)
+    let inPlane = g.input.reduce(1, *)
+    let outPlane = g.output.reduce(1, *)
     Threads.parallelFor(g.planes) { plane in
-      let x = unsafe x + plane * inPlane, y = unsafe y + plane * outPlane
+      let x = unsafe x + plane * inPlane
+      let y = unsafe y + plane * outPlane
       for oz in 0..<g.output[0] {
         for oy in 0..<g.output[1] {
           let row = unsafe y + (oz * g.output[1] + oy) * g.output[2]
@@ -164,7 +173,8 @@ package func sum(_ x: UnsafeBufferPointer<Float>) -> Float {
   let whole = x.count / 8 * 8
   var i = 0
   while i < whole {
-    unsafe partial += SIMD8(x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7])
+    unsafe partial += SIMD8(
+      x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7])
     i += 8
   }
   var total = partial.sum()
@@ -183,26 +193,34 @@ extension Reference {
     y.reserveCapacity(g.outputCount)
     let (i, o) = (g.input, g.output)
     for plane in 0..<g.planes {
-      for oz in 0..<o[0] { for oy in 0..<o[1] { for ox in 0..<o[2] {
-        var (best, sum, inside, padded) = (-Float.greatestFiniteMagnitude, 0.0, 0, 0)
-        for kz in 0..<g.kernel[0] { for ky in 0..<g.kernel[1] { for kx in 0..<g.kernel[2] {
-          let p = [
-            g.start(0, oz) + kz * g.dilation[0], g.start(1, oy) + ky * g.dilation[1],
-            g.start(2, ox) + kx * g.dilation[2],
-          ]
-          if (0..<3).allSatisfy({ p[$0] < i[$0] + g.padEnd[$0] }) { padded += 1 }
-          guard (0..<3).allSatisfy({ p[$0] >= 0 && p[$0] < i[$0] }) else { continue }
-          let value = x[((plane * i[0] + p[0]) * i[1] + p[1]) * i[2] + p[2]]
-          best = Swift.max(best, value)
-          sum += Double(value)
-          inside += 1
-        } } }
-        switch kind {
-        case .max: y.append(best)
-        case let .average(countIncludePad):
-          y.append(Float(sum / Double(countIncludePad ? padded : inside)))
+      for oz in 0..<o[0] {
+        for oy in 0..<o[1] {
+          for ox in 0..<o[2] {
+            var (best, sum, inside, padded) = (-Float.greatestFiniteMagnitude, 0.0, 0, 0)
+            for kz in 0..<g.kernel[0] {
+              for ky in 0..<g.kernel[1] {
+                for kx in 0..<g.kernel[2] {
+                  let p = [
+                    g.start(0, oz) + kz * g.dilation[0], g.start(1, oy) + ky * g.dilation[1],
+                    g.start(2, ox) + kx * g.dilation[2],
+                  ]
+                  if (0..<3).allSatisfy({ p[$0] < i[$0] + g.padEnd[$0] }) { padded += 1 }
+                  guard (0..<3).allSatisfy({ p[$0] >= 0 && p[$0] < i[$0] }) else { continue }
+                  let value = x[((plane * i[0] + p[0]) * i[1] + p[1]) * i[2] + p[2]]
+                  best = Swift.max(best, value)
+                  sum += Double(value)
+                  inside += 1
+                }
+              }
+            }
+            switch kind {
+            case .max: y.append(best)
+            case .average(let countIncludePad):
+              y.append(Float(sum / Double(countIncludePad ? padded : inside)))
+            }
+          }
         }
-      } } }
+      }
     }
     return y
   }

@@ -40,7 +40,9 @@ package struct StridedPair: Sendable {
 
   package init(shape: [Int], _ first: [Int], _ second: [Int], origins: (Int, Int) = (0, 0)) {
     precondition(first.count == shape.count && second.count == shape.count)
-    var sizes = [Int](), a = [Int](), b = [Int]()
+    var sizes = [Int]()
+    var a = [Int]()
+    var b = [Int]()
     for axis in shape.indices where shape[axis] != 1 {
       if let last = sizes.last, a.last! == first[axis] * shape[axis],
         b.last! == second[axis] * shape[axis]

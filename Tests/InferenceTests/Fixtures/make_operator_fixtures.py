@@ -262,6 +262,8 @@ def matrices():
     case("gemm_bias_full_transb", "Gemm", 13,
          [("a", g("g4a", (4, 6)), False), ("b", g("g4b", (9, 6)), True),
           ("c", g("g4c", (4, 9)), False)], transB=1)
+    case("gemm_runtime_b_transposed", "Gemm", 13,
+         [("a", g("g6a", (3, 4)), False), ("b", g("g6b", (5, 4)), False)], transB=1)
     case("gemm_scalar_bias", "Gemm", 13,
          [("a", g("g5a", (2, 20)), False), ("b", g("g5b", (20, 270)), True),
           ("c", np.float32(0.25), True)])

@@ -25,7 +25,8 @@ extension Operators {
     }
     let axis = try context.axis(given, rank: shapes[0].count)
     for (index, shape) in shapes.enumerated() {
-      let matches = shape.count == shapes[0].count
+      let matches =
+        shape.count == shapes[0].count
         && shape.indices.allSatisfy { $0 == axis || shape[$0] == shapes[0][$0] }
       guard matches else {
         throw context.invalidInput(

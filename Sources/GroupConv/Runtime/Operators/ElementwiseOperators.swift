@@ -46,10 +46,13 @@ extension Operators {
     let shapes = try (0..<count).map { index throws(InferenceError) in try context.shape(index) }
     let first = BroadcastBinary(
       operation, a: shapes[0], b: shapes[count > 1 ? 1 : 0], outputShape: shape)
-    let rest = shapes.dropFirst(2).map { BroadcastBinary(operation, a: shape, b: $0, outputShape: shape) }
+    let rest = shapes.dropFirst(2).map {
+      BroadcastBinary(operation, a: shape, b: $0, outputShape: shape)
+    }
     // Inputs after the second are read after y is first written: one that is input 0
     // again must not share y's buffer.
-    let inPlace = shapes[0] == shape
+    let inPlace =
+      shapes[0] == shape
       && !context.node.inputs.dropFirst(2).contains(context.node.inputs[0])
     return KernelOperator(context, outputs: [shape], inPlace: inPlace) { inputs, outputs in
       let y = outputs[0]

@@ -17,7 +17,10 @@ extension Operators {
     try context.expectOutputs(1...1)
     try context.expectFloats(0)
     let shape = try context.shape(0)
-    let starts: [Int], ends: [Int], givenAxes: [Int]?, steps: [Int]?
+    let starts: [Int]
+    let ends: [Int]
+    let givenAxes: [Int]?
+    let steps: [Int]?
     if context.opset < 10 {
       try context.expectInputs(1...1)
       guard let s = try context.ints("starts"), let e = try context.ints("ends") else {
@@ -102,7 +105,9 @@ extension Operators {
     try context.expectFloats(0, 2)
     let shape = try context.shape(0)
     let rank = shape.count
-    var pads: [Int], value: Float = 0, axes = Array(0..<rank)
+    var pads: [Int]
+    var value: Float = 0
+    var axes = Array(0..<rank)
     if context.opset < 11 {
       try context.expectInputs(1...1)
       guard let given = try context.ints("pads") else {
@@ -118,7 +123,9 @@ extension Operators {
         guard values.count == 1 else { throw context.invalidInput(2, "must be one value") }
         value = values[0]
       }
-      if context.hasInput(3) { axes = try context.axes(try context.constantIntegers(3), rank: rank) }
+      if context.hasInput(3) {
+        axes = try context.axes(try context.constantIntegers(3), rank: rank)
+      }
     }
     guard pads.count == 2 * axes.count else {
       throw context.invalidInput(
@@ -148,7 +155,8 @@ extension Operators {
       output.append(size)
     }
     _ = try context.elementCount(ofOutput: output)
-    for axis in shape.indices where mode != .constant && shape[axis] == 0
+    for axis in shape.indices
+    where mode != .constant && shape[axis] == 0
       && (begin[axis] > 0 || end[axis] > 0)
     {
       throw context.invalidInput(0, "axis \(axis) is empty: mode \(modeName) has nothing to repeat")

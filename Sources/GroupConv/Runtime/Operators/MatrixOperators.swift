@@ -40,7 +40,18 @@ extension Operators {
     }
     let addBias = hasC ? BroadcastBinary(.multiply, a: bias, b: [], outputShape: [m, n]) : nil
     let aStrides = transA == 1 ? (1, m) : (k, 1)
-    let transpose = transB == 1 ? Transposition(rows: n, columns: k) : nil
+    // A constant B with transB is transposed once here; one computed at run time, per run.
+    var transpose = transB == 1 ? Transposition(rows: n, columns: k) : nil
+    var transposedB: [Float]?
+    if transpose != nil, let b = context.constant(1)?.floatTensor?.scalars {
+      transposedB = b.withUnsafeBufferPointer { b in
+        var copy = [Float]()
+        transpose.matrix(b) { copy = Array($0) }
+        return copy
+      }
+      transpose = nil
+    }
+    let (finalTranspose, keptB) = (transpose, transposedB)
     return KernelOperator(context, outputs: [[m, n]]) { inputs, outputs in
       let y = outputs[0]
       guard m * n > 0, let yBase = y.baseAddress else { return }
@@ -53,7 +64,15 @@ extension Operators {
         if addBias == nil { y.update(repeating: 0) }
         return
       }
-      transpose.matrix(inputs[1]) { b in
+      let given = inputs[1]
+      func withB(_ body: (UnsafeBufferPointer<Float>) -> Void) {
+        if let keptB {
+          keptB.withUnsafeBufferPointer(body)
+        } else {
+          finalTranspose.matrix(given, body)
+        }
+      }
+      withB { b in
         MatrixMultiply.run(
           m: m, n: n, k: k, a: aBase, aStrides: aStrides, b: b.baseAddress!, alpha: alpha,
           into: yBase, accumulate: addBias != nil)

@@ -42,7 +42,8 @@ extension Operators {
       let floats = try context.constantFloats(index)
       guard floats.count == statistics else {
         throw context.invalidInput(
-          index, "must hold \(statistics) values, one per "
+          index,
+          "must hold \(statistics) values, one per "
             + (perElement ? "element of x's shape after N" : "channel"))
       }
       values.append(floats)
@@ -96,7 +97,8 @@ extension Operators {
     /// The parameter as a full [inner] buffer: expanded when made if constant, else as given.
     func parameter(_ index: Int) throws(InferenceError) -> [Float]? {
       let given = try context.shape(index)
-      let fits = given.count <= normalized.count
+      let fits =
+        given.count <= normalized.count
         && zip(given.reversed(), normalized.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
       guard fits else {
         throw context.invalidInput(index, "must broadcast to the normalized shape \(normalized)")
@@ -124,8 +126,10 @@ extension Operators {
       return KernelOperator(context, outputs: [shape]) { _, _ in }
     }
     return KernelOperator(context, outputs: [shape], inPlace: true) { inputs, outputs in
-      func with(_ kept: [Float]?, _ given: UnsafeBufferPointer<Float>,
-                _ body: (UnsafeBufferPointer<Float>) -> Void) {
+      func with(
+        _ kept: [Float]?, _ given: UnsafeBufferPointer<Float>,
+        _ body: (UnsafeBufferPointer<Float>) -> Void
+      ) {
         if let kept { kept.withUnsafeBufferPointer(body) } else { body(given) }
       }
       with(scale, inputs[1]) { scale in
@@ -150,7 +154,8 @@ extension Operators {
     let legacy = context.opset < 13
     let given = try context.int("axis", default: legacy ? 1 : -1)
     let axis = try context.axis(given, rank: shape.count)
-    let (length, inner) = legacy
+    let (length, inner) =
+      legacy
       ? (shape[axis...].reduce(1, *), 1)
       : (shape[axis], shape[(axis + 1)...].reduce(1, *))
     return KernelOperator(context, outputs: [shape], inPlace: true) { inputs, outputs in

@@ -6,9 +6,10 @@ import Tensors
 /// inputs that were constant when it was made are kept, so the loop sees every input as a
 /// buffer (empty for an absent one), whatever the graph passes at run time.
 final class KernelOperator: CompiledOperator {
-  typealias Body = @Sendable (
-    _ inputs: [UnsafeBufferPointer<Float>], _ outputs: [UnsafeMutableBufferPointer<Float>]
-  ) -> Void
+  typealias Body =
+    @Sendable (
+      _ inputs: [UnsafeBufferPointer<Float>], _ outputs: [UnsafeMutableBufferPointer<Float>]
+    ) -> Void
 
   let outputShapes: [[Int]]
   let runsInPlace: Bool
@@ -21,7 +22,7 @@ final class KernelOperator: CompiledOperator {
     outputShapes = outputs
     runsInPlace = inPlace
     constants = context.constants.map { value in
-      guard case let .float(_, values)? = value else { return nil }
+      guard case .float(_, let values)? = value else { return nil }
       let buffer = AlignedBuffer(count: values.count)
       for (i, v) in values.enumerated() { buffer.pointer[i] = v }
       return buffer
@@ -86,12 +87,13 @@ extension NodeContext {
     for index in indices {
       guard let value = constant(index) else { continue }
       if case .float = value { continue }
-      let type = switch value {
-      case .float: "FLOAT"
-      case .int64: "INT64"
-      case .int32: "INT32"
-      case .bool: "BOOL"
-      }
+      let type =
+        switch value {
+        case .float: "FLOAT"
+        case .int64: "INT64"
+        case .int32: "INT32"
+        case .bool: "BOOL"
+        }
       throw .unsupportedDataType(
         opType: opType, node: name, tensor: node.inputs[index], dataType: type)
     }
@@ -104,7 +106,8 @@ extension NodeContext {
   {
     let upper = inclusive ? rank : rank - 1
     guard axis >= -rank && axis <= upper else {
-      throw invalidAttribute(attribute, "\(axis)", "must be in \(-rank)...\(upper) for rank \(rank)")
+      throw invalidAttribute(
+        attribute, "\(axis)", "must be in \(-rank)...\(upper) for rank \(rank)")
     }
     return axis < 0 ? axis + rank : axis
   }

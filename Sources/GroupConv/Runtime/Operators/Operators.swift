@@ -2,6 +2,7 @@
 /// besides the convolutions and the operators folded when the model is prepared.
 package enum Operators {
   package static let definitions: [String: OperatorDefinition] = [
-    activations, elementwise, normalizations, pooling, reductions, matrices, shapes, joins, indexing,
+    activations, elementwise, normalizations, pooling, reductions, matrices, shapes, joins,
+    indexing,
   ].reduce(into: [:]) { all, family in all.merge(family) { first, _ in first } }
 }

@@ -99,7 +99,8 @@ extension Operators {
       throw context.invalidAttribute(
         "auto_pad", autoPad, "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID")
     }
-    for axis in 0..<rank where pads[axis] < 0 || pads[rank + axis] < 0
+    for axis in 0..<rank
+    where pads[axis] < 0 || pads[rank + axis] < 0
       || pads[axis] >= extent[axis] || pads[rank + axis] >= extent[axis]
     {
       throw context.invalidAttribute(
@@ -110,10 +111,12 @@ extension Operators {
       let span = input[axis] + pads[axis] + pads[rank + axis] - extent[axis]
       guard span >= 0 else {
         throw context.invalidInput(
-          0, "its padded size along spatial axis \(axis) is smaller than the window "
+          0,
+          "its padded size along spatial axis \(axis) is smaller than the window "
             + "(\(extent[axis]))")
       }
-      var size = (ceilMode == 1 ? (span + stride[axis] - 1) / stride[axis] : span / stride[axis]) + 1
+      var size =
+        (ceilMode == 1 ? (span + stride[axis] - 1) / stride[axis] : span / stride[axis]) + 1
       // The last window must start inside the input or its left padding.
       if ceilMode == 1, (size - 1) * stride[axis] >= input[axis] + pads[axis] { size -= 1 }
       output.append(size)

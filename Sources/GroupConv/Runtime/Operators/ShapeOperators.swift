@@ -20,7 +20,8 @@ extension Operators {
       }
       let axes = try context.axes(given, rank: shape.count)
       for axis in axes where shape[axis] != 1 {
-        throw context.invalidInput(0, "axis \(axis) has size \(shape[axis]), not 1: it cannot be squeezed")
+        throw context.invalidInput(
+          0, "axis \(axis) has size \(shape[axis]), not 1: it cannot be squeezed")
       }
       return shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
     },
