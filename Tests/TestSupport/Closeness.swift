@@ -15,8 +15,9 @@ public struct Tolerance: Sendable {
   public static let float32 = Tolerance(absolute: 1e-5, relative: 1e-4)
 }
 
-/// Expects equal shapes and every element within `tolerance` (|a - e| <= abs + rel * |e|);
-/// a failure names the shape, the largest difference and the first element out of tolerance.
+/// Expects equal shapes and every element within `tolerance` (|a - e| <= abs + rel * |e|,
+/// NaN matching NaN); a failure names the shape, the largest difference and the first
+/// element out of tolerance.
 public func expectClose(
   _ actual: Tensor, _ expected: Tensor, _ tolerance: Tolerance = .float32,
   _ context: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation
@@ -30,6 +31,7 @@ public func expectClose(
   var largest: Float = 0
   var firstBad: Int?
   for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
+    if a.isNaN && e.isNaN { continue }
     let difference = abs(a - e)
     if !(difference <= tolerance.absolute + tolerance.relative * abs(e)) {
       firstBad = firstBad ?? index

@@ -149,10 +149,12 @@ struct ConvolutionDraft {
     let plane = g.kernel.reduce(1, *)
     if g.transposed {
       // Weight [C_in, C_out / groups, k...]: input channel i of group i / (C_in / groups)
-      // feeds output channel group * (C_out / groups) + j through w[i, j].
-      let perGroupIn = g.xChannels / g.groups
+      // feeds output channel group * (C_out / groups) + j through w[i, j]. (The geometry is
+      // the correlation's, whose y is the transposed convolution's input.)
+      let inputChannels = g.yChannels
+      let perGroupIn = inputChannels / g.groups
       let perGroupOut = g.outputChannels / g.groups
-      for i in 0..<g.xChannels {
+      for i in 0..<inputChannels {
         for j in 0..<perGroupOut {
           let s = scale[(i / perGroupIn) * perGroupOut + j]
           let start = (i * perGroupOut + j) * plane

@@ -212,7 +212,12 @@ struct GraphPlanner {
   private mutating func foldComputation(_ context: NodeContext) throws(InferenceError) {
     let node = context.node
     let present = context.constants.compactMap { $0 }
-    let integers = present.first { if case .float = $0 { false } else { true } }
+    // The inputs whose elements the operator computes with or moves; the others (shapes,
+    // axes, indices) it reads as integers whatever the data's type.
+    let dataInputs = node.opType == "Concat" || !ConstantFolding.layoutOperators.contains(node.opType)
+      ? Array(node.inputs.indices) : [0]
+    let integers = dataInputs.lazy.compactMap { context.constant($0) }
+      .first { if case .float = $0 { false } else { true } }
     if let original = integers {
       // Integer arithmetic on shapes, or elements moved by a layout operator.
       if present.count == 2, let a = present[0].integers, let b = present[1].integers,
@@ -228,7 +233,6 @@ struct GraphPlanner {
           dataType: "integer (only shape arithmetic and layout operators fold integers)")
       }
       var floatContext = context
-      let dataInputs = node.opType == "Concat" ? Array(node.inputs.indices) : [0]
       for index in dataInputs {
         guard let value = context.constants[index] else { continue }
         guard let floats = ConstantFolding.exactFloats(value) else {

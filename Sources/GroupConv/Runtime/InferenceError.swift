@@ -38,6 +38,9 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
   case inputShape(name: String, declared: [ONNXDimension], actual: [Int])
   /// An output was asked for that the graph does not produce.
   case unknownOutput(name: String, graphOutputs: [String])
+  /// A node has more outputs than the operator produces here (an optional output that is
+  /// computed only in a mode the engine does not run).
+  case outputCount(opType: String, node: String, count: Int, expected: ClosedRange<Int>)
 
   public var description: String {
     switch self {
@@ -82,6 +85,10 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case let .unknownOutput(name, graphOutputs):
       "output \(Self.quoted(name)) is not an output of the model; its outputs are "
         + graphOutputs.map(Self.quoted).joined(separator: ", ")
+    case let .outputCount(opType, node, count, expected):
+      "\(opType) \(Self.quoted(node)) has \(count) outputs: it produces "
+        + (expected.lowerBound == expected.upperBound
+          ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)")
     }
   }
 

@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A function of two floats applied elementwise: ONNX's arithmetic operators.
+package enum BinaryOperation: Sendable {
+  case add, subtract, multiply, divide, power, maximum, minimum
+
+  /// The function at one pair: the plain definition the row loops are tested against.
+  /// `maximum` and `minimum` return NaN when either operand is NaN, as ONNX's Max and Min.
+  @inline(__always)
+  package func value(_ a: Float, _ b: Float) -> Float {
+    switch self {
+    case .add: a + b
+    case .subtract: a - b
+    case .multiply: a * b
+    case .divide: a / b
+    case .power: powf(a, b)
+    case .maximum: a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
+    case .minimum: a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
+    }
+  }
+}
+
+/// An elementwise binary operation under numpy (multidirectional) broadcasting, planned once
+/// for its shapes: y[i] = a[i'] ∘ b[i''] with a and b read through broadcast strides.
+///
+/// The loop nest is `StridedPair` rows of the output: a row reads each operand either
+/// contiguously or as one repeated value, so the same-shape case is one long row, a scalar
+/// operand a row with a fixed value, and a per-channel [C, 1, 1] operand rows of H·W with one
+/// value each; the row loops vectorize.
+package struct BroadcastBinary: Sendable {
+  package let operation: BinaryOperation
+  package let outputShape: [Int]
+  let loops: StridedPair
+  let counts: (Int, Int, Int)
+
+  /// `a` and `b` must broadcast to `outputShape` (which need not be their broadcast: a
+  /// variadic Sum folds each input into the full output).
+  package init(_ operation: BinaryOperation, a: [Int], b: [Int], outputShape: [Int]) {
+    self.operation = operation
+    self.outputShape = outputShape
+    loops = StridedPair(
+      shape: outputShape, broadcastStrides(a, to: outputShape),
+      broadcastStrides(b, to: outputShape))
+    counts = (a.reduce(1, *), b.reduce(1, *), outputShape.reduce(1, *))
+  }
+
+  /// y = a ∘ b; y may be a itself when a has the output's shape (each element is read
+  /// before the same element is written).
+  package func run(
+    _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>,
+    into y: UnsafeMutableBufferPointer<Float>
+  ) {
+    precondition(a.count == counts.0 && b.count == counts.1 && y.count == counts.2)
+    guard counts.2 > 0, let a = a.baseAddress, let b = b.baseAddress, let y = y.baseAddress
+    else { return }
+    let loops = self.loops
+    let length = loops.rowLength
+    let rowsPerChunk = Swift.max(1, (1 << 16) / Swift.max(length, 1))
+    let rows = loops.rowCount
+    Threads.parallelFor((rows + rowsPerChunk - 1) / rowsPerChunk) { chunk in
+      for row in chunk * rowsPerChunk..<Swift.min(rows, (chunk + 1) * rowsPerChunk) {
+        let (aOffset, bOffset) = loops.offsets(ofRow: row)
+        let out = unsafe y + row * length
+        let (left, right) = unsafe (a + aOffset, b + bOffset)
+        switch operation {
+        case .add: unsafe Self.row(out, left, right, length, loops.steps) { $0 + $1 }
+        case .subtract: unsafe Self.row(out, left, right, length, loops.steps) { $0 - $1 }
+        case .multiply: unsafe Self.row(out, left, right, length, loops.steps) { $0 * $1 }
+        case .divide: unsafe Self.row(out, left, right, length, loops.steps) { $0 / $1 }
+        case .power: unsafe Self.row(out, left, right, length, loops.steps) { powf($0, $1) }
+        case .maximum:
+          unsafe Self.row(out, left, right, length, loops.steps) {
+            $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1)
+          }
+        case .minimum:
+          unsafe Self.row(out, left, right, length, loops.steps) {
+            $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1)
+          }
+        }
+      }
+    }
+  }
+
+  /// One row: y[i] = f(a[i · steps.0], b[i · steps.1]), each step 0 or 1.
+  @inline(__always)
+  static func row(
+    _ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ count: Int, _ steps: (Int, Int), _ f: (Float, Float) -> Float
+  ) {
+    switch steps {
+    case (1, 1): for i in 0..<count { unsafe y[i] = f(a[i], b[i]) }
+    case (1, _):
+      let b = unsafe b[0]
+      for i in 0..<count { unsafe y[i] = f(a[i], b) }
+    case (_, 1):
+      let a = unsafe a[0]
+      for i in 0..<count { unsafe y[i] = f(a, b[i]) }
+    default:
+      let value = unsafe f(a[0], b[0])
+      for i in 0..<count { unsafe y[i] = value }
+    }
+  }
+}
+
+extension Reference {
+  /// a ∘ b under numpy broadcasting, one output element at a time from its indices: the
+  /// oracle of `BroadcastBinary`.
+  package static func broadcast(
+    _ operation: BinaryOperation, _ a: [Float], shape aShape: [Int], _ b: [Float],
+    shape bShape: [Int], outputShape: [Int]
+  ) -> [Float] {
+    let (aStrides, bStrides) = (
+      broadcastStrides(aShape, to: outputShape), broadcastStrides(bShape, to: outputShape)
+    )
+    let count = outputShape.reduce(1, *)
+    return (0..<count).map { flat in
+      var (rest, aIndex, bIndex) = (flat, 0, 0)
+      for axis in outputShape.indices.reversed() {
+        let index = rest % outputShape[axis]
+        rest /= outputShape[axis]
+        aIndex += index * aStrides[axis]
+        bIndex += index * bStrides[axis]
+      }
+      return operation.value(a[aIndex], b[bIndex])
+    }
+  }
+}

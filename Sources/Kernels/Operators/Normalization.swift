@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The normalizations of inference: per-channel affine maps (batch normalization with its
+/// statistics folded), local response normalization, layer normalization and softmax.
+package enum Normalization {
+  /// y[n, p, i] = x[n, p, i] · scale[p] + shift[p] for x: [outer, scale.count, inner]. y may be x.
+  package static func affine(
+    _ x: UnsafeBufferPointer<Float>, scale: [Float], shift: [Float], inner: Int,
+    into y: UnsafeMutableBufferPointer<Float>
+  ) {
+    precondition(scale.count == shift.count && x.count == y.count)
+    let block = scale.count * inner
+    let count = y.count
+    guard block > 0, let x = x.baseAddress, let y = y.baseAddress else { return }
+    Threads.parallelFor(count / block) { n in
+      for p in 0..<scale.count {
+        let (a, b, start) = (scale[p], shift[p], n * block + p * inner)
+        for i in start..<start + inner { unsafe y[i] = x[i] * a + b }
+      }
+    }
+  }
+
+  /// Local response normalization across channels of x: [N, C, plane]:
+  /// y = x / (bias + alpha / size · Σ x²)^beta, the sum over channels
+  /// c − ⌊(size − 1) / 2⌋ ... c + ⌈(size − 1) / 2⌉ that exist.
+  package static func localResponse(
+    _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
+    channels: Int, plane: Int, size: Int, alpha: Float, beta: Float, bias: Float
+  ) {
+    precondition(x.count == y.count && channels * plane > 0 && x.count % (channels * plane) == 0)
+    let count = y.count
+    guard let x = x.baseAddress, let y = y.baseAddress else { return }
+    let before = (size - 1) / 2
+    let after = size - 1 - before
+    let factor = alpha / Float(size)
+    Threads.parallelFor(count / plane) { row in
+      let (n, c) = (row / channels, row % channels)
+      var squares = [Float](repeating: 0, count: plane)
+      for k in Swift.max(0, c - before)...Swift.min(channels - 1, c + after) {
+        let source = unsafe x + (n * channels + k) * plane
+        for i in 0..<plane { unsafe squares[i] += source[i] * source[i] }
+      }
+      let (source, target) = unsafe (x + row * plane, y + row * plane)
+      for i in 0..<plane {
+        unsafe target[i] = source[i] / powf(bias + factor * squares[i], beta)
+      }
+    }
+  }
+
+  /// Layer normalization of x: [outer, inner] along its rows:
+  /// y = (x − mean) / √(variance + epsilon) · scale + bias, scale and bias of `inner` (bias
+  /// optional). y may be x.
+  package static func layer(
+    _ x: UnsafeBufferPointer<Float>, scale: UnsafeBufferPointer<Float>,
+    bias: UnsafeBufferPointer<Float>?, epsilon: Float, into y: UnsafeMutableBufferPointer<Float>
+  ) {
+    let inner = scale.count
+    precondition(x.count == y.count && inner > 0 && x.count % inner == 0)
+    unsafe precondition(bias.map { $0.count == inner } ?? true)
+    let count = y.count
+    guard let x = x.baseAddress, let y = y.baseAddress, let scale = scale.baseAddress else {
+      return
+    }
+    let bias = unsafe bias?.baseAddress
+    Threads.parallelFor(count / inner) { row in
+      let (source, target) = unsafe (x + row * inner, y + row * inner)
+      let mean = unsafe sum(UnsafeBufferPointer(start: source, count: inner)) / Float(inner)
+      var squares = SIMD8<Float>()
+      var total: Float = 0
+      var i = 0
+      while i + 8 <= inner {
+        var d = SIMD8<Float>()
+        for lane in 0..<8 { unsafe d[lane] = source[i + lane] - mean }
+        squares += d * d
+        i += 8
+      }
+      total = squares.sum()
+      while i < inner {
+        let d = unsafe source[i] - mean
+        total += d * d
+        i += 1
+      }
+      let inverse = 1 / (total / Float(inner) + epsilon).squareRoot()
+      if let bias = unsafe bias {
+        for i in 0..<inner { unsafe target[i] = (source[i] - mean) * inverse * scale[i] + bias[i] }
+      } else {
+        for i in 0..<inner { unsafe target[i] = (source[i] - mean) * inverse * scale[i] }
+      }
+    }
+  }
+
+  /// Softmax (or its logarithm) of x: [outer, axis, inner] along the middle dimension:
+  /// y = exp(x − max) / Σ exp(x − max). With inner > 1 the loops run along the contiguous
+  /// inner dimension, one axis position at a time. y may be x.
+  package static func softmax(
+    _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
+    axis: Int, inner: Int, logarithm: Bool
+  ) {
+    precondition(x.count == y.count)
+    let block = axis * inner
+    let count = y.count
+    guard block > 0, let x = x.baseAddress, let y = y.baseAddress else { return }
+    Threads.parallelFor(count / block) { outer in
+      let (source, target) = unsafe (x + outer * block, y + outer * block)
+      var largest = [Float](repeating: -.infinity, count: inner)
+      var total = [Float](repeating: 0, count: inner)
+      for a in 0..<axis {
+        for i in 0..<inner { largest[i] = Swift.max(largest[i], unsafe source[a * inner + i]) }
+      }
+      for a in 0..<axis {
+        for i in 0..<inner {
+          let shifted = unsafe source[a * inner + i] - largest[i]
+          let e = expf(shifted)
+          total[i] += e
+          unsafe target[a * inner + i] = logarithm ? shifted : e
+        }
+      }
+      if logarithm {
+        for i in 0..<inner { total[i] = logf(total[i]) }
+        for a in 0..<axis { for i in 0..<inner { unsafe target[a * inner + i] -= total[i] } }
+      } else {
+        for i in 0..<inner { total[i] = 1 / total[i] }
+        for a in 0..<axis { for i in 0..<inner { unsafe target[a * inner + i] *= total[i] } }
+      }
+    }
+  }
+}

@@ -1,0 +1,227 @@
+/// The windows of a 1-D, 2-D or 3-D pooling over NC(D)(H)W planes, flattened to three spatial
+/// dimensions (depth, height, width) with leading extents of 1, as the convolution loops do.
+///
+/// Output position o of a dimension covers input positions o · stride − padBegin + t · dilation
+/// for taps t in 0..<kernel; those outside the input are skipped (max, and average without
+/// count_include_pad) or count as zeros up to padEnd (average with count_include_pad).
+package struct PoolGeometry: Equatable, Sendable {
+  /// N · C.
+  package let planes: Int
+  package let input, output, kernel, stride, dilation, padBegin, padEnd: [Int]
+
+  /// Spatial lists of one length (1...3).
+  package init(
+    planes: Int, input: [Int], output: [Int], kernel: [Int], stride: [Int], dilation: [Int],
+    padBegin: [Int], padEnd: [Int]
+  ) {
+    let rank = input.count
+    precondition((1...3).contains(rank))
+    precondition(
+      [output, kernel, stride, dilation, padBegin, padEnd].allSatisfy { $0.count == rank })
+    func lead(_ values: [Int], _ fill: Int) -> [Int] {
+      Array(repeating: fill, count: 3 - rank) + values
+    }
+    self.planes = planes
+    self.input = lead(input, 1)
+    self.output = lead(output, 1)
+    self.kernel = lead(kernel, 1)
+    self.stride = lead(stride, 1)
+    self.dilation = lead(dilation, 1)
+    self.padBegin = lead(padBegin, 0)
+    self.padEnd = lead(padEnd, 0)
+  }
+
+  package var inputCount: Int { planes * input.reduce(1, *) }
+  package var outputCount: Int { planes * output.reduce(1, *) }
+
+  /// The first input position of output position `o`'s window along `axis`.
+  func start(_ axis: Int, _ o: Int) -> Int { o * stride[axis] - padBegin[axis] }
+}
+
+/// What a pooling computes over its window.
+package enum PoolKind: Equatable, Sendable {
+  case max
+  /// The mean of the input elements in the window, or with `countIncludePad`, the sum
+  /// divided by the taps inside the padded input (padding counting as zeros).
+  case average(countIncludePad: Bool)
+}
+
+/// Pooling of NC(D)(H)W planes, one output row at a time. For each output row the valid
+/// taps of the two outer dimensions are known ranges; along the row, the positions whose
+/// whole window lies inside the input take the tap-outer loop `y[o] = y[o] ∘ x[o · s + off]`,
+/// the border positions their own clipped windows. The planes are spread over threads.
+package struct Pooling: Sendable {
+  /// Per output position of one dimension: the taps inside the input, and the divisor
+  /// factor (taps inside the input, or inside the padded input with count_include_pad).
+  struct Taps: Sendable {
+    var range: [Range<Int>]
+    var divisor: [Int]
+  }
+
+  package let kind: PoolKind
+  package let geometry: PoolGeometry
+  let taps: [Taps]
+  /// Output positions along the width whose window holds all its taps.
+  let interior: Range<Int>
+
+  package init(_ kind: PoolKind, _ g: PoolGeometry) {
+    self.kind = kind
+    geometry = g
+    let taps = (0..<3).map { axis in
+      var taps = Taps(range: [], divisor: [])
+      for o in 0..<g.output[axis] {
+        let start = g.start(axis, o)
+        let d = g.dilation[axis]
+        var valid = 0..<0
+        var padded = 0
+        for t in 0..<g.kernel[axis] {
+          let p = start + t * d
+          if p >= 0 && p < g.input[axis] {
+            valid = valid.isEmpty ? t..<t + 1 : valid.lowerBound..<t + 1
+          }
+          if p < g.input[axis] + g.padEnd[axis] { padded += 1 }
+        }
+        taps.range.append(valid)
+        if case .average(true) = kind {
+          taps.divisor.append(padded)
+        } else {
+          taps.divisor.append(valid.count)
+        }
+      }
+      return taps
+    }
+    self.taps = taps
+    let full = taps[2].range.indices.filter { taps[2].range[$0] == 0..<g.kernel[2] }
+    interior = full.isEmpty ? 0..<0 : full.first!..<full.last! + 1
+  }
+
+  package func run(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
+    let g = geometry
+    precondition(x.count == g.inputCount && y.count == g.outputCount)
+    guard g.outputCount > 0, let x = x.baseAddress, let y = y.baseAddress else { return }
+    let inPlane = g.input.reduce(1, *)
+    let outPlane = g.output.reduce(1, *)
+    Threads.parallelFor(g.planes) { plane in
+      let x = unsafe x + plane * inPlane
+      let y = unsafe y + plane * outPlane
+      for oz in 0..<g.output[0] {
+        for oy in 0..<g.output[1] {
+          let row = unsafe y + (oz * g.output[1] + oy) * g.output[2]
+          switch kind {
+          case .max:
+            unsafe rowWindows(x, row, oz, oy, initial: -.greatestFiniteMagnitude) {
+              $0 > $1 ? $0 : $1
+            }
+          case .average:
+            unsafe rowWindows(x, row, oz, oy, initial: 0) { $0 + $1 }
+            let outer = taps[0].divisor[oz] * taps[1].divisor[oy]
+            for ox in 0..<g.output[2] {
+              unsafe row[ox] /= Float(outer * taps[2].divisor[ox])
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Combines every valid tap of output row (oz, oy) of one plane into `row`.
+  @inline(__always)
+  private func rowWindows(
+    _ x: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ oz: Int, _ oy: Int,
+    initial: Float, _ f: (Float, Float) -> Float
+  ) {
+    let g = geometry
+    let (width, sx, dx) = (g.output[2], g.stride[2], g.dilation[2])
+    for ox in 0..<width { unsafe row[ox] = initial }
+    for kz in taps[0].range[oz] {
+      let iz = g.start(0, oz) + kz * g.dilation[0]
+      for ky in taps[1].range[oy] {
+        let iy = g.start(1, oy) + ky * g.dilation[1]
+        let line = unsafe x + (iz * g.input[1] + iy) * g.input[2]
+        for kx in 0..<g.kernel[2] {
+          let offset = kx * dx - g.padBegin[2]
+          for ox in interior { unsafe row[ox] = f(row[ox], line[ox * sx + offset]) }
+        }
+        for ox in 0..<width where !interior.contains(ox) {
+          for kx in taps[2].range[ox] {
+            unsafe row[ox] = f(row[ox], line[g.start(2, ox) + kx * dx])
+          }
+        }
+      }
+    }
+  }
+
+  /// y[plane] = the max or mean of x[plane]: global pooling of `planes` planes of `size`.
+  package static func global(
+    _ kind: PoolKind, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
+    size: Int
+  ) {
+    precondition(x.count == y.count * size)
+    for plane in 0..<y.count {
+      let values = unsafe UnsafeBufferPointer(rebasing: x[plane * size..<(plane + 1) * size])
+      switch kind {
+      case .max: unsafe y[plane] = unsafe values.reduce(-.infinity) { $0 > $1 ? $0 : $1 }
+      case .average: unsafe y[plane] = unsafe sum(values) / Float(size)
+      }
+    }
+  }
+}
+
+/// The sum of `x`, in eight interleaved partial sums so that the loop vectorizes.
+package func sum(_ x: UnsafeBufferPointer<Float>) -> Float {
+  var partial = SIMD8<Float>()
+  let whole = x.count / 8 * 8
+  var i = 0
+  while i < whole {
+    unsafe partial += SIMD8(
+      x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7])
+    i += 8
+  }
+  var total = partial.sum()
+  while i < x.count {
+    total += unsafe x[i]
+    i += 1
+  }
+  return total
+}
+
+extension Reference {
+  /// Pooling one output element at a time over its whole window: the oracle of `Pooling`.
+  package static func pool(_ kind: PoolKind, _ x: [Float], _ g: PoolGeometry) -> [Float] {
+    precondition(x.count == g.inputCount)
+    var y = [Float]()
+    y.reserveCapacity(g.outputCount)
+    let (i, o) = (g.input, g.output)
+    for plane in 0..<g.planes {
+      for oz in 0..<o[0] {
+        for oy in 0..<o[1] {
+          for ox in 0..<o[2] {
+            var (best, sum, inside, padded) = (-Float.greatestFiniteMagnitude, 0.0, 0, 0)
+            for kz in 0..<g.kernel[0] {
+              for ky in 0..<g.kernel[1] {
+                for kx in 0..<g.kernel[2] {
+                  let p = [
+                    g.start(0, oz) + kz * g.dilation[0], g.start(1, oy) + ky * g.dilation[1],
+                    g.start(2, ox) + kx * g.dilation[2],
+                  ]
+                  if (0..<3).allSatisfy({ p[$0] < i[$0] + g.padEnd[$0] }) { padded += 1 }
+                  guard (0..<3).allSatisfy({ p[$0] >= 0 && p[$0] < i[$0] }) else { continue }
+                  let value = x[((plane * i[0] + p[0]) * i[1] + p[1]) * i[2] + p[2]]
+                  best = Swift.max(best, value)
+                  sum += Double(value)
+                  inside += 1
+                }
+              }
+            }
+            switch kind {
+            case .max: y.append(best)
+            case .average(let countIncludePad):
+              y.append(Float(sum / Double(countIncludePad ? padded : inside)))
+            }
+          }
+        }
+      }
+    }
+    return y
+  }
+}

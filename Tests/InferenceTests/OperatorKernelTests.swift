@@ -1,0 +1,133 @@
+import GroupConv
+import Kernels
+import TestSupport
+import Testing
+
+@testable import GroupConv
+
+/// The fast operator kernels against their plain twins, over small odd shapes.
+@Suite struct OperatorKernelTests {
+  static let broadcastShapes: [([Int], [Int])] = [
+    ([3, 5, 7], [3, 5, 7]), ([3, 5, 7], []), ([], [2, 9]), ([2, 5, 3, 3], [5, 1, 1]),
+    ([3, 1, 5], [4, 1]), ([1], [17]), ([2, 3, 1, 9], [1, 3, 4, 1]), ([0, 3], [1, 3]),
+  ]
+
+  @Test(arguments: [BinaryOperation.add, .subtract, .multiply, .divide, .power, .maximum, .minimum])
+  func broadcastRowsMatchTheIndexLoop(_ operation: BinaryOperation) {
+    for (seed, (aShape, bShape)) in Self.broadcastShapes.enumerated() {
+      let output = broadcast(aShape, bShape)!
+      let a = randomTensor(aShape, seed: UInt64(seed)).scalars.map { abs($0) + 0.5 }
+      let b = randomTensor(bShape, seed: UInt64(seed + 100)).scalars
+      let plan = BroadcastBinary(operation, a: aShape, b: bShape, outputShape: output)
+      var y = [Float](repeating: .nan, count: output.reduce(1, *))
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          y.withUnsafeMutableBufferPointer { plan.run(a, b, into: $0) }
+        }
+      }
+      let expected = Reference.broadcast(
+        operation, a, shape: aShape, b, shape: bShape, outputShape: output)
+      expectClose(
+        try! Tensor(shape: output, scalars: y), try! Tensor(shape: output, scalars: expected),
+        .float32, "\(operation) \(aShape) \(bShape) seed \(seed)")
+    }
+  }
+
+  static let pools: [PoolGeometry] = [
+    PoolGeometry(
+      planes: 3, input: [7, 9], output: [4, 5], kernel: [3, 3], stride: [2, 2], dilation: [1, 1],
+      padBegin: [1, 1], padEnd: [1, 1]),
+    PoolGeometry(
+      planes: 2, input: [6, 7], output: [3, 4], kernel: [3, 3], stride: [2, 2], dilation: [1, 1],
+      padBegin: [0, 1], padEnd: [1, 1]),  // ceil_mode's extra window past the end
+    PoolGeometry(
+      planes: 1, input: [17], output: [6], kernel: [4], stride: [3], dilation: [2],
+      padBegin: [2], padEnd: [3]),
+    PoolGeometry(
+      planes: 2, input: [4, 5, 6], output: [2, 3, 3], kernel: [2, 2, 3], stride: [2, 2, 2],
+      dilation: [1, 2, 1], padBegin: [0, 1, 1], padEnd: [0, 1, 1]),
+    PoolGeometry(
+      planes: 1, input: [9, 33], output: [9, 33], kernel: [3, 5], stride: [1, 1],
+      dilation: [1, 1], padBegin: [1, 2], padEnd: [1, 2]),
+  ]
+
+  @Test(arguments: [
+    PoolKind.max, .average(countIncludePad: false), .average(countIncludePad: true),
+  ])
+  func poolingRowsMatchTheWholeWindows(_ kind: PoolKind) {
+    for (seed, g) in Self.pools.enumerated() {
+      let x = randomTensor([g.inputCount], seed: UInt64(seed)).scalars
+      var y = [Float](repeating: .nan, count: g.outputCount)
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer { Pooling(kind, g).run(x, into: $0) }
+      }
+      expectClose(
+        try! Tensor(shape: [y.count], scalars: y),
+        try! Tensor(shape: [y.count], scalars: Reference.pool(kind, x, g)), .float32,
+        "\(kind) geometry \(seed)")
+    }
+  }
+
+  static let reductions: [([Int], Set<Int>)] = [
+    ([3, 5, 7], [2]), ([3, 5, 7], [0]), ([3, 5, 7], [1]), ([2, 3, 4, 5], [0, 2]),
+    ([2, 3, 4, 5], [1, 2, 3]), ([4, 33], [0, 1]), ([5], []), ([2, 0, 3], [0]),
+  ]
+
+  @Test(arguments: [ReduceOperation.sum, .mean, .max])
+  func reductionRowsMatchTheElementLoop(_ operation: ReduceOperation) {
+    for (seed, (shape, axes)) in Self.reductions.enumerated() {
+      let x = randomTensor(shape, seed: UInt64(seed)).scalars
+      let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+      var y = [Float](repeating: .nan, count: kept.reduce(1, *))
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer {
+          Reduction(operation, shape: shape, axes: axes).run(x, into: $0)
+        }
+      }
+      let expected = Reference.reduce(operation, x, shape: shape, axes: axes)
+      expectClose(
+        try! Tensor(shape: kept, scalars: y), try! Tensor(shape: kept, scalars: expected),
+        .float32, "\(operation) \(shape) over \(axes.sorted())")
+    }
+  }
+
+  @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 300, 9), (2, 9, 520), (33, 260, 270)])
+  func blockedMatrixProductMatchesTheTripleLoop(_ size: (Int, Int, Int)) {
+    let (m, n, k) = size
+    let a = randomTensor([m, k], seed: 1).scalars
+    let b = randomTensor([k, n], seed: 2).scalars
+    let expected = Reference.matrixMultiply(a, b, m: m, n: n, k: k, alpha: 0.5)
+    let transposedA = (0..<k * m).map { a[($0 % m) * k + $0 / m] }
+    for (source, strides) in [(a, (k, 1)), (transposedA, (1, m))] {
+      var y = [Float](repeating: .nan, count: m * n)
+      source.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          y.withUnsafeMutableBufferPointer {
+            MatrixMultiply.run(
+              m: m, n: n, k: k, a: a.baseAddress!, aStrides: strides, b: b.baseAddress!,
+              alpha: 0.5, into: $0.baseAddress!, accumulate: false)
+          }
+        }
+      }
+      expectClose(
+        try! Tensor(shape: [m, n], scalars: y), try! Tensor(shape: [m, n], scalars: expected),
+        .float32, "\(m)x\(k) · \(k)x\(n), A strides \(strides)")
+    }
+  }
+
+  @Test func activationLoopsMatchTheirDefinition() {
+    let all: [Activation] = [
+      .relu, .clip(min: -0.5, max: 1), .sigmoid, .hardSigmoid(alpha: 0.3, beta: 0.4), .hardSwish,
+      .leakyRelu(alpha: 0.1), .tanh, .erf, .exp, .sqrt, .negate, .reciprocal,
+    ]
+    let x = randomTensor([67], seed: 7).scalars.map { $0 * 3 }
+    for activation in all {
+      let input = activation == .sqrt ? x.map(abs) : x
+      var y = input
+      y.withUnsafeMutableBufferPointer { activation.apply($0) }
+      expectClose(
+        try! Tensor(shape: [67], scalars: y),
+        try! Tensor(shape: [67], scalars: input.map(activation.value)), .float32, "\(activation)")
+    }
+  }
+}
