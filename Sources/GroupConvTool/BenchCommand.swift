@@ -40,11 +40,16 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "With --model: an input .npy, PATH or NAME=PATH; random inputs when omitted.")
   var input: [String] = []
 
+  @Flag(help: "With --model: list every step with its time and output shape.")
+  var steps = false
+
   func validate() throws {
     if let threads, threads < 1 || threads > 1024 {
       throw ValidationError("--threads \(threads) must be between 1 and 1024")
     }
-    if model == nil && !input.isEmpty { throw ValidationError("--input needs --model") }
+    if model == nil && (!input.isEmpty || steps) {
+      throw ValidationError("--input and --steps need --model")
+    }
     if model != nil && (suite != nil || backward || filter != nil) {
       throw ValidationError("--model cannot be combined with --suite, --backward or --filter")
     }
@@ -52,7 +57,9 @@ struct BenchCommand: ParsableCommand {
 
   func run() throws {
     if let threads { Parallelism.threads = threads }
-    if let model { return try ModelBench(path: model, inputs: input, json: json).run() }
+    if let model {
+      return try ModelBench(path: model, inputs: input, json: json, listSteps: steps).run()
+    }
     var rows = try loadRows()
     if let filter { rows = rows.filter { $0.name.contains(filter) } }
     guard !rows.isEmpty else { throw BenchError("no rows to run") }

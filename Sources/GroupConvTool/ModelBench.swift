@@ -7,6 +7,8 @@ struct ModelBench {
   var path: String
   var inputs: [String]
   var json: String?
+  /// Print every step with its time, not only the totals per operator.
+  var listSteps = false
 
   func run() throws {
     let clock = ContinuousClock()
@@ -17,16 +19,20 @@ struct ModelBench {
     // The first run prepares the plan when the model's shapes are not fixed.
     _ = try session.run(tensors)
     let median = try BenchCommand.medianSeconds { _ = try session.run(tensors) }
-    // Time per operator type, from separately timed runs.
-    var timings: [String: Duration] = [:]
+    // Time per step and per operator type, from separately timed runs.
+    var timings: [Duration] = []
     let profiled = 10
     for _ in 0..<profiled { _ = try session.run(tensors, timings: &timings) }
     let steps = session.planSummary?.steps ?? []
-    let total = timings.values.reduce(Duration.zero, +)
-    let operators = timings.map { op, duration in
-      (op: op, ms: BenchCommand.seconds(duration) * 1e3 / Double(profiled),
-       count: steps.filter { $0 == op }.count)
-    }.sorted { $0.ms > $1.ms }
+    let stepMilliseconds = timings.map { BenchCommand.seconds($0) * 1e3 / Double(profiled) }
+    var byOperator: [String: (ms: Double, count: Int)] = [:]
+    for (step, ms) in zip(steps, stepMilliseconds) {
+      byOperator[step.opType, default: (0, 0)].ms += ms
+      byOperator[step.opType, default: (0, 0)].count += 1
+    }
+    let operators = byOperator.map { (op: $0.key, ms: $0.value.ms, count: $0.value.count) }
+      .sorted { $0.ms > $1.ms }
+    let total = max(stepMilliseconds.reduce(0, +), 1e-9)
     let summary = session.planSummary
     print(
       "\(path): \(session.model.graph.nodes.count) nodes in \(steps.count) steps, opset "
@@ -40,20 +46,29 @@ struct ModelBench {
     print("median latency: \(BenchCommand.format(median * 1e3, 3)) ms")
     print(BenchCommand.pad("operator", 20) + BenchCommand.pad("steps", 7, right: true)
       + BenchCommand.pad("ms", 10, right: true) + BenchCommand.pad("share", 8, right: true))
-    let totalSeconds = max(BenchCommand.seconds(total), 1e-12)
     for entry in operators {
       print(
         BenchCommand.pad(entry.op, 20) + BenchCommand.pad("\(entry.count)", 7, right: true)
           + BenchCommand.pad(BenchCommand.format(entry.ms, 3), 10, right: true)
-          + BenchCommand.pad(
-            BenchCommand.format(100 * entry.ms / 1e3 / totalSeconds * Double(profiled), 1) + "%",
-            8, right: true))
+          + BenchCommand.pad(BenchCommand.format(100 * entry.ms / total, 1) + "%", 8, right: true))
+    }
+    if listSteps {
+      print("step  operator            ms  output shape, details")
+      for (index, (step, ms)) in zip(steps, stepMilliseconds).enumerated() {
+        print(
+          BenchCommand.pad("\(index)", 6) + BenchCommand.pad(step.opType, 16)
+            + BenchCommand.pad(BenchCommand.format(ms, 3), 8, right: true)
+            + "  \(step.outputShape) \(step.detail)")
+      }
     }
     guard let json else { return }
     let object: [String: Any] = [
       "model": path, "median_ms": median * 1e3, "threads": Parallelism.threads,
       "load_ms": loaded * 1e3, "steps": steps.count,
       "operators": operators.map { ["op": $0.op, "ms": $0.ms, "steps": $0.count] },
+      "step_ms": zip(steps, stepMilliseconds).map { step, ms in
+        ["op": step.opType, "ms": ms, "shape": step.outputShape, "detail": step.detail] as [String: Any]
+      },
     ]
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     guard FileManager.default.createFile(atPath: json, contents: data) else {

@@ -29,7 +29,7 @@ import Testing
     graph.node("Relu", ["y"], ["z"])
     graph.outputs = ["z"]
     let session = try InferenceSession(model: graph.model())
-    #expect(session.planSummary?.steps == [transposed ? "ConvTranspose" : "Conv"])
+    #expect(session.planSummary?.steps.map(\.opType) == [transposed ? "ConvTranspose" : "Conv"])
     let z = try #require(try session.run(["x": x])["z"])
 
     let options = ConvolutionOptions(
@@ -66,7 +66,7 @@ import Testing
     graph.node("Clip", ["a", "low", "high"], ["y"])
     graph.outputs = ["y"]
     let session = try InferenceSession(model: graph.model())
-    #expect(session.planSummary?.steps == ["Conv"])
+    #expect(session.planSummary?.steps.map(\.opType) == ["Conv"])
     let y = try #require(try session.run(["x": x])["y"])
     let c = try convolution(x, weight: w, options: ConvolutionOptions(padding: .same, groups: 3))
     var expected = c
@@ -87,7 +87,7 @@ import Testing
     graph.node("Relu", ["c"], ["y"])
     graph.outputs = ["y", "c"]
     let session = try InferenceSession(model: graph.model())
-    #expect(session.planSummary?.steps == ["Conv", "Relu"])
+    #expect(session.planSummary?.steps.map(\.opType) == ["Conv", "Relu"])
   }
 }
 

@@ -177,6 +177,16 @@ struct ConvolutionDraft {
   }
 
   func compiled() -> ConvolutionOperator { ConvolutionOperator(self) }
+
+  /// `3x3 g32 s2 +Relu`: kernel, groups, stride and activation, for step listings.
+  var summary: String {
+    let g = geometry
+    var text = g.kernel.map(String.init).joined(separator: "x")
+    if g.groups > 1 { text += " g\(g.groups)" }
+    if g.stride.contains(where: { $0 > 1 }) { text += " s" + g.stride.map(String.init).joined(separator: "x") }
+    if let activation { text += " +\(activation)" }
+    return text
+  }
 }
 
 /// A compiled convolution: the fast kernel with its weight packed, the bias, and the

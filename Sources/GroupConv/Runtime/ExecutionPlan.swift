@@ -39,6 +39,8 @@ final class ExecutionPlan: @unchecked Sendable {
 
   private struct Step {
     var opType: String
+    var detail: String
+    var outputShape: [Int]
     var operation: any CompiledOperator
     var inputs: [Slot?]
     var outputs: [Slot]
@@ -52,8 +54,10 @@ final class ExecutionPlan: @unchecked Sendable {
   /// The bytes the buffers take, and what one buffer per value would have taken.
   let bytes: Int
   let unsharedBytes: Int
-  /// The operator names of the steps, in order.
-  var stepNames: [String] { steps.map(\.opType) }
+  /// Each step in order: its operator, a short description, and its first output's shape.
+  var stepSummaries: [(opType: String, detail: String, outputShape: [Int])] {
+    steps.map { ($0.opType, $0.detail, $0.outputShape) }
+  }
 
   /// - Parameters:
   ///   - inputs: the graph inputs, each a runtime value.
@@ -90,8 +94,11 @@ final class ExecutionPlan: @unchecked Sendable {
     var steps: [Step] = []
     for (index, step) in planned.enumerated() {
       let operation: any CompiledOperator
+      var detail = ""
       switch step.work {
-      case let .convolution(draft): operation = draft.compiled()
+      case let .convolution(draft):
+        operation = draft.compiled()
+        detail = draft.summary
       case let .compiled(compiled): operation = compiled
       }
       let inputSlots = step.inputs.map { name in name.flatMap { slots[$0] } }
@@ -112,7 +119,9 @@ final class ExecutionPlan: @unchecked Sendable {
         }
       }
       steps.append(
-        Step(opType: step.opType, operation: operation, inputs: inputSlots, outputs: outputSlots))
+        Step(
+          opType: step.opType, detail: detail, outputShape: step.outputShapes.first ?? [],
+          operation: operation, inputs: inputSlots, outputs: outputSlots))
       // Values read for the last time, and outputs nobody reads, give their buffers back.
       var released = Set<Int>()
       for case let name? in step.inputs where lastUse[name] == index && name != shared {
@@ -146,10 +155,11 @@ final class ExecutionPlan: @unchecked Sendable {
   }
 
   /// The graph outputs for `inputs` (in graph input order, shapes already checked). Adds
-  /// each step's time to `timings[opType]` when given. Not reentrant: the caller serializes.
-  func run(_ inputs: [Tensor], timings: UnsafeMutablePointer<[String: Duration]>? = nil)
-    -> [Tensor]
-  {
+  /// step i's time to `timings[i]` when given. Not reentrant: the caller serializes.
+  func run(_ inputs: [Tensor], timings: UnsafeMutablePointer<[Duration]>? = nil) -> [Tensor] {
+    if let timings, timings.pointee.count != steps.count {
+      timings.pointee = Array(repeating: .zero, count: steps.count)
+    }
     for (input, slot) in zip(inputs, inputSlots) {
       input.withUnsafeBufferPointer { source in
         _ = UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][0..<slot.count])
@@ -157,12 +167,12 @@ final class ExecutionPlan: @unchecked Sendable {
       }
     }
     let clock = ContinuousClock()
-    for step in steps {
+    for (index, step) in steps.enumerated() {
       let start = timings == nil ? nil : clock.now
       step.operation.run(
         inputs: step.inputs.map { slot in slot.map { UnsafeBufferPointer(view($0)) } },
         outputs: step.outputs.map(view))
-      if let start, let timings { timings.pointee[step.opType, default: .zero] += clock.now - start }
+      if let start, let timings { timings.pointee[index] += clock.now - start }
     }
     return outputs.map { output in
       switch output {

@@ -129,7 +129,7 @@ public final class InferenceSession: @unchecked Sendable {
 
   /// The outputs, in `outputNames` order, for the inputs in `inputNames` order.
   package func run(
-    _ inputs: [Tensor], timings: UnsafeMutablePointer<[String: Duration]>? = nil
+    _ inputs: [Tensor], timings: UnsafeMutablePointer<[Duration]>? = nil
   ) throws(InferenceError) -> [Tensor] {
     for (input, tensor) in zip(declaredInputs, inputs) {
       guard case let .tensor(_, dimensions?)? = input.type else { continue }
@@ -169,12 +169,14 @@ public final class InferenceSession: @unchecked Sendable {
     return inputs
   }
 
-  /// The number of steps and buffer bytes of the plan for the last input shapes, with the
-  /// operator of each step: what `groupconv bench --model` reports.
-  package var planSummary: (steps: [String], bytes: Int, unsharedBytes: Int)? {
+  /// The steps of the plan for the last input shapes (operator, description, output
+  /// shape) and its buffer bytes: what `groupconv bench --model` reports.
+  package var planSummary:
+    (steps: [(opType: String, detail: String, outputShape: [Int])], bytes: Int, unsharedBytes: Int)?
+  {
     lock.lock()
     defer { lock.unlock() }
-    return plan.map { ($0.stepNames, $0.bytes, $0.unsharedBytes) }
+    return plan.map { ($0.stepSummaries, $0.bytes, $0.unsharedBytes) }
   }
 
   // MARK: Preparing
