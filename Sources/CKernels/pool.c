@@ -1,6 +1,7 @@
 #include "gc_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -52,6 +53,13 @@ static inline void cpu_pause(void) {
 #endif
 }
 
+/// One wait of a spin loop: a pause at first, then a yield, so that a spinning thread gives
+/// its core to whoever is ready when the machine has more threads than cores.
+static inline void relax(unsigned spins) {
+  if (spins < 1024) cpu_pause();
+  else sched_yield();
+}
+
 static int64_t now_nanoseconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -93,7 +101,7 @@ static void *worker_main(void *argument) {
     unsigned spins = 0;
     while ((generation = GC_GENERATION(atomic_load_explicit(&pool.state, memory_order_relaxed)))
            == seen) {
-      cpu_pause();
+      relax(spins);
       if ((++spins & 255) == 0 && now_nanoseconds() - began >= spin_nanoseconds) {
         pthread_mutex_lock(&pool.lock);
         pool.sleeping++;
@@ -159,8 +167,8 @@ void gc_parallel_for(int64_t count, int threads, gc_task task, void *context) {
   run_tasks();
   // Every index is claimed: close the job and wait for the workers that joined it.
   uint64_t state = atomic_fetch_or_explicit(&pool.state, GC_CLOSED, memory_order_acq_rel);
-  while (state & GC_JOINED_MASK) {
-    cpu_pause();
+  for (unsigned spins = 0; state & GC_JOINED_MASK; spins++) {
+    relax(spins);
     state = atomic_load_explicit(&pool.state, memory_order_acquire);
   }
   atomic_store_explicit(&pool.busy, 0, memory_order_release);

@@ -1,3 +1,4 @@
+import Foundation
 import GroupConv
 import TestSupport
 import Testing
@@ -75,6 +76,25 @@ import Testing
       let value = c.scalars[i] * scale.scalars[channel] + shift.scalars[channel]
       expected = try expected.replacing(i, with: min(max(value, -0.25), 0.5))
     }
+    expectClose(y, expected)
+  }
+
+  /// x · sigmoid(x) after a convolution (SiLU as ONNX spells it) folds into it.
+  @Test func siluFolds() throws {
+    let x = try Tensor.random(shape: [1, 4, 5, 5], seed: 1)
+    let w = try Tensor.random(shape: [4, 2, 3, 3], in: -3...3, seed: 2)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w", w)
+    graph.node("Conv", ["x", "w"], ["c"], ["group": .int(2), "pads": .ints([1, 1, 1, 1])])
+    graph.node("Sigmoid", ["c"], ["s"])
+    graph.node("Mul", ["s", "c"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model())
+    #expect(session.planSummary?.steps.map(\.opType) == ["Conv"])
+    let y = try #require(try session.run(["x": x])["y"])
+    let c = try convolution(x, weight: w, options: ConvolutionOptions(padding: 1, groups: 2))
+    let expected = try Tensor(shape: c.shape, scalars: c.scalars.map { $0 / (1 + exp(-$0)) })
     expectClose(y, expected)
   }
 

@@ -286,6 +286,7 @@ struct GraphPlanner {
   {
     let node = context.node
     guard !holders.isEmpty else { return false }
+    if node.opType == "Mul", try fuseSiLU(node, holders: holders) { return true }
     // The computed input and the convolution step that produced it.
     let computed = holders.indices.filter { holders[$0] != nil }
     guard computed.count == 1 else { return false }
@@ -342,6 +343,32 @@ struct GraphPlanner {
     steps[index].work = .convolution(draft)
     values[node.outputs[0]] = values[read]
     return true
+  }
+
+  /// Folds x · sigmoid(x), ONNX's spelling of SiLU (swish), into the convolution that makes
+  /// x: `Mul(x, s)` where the Sigmoid step that made s read x, and nothing else reads x or s.
+  private mutating func fuseSiLU(_ node: ONNXNode, holders: [String?]) throws(InferenceError)
+    -> Bool
+  {
+    guard node.inputs.count == 2, let first = holders[0], let second = holders[1] else {
+      return false
+    }
+    for (x, s) in [(0, 1), (1, 0)] {
+      let (xHolder, sHolder) = x == 0 ? (first, second) : (second, first)
+      guard reads[node.inputs[x]] == 2, reads[node.inputs[s]] == 1,
+        let sigmoid = producer[sHolder], steps[sigmoid].opType == "Sigmoid",
+        let sigmoidNode = steps[sigmoid].node, (steps[sigmoid].inputs.first ?? nil) == xHolder,
+        reads[sigmoidNode.inputs[0]] == 2,
+        let convolution = producer[xHolder], case .convolution(var draft) = steps[convolution].work,
+        draft.activation == nil
+      else { continue }
+      draft.activation = .silu
+      steps[convolution].work = .convolution(draft)
+      steps[sigmoid].removed = true
+      values[node.outputs[0]] = values[node.inputs[x]]
+      return true
+    }
+    return false
   }
 
   /// The floats of constant input `index` when it holds `count` of them.

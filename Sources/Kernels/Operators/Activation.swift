@@ -15,6 +15,8 @@ package enum Activation: Equatable, Sendable {
   case clip(min: Float, max: Float)
   /// 1 / (1 + exp(-x)).
   case sigmoid
+  /// x / (1 + exp(-x)): SiLU (swish).
+  case silu
   /// max(0, min(1, alpha · x + beta)).
   case hardSigmoid(alpha: Float, beta: Float)
   /// x · max(0, min(1, x / 6 + 1 / 2)).
@@ -37,6 +39,7 @@ package enum Activation: Equatable, Sendable {
     case .relu: return x < 0 ? 0 : x
     case .clip(let low, let high): return Swift.min(Swift.max(x, low), high)
     case .sigmoid: return 1 / (1 + expf(-x))
+    case .silu: return x / (1 + expf(-x))
     case .hardSigmoid(let alpha, let beta): return Swift.max(0, Swift.min(1, alpha * x + beta))
     case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
     case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
@@ -56,6 +59,7 @@ package enum Activation: Equatable, Sendable {
     case .relu: unsafe Self.map(y) { $0 < 0 ? 0 : $0 }
     case .clip(let low, let high): unsafe Self.map(y) { Swift.min(Swift.max($0, low), high) }
     case .sigmoid: unsafe Self.map(y) { 1 / (1 + expf(-$0)) }
+    case .silu: unsafe Self.map(y) { $0 / (1 + expf(-$0)) }
     case .hardSigmoid(let alpha, let beta):
       unsafe Self.map(y) { Swift.max(0, Swift.min(1, alpha * $0 + beta)) }
     case .hardSwish: unsafe Self.map(y) { $0 * Swift.max(0, Swift.min(1, $0 / 6 + 0.5)) }
