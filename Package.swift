@@ -33,8 +33,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    // What the test targets share: float comparisons with named tolerances.
-    .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+    // What the test targets share: float comparisons with named tolerances, kernel settings.
+    .target(name: "TestSupport", dependencies: ["Tensors", "Kernels"], path: "Tests/TestSupport"),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "FormatsTests", dependencies: ["Formats"], exclude: ["Fixtures"]),
     .testTarget(

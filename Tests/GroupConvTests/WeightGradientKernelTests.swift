@@ -1,4 +1,3 @@
-import CKernels
 import GroupConv
 import Kernels
 import TestSupport
@@ -170,23 +169,6 @@ extension KernelSettingsSuites {
     /// pixels lose more than one float32 operation.
     static let tolerance = Tolerance(absolute: 1e-4, relative: 1e-3)
 
-    /// Runs `body` with each instruction set the machine has (AVX-512 and the generic kernels)
-    /// and 1 and 2 threads, then restores the run-time choice and the thread count.
-    func forEachConfiguration(_ body: (String) throws -> Void) rethrows {
-      let threads = Threads.count
-      defer {
-        gc_use_generic_kernels(0)
-        Threads.count = threads
-      }
-      for generic in [false, true] {
-        gc_use_generic_kernels(generic ? 1 : 0)
-        for count in [1, 2] {
-          Threads.count = count
-          try body("\(Machine.instructionSet), \(count) threads")
-        }
-      }
-    }
-
     /// The kernel's dw and db (the sum of dy per channel, from the same pass) into buffers
     /// first filled with NaN: every element must be written.
     static func gradients(
@@ -229,7 +211,7 @@ extension KernelSettingsSuites {
         ("lanes, threaded", LaneWeightGradient(g, workPerThread: 1)),
         ("lanes, one-row bands", LaneWeightGradient(g, bandBytes: 1, workPerThread: 1)),
       ]
-      try forEachConfiguration { configuration in
+      try forEachKernelConfiguration { configuration in
         for (name, kernel) in kernels {
           let kernel = try #require(kernel, "\(c): \(name)")
           let context = "\(c), \(configuration), \(name)"
@@ -314,7 +296,7 @@ extension KernelSettingsSuites {
       let dy = try Tensor.random(shape: [batch, channels, plane], seed: UInt64(plane)).scalars
       let expected = Tensor(
         validShape: [channels], scalars: Reference.biasGradient(dy, channels: channels, plane: plane))
-      forEachConfiguration { configuration in
+      forEachKernelConfiguration { configuration in
         var db = [Float](repeating: .nan, count: channels)
         dy.withUnsafeBufferPointer { dy in
           db.withUnsafeMutableBufferPointer { db in

@@ -16,8 +16,8 @@ public struct Tolerance: Sendable {
 }
 
 /// Expects equal shapes and every element within `tolerance` (|a - e| <= abs + rel * |e|,
-/// NaN matching NaN); a failure names the shape, the largest difference and the first
-/// element out of tolerance.
+/// NaN matching NaN, an infinity itself); a failure names the shape, the largest difference
+/// and the first element out of tolerance.
 public func expectClose(
   _ actual: Tensor, _ expected: Tensor, _ tolerance: Tolerance = .float32,
   _ context: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation
@@ -31,7 +31,7 @@ public func expectClose(
   var largest: Float = 0
   var firstBad: Int?
   for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() {
-    if a.isNaN && e.isNaN { continue }
+    if a == e || a.isNaN && e.isNaN { continue }  // infinities match themselves
     let difference = abs(a - e)
     if !(difference <= tolerance.absolute + tolerance.relative * abs(e)) {
       firstBad = firstBad ?? index

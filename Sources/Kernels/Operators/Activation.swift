@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -15,7 +17,7 @@ package enum Activation: Equatable, Sendable {
   case clip(min: Float, max: Float)
   /// 1 / (1 + exp(-x)).
   case sigmoid
-  /// x / (1 + exp(-x)): SiLU (swish).
+  /// x · sigmoid(x) (SiLU, or swish): ONNX's Sigmoid followed by Mul with its input.
   case silu
   /// max(0, min(1, alpha · x + beta)).
   case hardSigmoid(alpha: Float, beta: Float)
@@ -26,6 +28,8 @@ package enum Activation: Equatable, Sendable {
   case tanh
   /// The error function, 2/√π ∫₀ˣ exp(-t²) dt.
   case erf
+  /// 0.5 · x · (1 + erf(x / √2)): GELU without the tanh approximation.
+  case geluErf
   case exp
   case sqrt
   /// -x.
@@ -39,12 +43,13 @@ package enum Activation: Equatable, Sendable {
     case .relu: return x < 0 ? 0 : x
     case .clip(let low, let high): return Swift.min(Swift.max(x, low), high)
     case .sigmoid: return 1 / (1 + expf(-x))
-    case .silu: return x / (1 + expf(-x))
+    case .silu: return x * (1 / (1 + expf(-x)))
     case .hardSigmoid(let alpha, let beta): return Swift.max(0, Swift.min(1, alpha * x + beta))
     case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
     case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
     case .tanh: return tanhf(x)
     case .erf: return erff(x)
+    case .geluErf: return 0.5 * x * (1 + erff(x * 0.70710677))
     case .exp: return expf(x)
     case .sqrt: return x.squareRoot()
     case .negate: return -x
@@ -53,20 +58,22 @@ package enum Activation: Equatable, Sendable {
   }
 
   /// Applies the function to every element of `y`, in place. The piecewise-linear functions
-  /// run branch-free loops that vectorize; the transcendental ones call the C library.
+  /// run branch-free loops that vectorize; the transcendental ones run the vectorized C
+  /// loops of `gc_activation`, within float tolerance of `value(_:)`.
   package func apply(_ y: UnsafeMutableBufferPointer<Float>) {
     switch self {
     case .relu: unsafe Self.map(y) { $0 < 0 ? 0 : $0 }
     case .clip(let low, let high): unsafe Self.map(y) { Swift.min(Swift.max($0, low), high) }
-    case .sigmoid: unsafe Self.map(y) { 1 / (1 + expf(-$0)) }
-    case .silu: unsafe Self.map(y) { $0 / (1 + expf(-$0)) }
+    case .sigmoid: unsafe Self.vectorized(y, GC_ACTIVATION_SIGMOID)
+    case .silu: unsafe Self.vectorized(y, GC_ACTIVATION_SILU)
     case .hardSigmoid(let alpha, let beta):
       unsafe Self.map(y) { Swift.max(0, Swift.min(1, alpha * $0 + beta)) }
     case .hardSwish: unsafe Self.map(y) { $0 * Swift.max(0, Swift.min(1, $0 / 6 + 0.5)) }
     case .leakyRelu(let alpha): unsafe Self.map(y) { $0 < 0 ? alpha * $0 : $0 }
-    case .tanh: unsafe Self.map(y) { tanhf($0) }
-    case .erf: unsafe Self.map(y) { erff($0) }
-    case .exp: unsafe Self.map(y) { expf($0) }
+    case .tanh: unsafe Self.vectorized(y, GC_ACTIVATION_TANH)
+    case .erf: unsafe Self.vectorized(y, GC_ACTIVATION_ERF)
+    case .geluErf: unsafe Self.vectorized(y, GC_ACTIVATION_GELU_ERF)
+    case .exp: unsafe Self.vectorized(y, GC_ACTIVATION_EXP)
     case .sqrt: unsafe Self.map(y) { $0.squareRoot() }
     case .negate: unsafe Self.map(y) { -$0 }
     case .reciprocal: unsafe Self.map(y) { 1 / $0 }
@@ -76,13 +83,31 @@ package enum Activation: Equatable, Sendable {
   /// y[i] = f(y[i]), in chunks spread over threads when `y` is large.
   @inline(__always)
   private static func map(_ y: UnsafeMutableBufferPointer<Float>, _ f: (Float) -> Float) {
+    unsafe chunks(y) { chunk in
+      for i in chunk.indices { unsafe chunk[i] = f(chunk[i]) }
+    }
+  }
+
+  /// gc_activation(kind) over `y` in place, in chunks spread over threads when `y` is large.
+  private static func vectorized(
+    _ y: UnsafeMutableBufferPointer<Float>, _ kind: gc_activation_kind
+  ) {
+    unsafe chunks(y) { chunk in
+      unsafe gc_activation(kind, chunk.baseAddress, chunk.baseAddress, Int64(chunk.count))
+    }
+  }
+
+  /// Runs `body` on consecutive slices of 64 Ki elements of `y`, spread over threads.
+  @inline(__always)
+  private static func chunks(
+    _ y: UnsafeMutableBufferPointer<Float>, _ body: (UnsafeMutableBufferPointer<Float>) -> Void
+  ) {
     let chunk = 1 << 16
     let chunks = (y.count + chunk - 1) / chunk
     Threads.parallelFor(chunks) { index in
       let start = index * chunk
       let end = Swift.min(start + chunk, y.count)
-      guard let base = y.baseAddress else { return }
-      for i in start..<end { unsafe base[i] = f(base[i]) }
+      unsafe body(UnsafeMutableBufferPointer(rebasing: y[start..<end]))
     }
   }
 }

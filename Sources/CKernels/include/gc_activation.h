@@ -1,0 +1,31 @@
+// Elementwise activations over float arrays, vectorised: the transcendental functions that
+// the C library would compute one element at a time.
+#ifndef GC_ACTIVATION_H
+#define GC_ACTIVATION_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Which function `gc_activation` applies.
+typedef enum gc_activation_kind {
+  GC_ACTIVATION_EXP,       ///< e^x
+  GC_ACTIVATION_SIGMOID,   ///< 1 / (1 + e^-x)
+  GC_ACTIVATION_SILU,      ///< x · sigmoid(x)
+  GC_ACTIVATION_TANH,      ///< tanh x
+  GC_ACTIVATION_ERF,       ///< the error function
+  GC_ACTIVATION_GELU_ERF,  ///< 0.5 · x · (1 + erf(x / √2))
+} gc_activation_kind;
+
+/// y[i] = f(x[i]) for i in [0, count); `y` may be `x` (in place), else they must not overlap.
+/// Within abs 1e-6 + rel 1e-5 of the C library's float functions from -inf to inf; NaN in
+/// gives NaN out, overflow gives inf and underflow 0 as they do.
+void gc_activation(gc_activation_kind kind, const float *x, float *y, int64_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,21 @@
+import CKernels
+import Kernels
+
+/// Runs `body` with each instruction set the machine has (AVX-512 and the generic kernels)
+/// and 1 and 2 threads, naming the configuration, then restores the run-time choice and the
+/// thread count. Both are process-wide: only for suites that run one test at a time and
+/// alone in changing them.
+public func forEachKernelConfiguration(_ body: (String) throws -> Void) rethrows {
+  let threads = Threads.count
+  defer {
+    gc_use_generic_kernels(0)
+    Threads.count = threads
+  }
+  for generic in [false, true] {
+    gc_use_generic_kernels(generic ? 1 : 0)
+    for count in [1, 2] {
+      Threads.count = count
+      try body("\(Machine.instructionSet), \(count) threads")
+    }
+  }
+}
