@@ -287,6 +287,7 @@ struct GraphPlanner {
     let node = context.node
     guard !holders.isEmpty else { return false }
     if node.opType == "Mul", try fuseSiLU(node, holders: holders) { return true }
+    if node.opType == "Mul", try fuseGELU(context, holders: holders) { return true }
     // The computed input and the convolution step that produced it.
     let computed = holders.indices.filter { holders[$0] != nil }
     guard computed.count == 1 else { return false }
@@ -369,6 +370,80 @@ struct GraphPlanner {
       return true
     }
     return false
+  }
+
+  /// Replaces GELU as exporters spell it, `0.5 · x · (1 + erf(x / √2))` in five nodes (Div
+  /// or Mul by 1/√2, Erf, Add 1, Mul by x, Mul by 0.5; this node is the last), by one pass,
+  /// when nothing else reads the values between them.
+  private mutating func fuseGELU(_ context: NodeContext, holders: [String?])
+    throws(InferenceError) -> Bool
+  {
+    let node = context.node
+    guard node.inputs.count == 2, let half = (0...1).first(where: { holders[$0] == nil }),
+      scalar(node.inputs[half]) == 0.5, let m = holders[1 - half],
+      let product = computedStep(m, "Mul", readOnce: node.inputs[1 - half]),
+      let productNode = steps[product].node, productNode.inputs.count == 2,
+      let a = steps[product].inputs[0], let b = steps[product].inputs[1]
+    else { return false }
+    for (x, position) in [(a, 1), (b, 0)] {
+      guard let sum = steps[product].inputs[position],
+        let add = computedStep(sum, "Add", readOnce: productNode.inputs[position]),
+        let addNode = steps[add].node, let (e, one) = constantPair(addNode), one == 1,
+        let erf = computedStep(e, "Erf", readOnce: addNode.inputs.first { $0 != "" && scalar($0) == nil } ?? ""),
+        let erfNode = steps[erf].node, let d = steps[erf].inputs.first ?? nil,
+        let scale = computedStep(d, nil, readOnce: erfNode.inputs[0]),
+        let scaleNode = steps[scale].node, let (scaled, c) = constantPair(scaleNode),
+        scaled == x,
+        (scaleNode.opType == "Div" && abs(c - Float(2).squareRoot()) < 1e-4)
+          || (scaleNode.opType == "Mul" && abs(c - Float(0.5).squareRoot()) < 1e-4),
+        case let .computed(shape, _)? = values[productNode.inputs[1 - position]]
+      else { continue }
+      for index in [product, add, erf, scale] { steps[index].removed = true }
+      let gelu = ONNXNode(name: node.name, opType: "Gelu", inputs: [x], outputs: node.outputs)
+      let geluContext = NodeContext(
+        node: gelu, opset: opset, inputShapes: [shape], constants: [nil])
+      let operation = KernelOperator(geluContext, outputs: [shape], inPlace: true) {
+        inputs, outputs in
+        copyIfDistinct(inputs[0], outputs[0])
+        Activation.geluErf.apply(outputs[0])
+      }
+      append(
+        PlanStep(
+          opType: "Gelu", work: .compiled(operation), inputs: [x], outputs: node.outputs,
+          outputShapes: [shape]),
+        outputs: node.outputs)
+      return true
+    }
+    return false
+  }
+
+  /// The step that computes runtime value `holder`, when it is `opType` (any when nil) and
+  /// `name` is read once.
+  private func computedStep(_ holder: String, _ opType: String?, readOnce name: String) -> Int? {
+    guard reads[name] == 1, let index = producer[holder], !steps[index].removed,
+      opType == nil || steps[index].opType == opType
+    else { return nil }
+    return index
+  }
+
+  /// For a node of one computed and one scalar constant input: the computed input's holder
+  /// and the constant.
+  private func constantPair(_ node: ONNXNode) -> (String, Float)? {
+    guard node.inputs.count == 2 else { return nil }
+    for (c, v) in [(0, 1), (1, 0)] {
+      if let value = scalar(node.inputs[c]), case let .computed(_, holder)? = values[node.inputs[v]] {
+        return (holder, value)
+      }
+    }
+    return nil
+  }
+
+  /// The value of a one-element float constant.
+  private func scalar(_ name: String) -> Float? {
+    guard case let .constant(.float(_, values))? = values[name], values.count == 1 else {
+      return nil
+    }
+    return values[0]
   }
 
   /// The floats of constant input `index` when it holds `count` of them.
