@@ -22,11 +22,13 @@ output.npy (PyTorch's [1,1000] float32 output for that input), then <out>/manife
 Weights. torch.manual_seed(0), then torchvision's constructor with weights=None, so its own
 initialisation. By default two changes follow, so that every layer matters to the output
 (pass --torchvision-init to skip them):
-  * BatchNormalization: fresh layers are the identity (gamma 1, beta 0, mean 0, var 1). gamma
-    and beta get random values, then the running mean and variance are measured on a few
-    random batches in training mode (a cumulative average), as training would leave them.
-  * ConvNeXt's layer scale starts at 1e-6, which silences every block's residual branch; it
-    gets random values in [0.2, 0.8].
+  * Parameters that start as one repeated value get random values: biases (0) in [-0.1, 0.1),
+    norm scales (1) in [0.5, 1.5), ConvNeXt's layer scale (1e-6, which silences every block's
+    residual branch) in [0.2, 0.8). Otherwise BatchNormalization would be the identity, biases
+    would test nothing, and the exporter would merge the identical tensors into one
+    initializer read through Identity nodes.
+  * BatchNormalization's running mean and variance are measured on a few random batches in
+    training mode (a cumulative average), as training would leave them.
 The model is then put in eval mode.
 
 Exporter. The TorchScript exporter (torch.onnx.export(..., dynamo=False)), opset 17: it keeps
@@ -90,15 +92,24 @@ def build(constructor, torchvision_init):
     generator = torch.Generator().manual_seed(CALIBRATION_SEED)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
-        for m in model.modules():
-            if type(m).__name__ == "CNBlock":
-                m.layer_scale.copy_(0.2 + 0.6 * torch.rand(m.layer_scale.shape, generator=generator))
+        # Parameters that start as one repeated value (biases at 0, norm scales at 1,
+        # ConvNeXt's layer scale at 1e-6) get random values around a sensible level.
+        for parameter in model.parameters():
+            first = parameter.reshape(-1)[0]
+            if parameter.numel() > 1 and bool(torch.all(parameter == first)):
+                noise = torch.rand(parameter.shape, generator=generator)
+                if float(first) == 1.0:
+                    parameter.copy_(0.5 + noise)  # scales: [0.5, 1.5)
+                elif float(first) == 0.0:
+                    parameter.copy_(0.2 * noise - 0.1)  # biases: [-0.1, 0.1)
+                else:
+                    parameter.copy_(0.2 + 0.6 * noise)  # ConvNeXt's layer scale: [0.2, 0.8)
         if norms:
+            # Running statistics as training would leave them: a cumulative average over a
+            # few random batches in training mode.
             for m in norms:
-                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
-                m.bias.copy_(0.4 * torch.rand(m.bias.shape, generator=generator) - 0.2)
                 m.reset_running_stats()
-                m.momentum = None  # cumulative average over the calibration batches
+                m.momentum = None
             model.train()
             for _ in range(2):
                 model(torch.randn(4, *INPUT_SHAPE[1:], generator=generator))
@@ -143,12 +154,15 @@ WEIGHTED = ("Conv", "Gemm", "BatchNormalization", "LayerNormalization", "MatMul"
 
 
 def node_forms(graph):
-    """One string per node: op type, attributes, and what feeds its inputs beyond the first:
-    'w' for a weight of a weighted op, const[shape] for another constant (with its values when
-    it has at most two), 'x' for a computed tensor. Conv's group is shown as its kind."""
+    """One string per node: op type, attributes, and what feeds its inputs: 'x' for a
+    computed tensor, 'w' for a weight of a weighted op, init[shape] for another initializer,
+    const[shape] for a Constant node's output (with the values when there are at most two),
+    '-' for an omitted optional input. Conv's group is shown as its kind."""
     constants = {}
+    initializers = set()
     for tensor in graph.initializer:
         constants[tensor.name] = onnx.numpy_helper.to_array(tensor)
+        initializers.add(tensor.name)
     for node in graph.node:
         if node.op_type == "Constant":
             for attribute in node.attribute:
@@ -172,30 +186,32 @@ def node_forms(graph):
                                        f"{group} ({per_group} channels/group)")
             attributes["bias"] = len(node.input) > 2 and node.input[2] != ""
         inputs = []
-        for name in node.input[1:]:
+        for index, name in enumerate(node.input):
             if name == "":
                 inputs.append("-")
             elif name in constants:
                 value = constants[name]
-                if node.op_type in WEIGHTED:
+                if node.op_type in WEIGHTED and index > 0:
                     inputs.append("w")
-                elif value.size <= 2:
-                    shown = value.tolist()
-                    if value.dtype.kind == "f":
-                        shown = np.round(value.astype(np.float64), 6).tolist()
-                    inputs.append(f"const{list(value.shape)}={shown}")
                 else:
-                    marks = ""
-                    if node.op_type == "Reshape":
-                        marks = "".join(m for m, v in ((" has -1", -1), (" has 0", 0)) if v in value.tolist())
-                    inputs.append(f"const{list(value.shape)}{marks}")
+                    kind = "init" if name in initializers else "const"
+                    if value.size <= 2:
+                        shown = value.tolist()
+                        if value.dtype.kind == "f":
+                            shown = np.round(value.astype(np.float64), 6).tolist()
+                        inputs.append(f"{kind}{list(value.shape)}={shown}")
+                    else:
+                        marks = ""
+                        if node.op_type == "Reshape":
+                            marks = "".join(m for m, v in ((" has -1", -1), (" has 0", 0)) if v in value.tolist())
+                        inputs.append(f"{kind}{list(value.shape)}{marks}")
             else:
                 inputs.append("x")
         text = node.op_type
         if attributes:
             text += " " + json.dumps(attributes, sort_keys=True, separators=(",", ":"))
         if inputs:
-            text += " inputs(x," + ",".join(inputs) + ")"
+            text += " inputs(" + ",".join(inputs) + ")"
         forms[text] += 1
     return forms
 
@@ -260,6 +276,7 @@ def export_one(name, constructor, out, opset, exporter, torchvision_init):
         "node_forms": dict(sorted(node_forms(graph).items())),
         "output_max_abs": float(np.max(np.abs(expected))),
         "ort_vs_pytorch_max_abs_diff": diff,
+        "ort_vs_pytorch_max_rel_diff": diff / max(float(np.max(np.abs(expected))), 1e-30),
         "export_seconds": round(export_seconds, 2),
         "check_seconds": round(time.time() - started, 2),
     }
@@ -276,7 +293,7 @@ def ops_markdown(entries):
     for op in union:
         lines.append(f"| {op} | " + " | ".join(str(e["ops"].get(op, "")) for e in entries) + " |")
     lines.append("")
-    lines.append("Node forms (op, attributes, what feeds the inputs after the first; count per model):")
+    lines.append("Node forms (op, attributes, what feeds each input: x computed, w weight, init[shape] another initializer, const[shape] a Constant node, =values when at most two; count per model):")
     lines.append("")
     for op in union:
         forms = collections.defaultdict(dict)
@@ -315,7 +332,7 @@ def main():
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, onnx {onnx.__version__}, "
           f"onnxruntime {ort.__version__}; exporter: {args.exporter} "
           f"(torch.onnx.export dynamo={args.exporter == 'dynamo'}), opset {args.opset}, "
-          f"init: {'torchvision' if args.torchvision_init else 'torchvision + random BN/layer scale'}",
+          f"init: {'torchvision' if args.torchvision_init else 'torchvision + random values for constant-initialised parameters + measured BN statistics'}",
           flush=True)
 
     manifest_path = os.path.join(args.out, "manifest.json")
@@ -332,7 +349,7 @@ def main():
         "seeds": {"model": MODEL_SEED, "calibration": CALIBRATION_SEED, "input": INPUT_SEED},
         "opset": args.opset,
         "exporter": args.exporter,
-        "init": "torchvision" if args.torchvision_init else "torchvision + random BN/layer scale",
+        "init": "torchvision" if args.torchvision_init else "torchvision + random values for constant-initialised parameters + measured BN statistics",
         "versions": {"torch": torch.__version__, "torchvision": torchvision.__version__,
                      "onnx": onnx.__version__, "onnxruntime": ort.__version__},
         "ops_union": sorted({op for e in entries for op in e["ops"]}),
