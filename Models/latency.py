@@ -223,8 +223,10 @@ def main():
                  "`swift build -c release --product groupconv`, pass --groupconv PATH, or use --peers-only")
 
     print(f"onnxruntime {ort.__version__}, {args.threads} threads, CPU {cpu_name()} ({os.cpu_count()} cores); "
-          f"warm-up {args.warmup}, then >= {args.runs} runs and >= {args.min_seconds:g} s, {args.rounds} round(s)",
+          f"warm-up {args.warmup}, then >= {args.runs} runs and >= {args.min_seconds:g} s, {args.rounds} round(s); "
+          f"load average {os.getloadavg()[0]:.2f} (other work on the machine skews both columns)",
           file=sys.stderr, flush=True)
+    load_before = os.getloadavg()
     results = []
     for name in names:
         folder = os.path.join(args.models, name)
@@ -300,7 +302,8 @@ def main():
             "settings": {"threads": args.threads, "warmup": args.warmup, "runs": args.runs,
                          "min_seconds": args.min_seconds, "rounds": args.rounds,
                          "peers_only": args.peers_only, "groupconv": None if args.peers_only else args.groupconv},
-            "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "platform": platform.platform()},
+            "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(),
+                        "load_average_before": load_before, "load_average_after": os.getloadavg()},
             "versions": {"onnxruntime": ort.__version__, "numpy": np.__version__},
             "models": results,
         }
