@@ -38,7 +38,7 @@ package enum WeightGradientKernels {
     if geometry.multiplyAdds == 0 { return nil }
     if prefersLanes(geometry), let lanes = LaneWeightGradient(geometry) { return lanes }
     if let direct = DirectWeightGradient(geometry) { return direct }
-    return nil
+    return GemmWeightGradient(geometry)
   }
 
   /// At least 16 groups, to fill the lane kernel's vectors. Measured on this machine's

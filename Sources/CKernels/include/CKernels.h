@@ -38,5 +38,6 @@ float gc_fma_peak(long iterations);
 #include "gc_gemm.h"
 #include "gc_direct.h"
 #include "gc_wgrad.h"
+#include "gc_wgemm.h"
 
 #endif
