@@ -86,8 +86,49 @@ void GC_ISA(gc_wgemm_tiles)(const gc_wgemm_tiles_args *t) {
 
 // MARK: - Packing dy
 
+/// n ≤ 16 floats from p, zeros after.
+static inline __attribute__((always_inline)) gc_v16 GC_ISA(wgemm_load_first)(
+  const float *p, int64_t n) {
+  if (n == 16) return gc_load(p);
+#if defined(GC_WGEMM_MASKED)
+  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+#else
+  float t[16] = {0};
+  for (int64_t i = 0; i < n; i++) t[i] = p[i];
+  return gc_load(t);
+#endif
+}
+
+/// Transposes the 16 × 16 matrix v in place: 4 rounds, each swapping the off-diagonal
+/// blocks of size s (8, 4, 2, 1) in every 2s × 2s tile, 16 two-vector shuffles a round:
+/// row i (bit s clear) keeps its columns with bit s clear and takes row i + s's others.
+static inline __attribute__((always_inline)) void GC_ISA(wgemm_transpose)(gc_v16 v[16]) {
+#define GC_WGEMM_ROUND(S, LO, HI)                  \
+  _Pragma("clang loop unroll(full)")               \
+  for (int i = 0; i < 16; i++) {                   \
+    if (i & (S)) continue;                         \
+    gc_v16 a = v[i], b = v[i + (S)];               \
+    v[i] = __builtin_shufflevector(a, b, LO);      \
+    v[i + (S)] = __builtin_shufflevector(a, b, HI); \
+  }
+#define GC_WGEMM_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define GC_WGEMM_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define GC_WGEMM_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define GC_WGEMM_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define GC_WGEMM_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define GC_WGEMM_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define GC_WGEMM_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define GC_WGEMM_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+  GC_WGEMM_ROUND(8, GC_WGEMM_LO8, GC_WGEMM_HI8)
+  GC_WGEMM_ROUND(4, GC_WGEMM_LO4, GC_WGEMM_HI4)
+  GC_WGEMM_ROUND(2, GC_WGEMM_LO2, GC_WGEMM_HI2)
+  GC_WGEMM_ROUND(1, GC_WGEMM_LO1, GC_WGEMM_HI1)
+#undef GC_WGEMM_ROUND
+}
+
 void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
   const int64_t lda = g->lda, channels = g->channels, lanes = g->lanes;
+  const int64_t stride = g->dy_channel_stride;
   int64_t p = g->p_begin;
   const int64_t end = g->p_begin + g->count;
   int64_t c = p % g->e_w, rows = p / g->e_w;
@@ -99,13 +140,30 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
     if (valid < 0) valid = 0;
     float *dst = g->a + (p - g->p_begin) * lda;
     const float *src = g->dy + (z * g->y_h + r) * g->y_w + c;
-    for (int64_t j = 0; j < valid; j++) {
-      float *d = dst + j * lda;
-      for (int64_t o = 0; o < channels; o++) d[o] = src[o * g->dy_channel_stride + j];
-      for (int64_t o = channels; o < lanes; o++) d[o] = 0;
+    // 16 positions × 16 channels at a time, transposed in registers; channels past the
+    // last are loaded as zeros, and fill the lanes up to `lanes`.
+    for (int64_t j = 0; j < valid; j += 16) {
+      int64_t m = valid - j < 16 ? valid - j : 16;
+      for (int64_t o = 0; o < lanes; o += 16) {
+        gc_v16 v[16];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++)
+          v[i] = o + i < channels ? GC_ISA(wgemm_load_first)(src + (o + i) * stride + j, m)
+                                  : gc_splat(0);
+        GC_ISA(wgemm_transpose)(v);
+        // Constant indices only, so that v stays in registers.
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 16; t++)
+          if (t < m) gc_store(dst + (j + t) * lda + o, v[t]);
+        if (g->sums != NULL) {  // positions past m are zero
+#pragma clang loop unroll(full)
+          for (int t = 1; t < 16; t++) v[0] += v[t];
+          gc_store(g->sums + o, gc_load(g->sums + o) + v[0]);
+        }
+      }
     }
     for (int64_t j = valid; j < n; j++) {
-      for (int64_t o = 0; o < lanes; o++) dst[j * lda + o] = 0;
+      for (int64_t o = 0; o < lanes; o += 16) gc_store(dst + j * lda + o, gc_splat(0));
     }
     p += n;
     c += n;
@@ -116,16 +174,5 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
         z++;
       }
     }
-  }
-  if (g->sums == NULL) return;
-  for (int64_t v = 0; v < lanes; v += 16) {
-    gc_v16 s0 = gc_splat(0), s1 = gc_splat(0);
-    int64_t j = 0;
-    for (; j + 2 <= g->count; j += 2) {
-      s0 += gc_load(g->a + j * lda + v);
-      s1 += gc_load(g->a + (j + 1) * lda + v);
-    }
-    if (j < g->count) s0 += gc_load(g->a + j * lda + v);
-    gc_store(g->sums + v, gc_load(g->sums + v) + (s0 + s1));
   }
 }
