@@ -11,7 +11,7 @@ import Tensors
 /// pieces of x itself (stride 1, no padding: 1×1 convolutions read nothing else) or of the
 /// phase planes `gc_gemm_prepare` copies out, so no column matrix is ever formed; dy is
 /// packed position-major with zeros at the dropped positions (`gc_wgemm_pack`). The C
-/// microkernels keep 6 × 64 to 10 × 16 sums of dwᵀ (input channel and tap × output channels
+/// microkernels keep 6 × 64 to 8 × 16 sums of dwᵀ (input channel and tap × output channels
 /// in the lanes) in registers over a block of positions: a broadcast of B and 1 to 4 vector
 /// loads of dy per 4 to 1 multiply-adds.
 ///
@@ -22,7 +22,7 @@ import Tensors
 ///       prepare the stage's phase planes of the item's input channels (unless in place)
 ///       pack the stage's dy of the item's output channels (and sum it for the bias)
 ///       for each block of positions (its packed dy fits L1):   (C: gc_wgemm_tiles)
-///         for each ≤ 4 vectors of output channels, for each 6 to 10 rows:  microkernel
+///         for each ≤ 4 vectors of output channels, for each 6 or 8 rows:  microkernel
 ///
 /// Items write disjoint parts of dw, so threads take them in any order, and every sum runs
 /// in the same order whoever runs it: repeated calls give identical results. Output channels

@@ -19,7 +19,7 @@ extern "C" {
 
 /// The most rows of C a microkernel computes; `rows` rounded up to a microkernel's height is
 /// at most rows + GC_WGEMM_MR_MAX - 1.
-#define GC_WGEMM_MR_MAX 10
+#define GC_WGEMM_MR_MAX 8
 
 /// One call of `gc_wgemm_tiles`: C[k, o] += sum over p < positions of B[k, p] * A[p, o] for
 /// k < rows and o < 16 * vectors.
