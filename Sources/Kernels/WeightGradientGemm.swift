@@ -25,9 +25,7 @@ import Tensors
 ///         for each ≤ 4 vectors of output channels, for each 6 or 8 rows:  microkernel
 ///
 /// Items write disjoint parts of dw, so threads take them in any order, and every sum runs
-/// in the same order whoever runs it: repeated calls give identical results. Output channels
-/// are split first (down to 32 per item), input channels then, which packs dy once more per
-/// split.
+/// in the same order whoever runs it: repeated calls give identical results.
 ///
 /// Accuracy: each sum adds batch × positions products in float, as `DirectWeightGradient`'s
 /// do; tests allow absolute 1e-4 plus relative 1e-3.
@@ -75,7 +73,11 @@ import Tensors
     multiplyAdds = g.multiplyAdds
     self.workPerThread = max(1, workPerThread)
 
-    // Items: enough for two per thread, splitting output channels down to 32, then inputs.
+    // Items: two per thread. Preferably narrower output ranges while wider than 32 channels,
+    // then more input ranges while each keeps 64 rows (each input range packs dy again, cheap
+    // next to its products only then); at least one item per thread. Measured: splitting the
+    // inputs of dense3x3 first was 5 % slower, and pointwise_proj in 4 ranges of 36 rows
+    // rather than 2 of 72, 15 %.
     let vectors = (plan.yPerGroup + 15) / 16
     var (outputRanges, inputRanges) = ((vectors + 3) / 4, 1)
     let threads = max(1, min(threads, g.multiplyAdds / self.workPerThread))
@@ -83,7 +85,14 @@ import Tensors
     while g.groups * outputRanges * inputRanges < wanted {
       if (vectors + outputRanges - 1) / outputRanges > 2 {
         outputRanges += 1
-      } else if inputRanges < plan.xPerGroup {
+      } else if plan.k / (inputRanges + 1) >= 64 && inputRanges < plan.xPerGroup {
+        inputRanges += 1
+      } else {
+        break
+      }
+    }
+    while g.groups * outputRanges * inputRanges < threads {
+      if inputRanges < plan.xPerGroup {
         inputRanges += 1
       } else if outputRanges < vectors {
         outputRanges += 1
