@@ -66,8 +66,8 @@ extension KernelSettingsSuites {
       #expect(
         c.name.contains("transpose") || WeightGradientKernels.make(for: g) is GemmWeightGradient,
         "\(c): another kernel")
-      // Its defaults; then stages and blocks of 16 positions, items split for 4 threads down
-      // to 16 output channels and single input channels.
+      // Its defaults; then stages and blocks of 16 positions, items split for 64 threads down
+      // to 16 output channels and single input channels, and into chunks of steps.
       try Kernels.expectMatchesReference(c, [
         ("gemm", GemmWeightGradient(g)),
         (
@@ -78,12 +78,15 @@ extension KernelSettingsSuites {
     }
 
     @Test func repeatedCallsGiveTheSameResult() throws {
-      // Pooled scratch is reused, and items of different widths share it.
-      let g = try WeightGradientCase.gemm[4].geometry()
+      // Pooled scratch is reused, and items of different widths share it; planned for 5
+      // threads, the 5 input ranges' 6 (sample, stage) steps are cut into 4 chunks each, whose
+      // sums must add up in the same order whichever thread ran them.
+      let g = try WeightGradientCase.gemm[1].geometry()
       let x = try Tensor.random(shape: g.xShape, seed: 7).scalars
       let dy = try Tensor.random(shape: g.yShape, seed: 8).scalars
       let kernel = try #require(
         GemmWeightGradient(g, stageBytes: 1, blockBytes: 1, workPerThread: 1, threads: 5))
+      #expect(kernel.chunks == 4 && kernel.items.count == 20)
       let threads = Threads.count
       defer { Threads.count = threads }
       for count in [1, 2] {
