@@ -1,27 +1,23 @@
 // The weight-gradient matrix product: the instruction set chosen at run time.
 #include "CKernels.h"
 
-void gc_wgemm_tiles_avx512(const gc_wgemm_tiles_args *args);
-void gc_wgemm_tiles_generic(const gc_wgemm_tiles_args *args);
-void gc_wgemm_pack_avx512(const gc_wgemm_pack_args *args);
-void gc_wgemm_pack_generic(const gc_wgemm_pack_args *args);
-
-void gc_wgemm_tiles(const gc_wgemm_tiles_args *args) {
 #if defined(__x86_64__)
-  if (gc_has_avx512()) {
-    gc_wgemm_tiles_avx512(args);
-    return;
+#define GC_WGEMM_DISPATCH(NAME, ARGS)    \
+  void NAME##_avx512(const ARGS *args);  \
+  void NAME##_generic(const ARGS *args); \
+  void NAME(const ARGS *args) {          \
+    if (gc_has_avx512()) {               \
+      NAME##_avx512(args);               \
+      return;                            \
+    }                                    \
+    NAME##_generic(args);                \
   }
+#else
+#define GC_WGEMM_DISPATCH(NAME, ARGS)    \
+  void NAME##_generic(const ARGS *args); \
+  void NAME(const ARGS *args) { NAME##_generic(args); }
 #endif
-  gc_wgemm_tiles_generic(args);
-}
 
-void gc_wgemm_pack(const gc_wgemm_pack_args *args) {
-#if defined(__x86_64__)
-  if (gc_has_avx512()) {
-    gc_wgemm_pack_avx512(args);
-    return;
-  }
-#endif
-  gc_wgemm_pack_generic(args);
-}
+GC_WGEMM_DISPATCH(gc_wgemm_tiles, gc_wgemm_tiles_args)
+GC_WGEMM_DISPATCH(gc_wgemm_pack, gc_wgemm_pack_args)
+GC_WGEMM_DISPATCH(gc_wgemm_unpack, gc_wgemm_unpack_args)

@@ -218,10 +218,10 @@ import Tensors
     _ sums: (dwT: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?), _ item: Item,
     dw: UnsafeMutablePointer<Float>, ldw: Int
   ) {
-    let rows = item.inputs.count * plan.taps
-    for o in 0..<item.outputs.count {
-      for k in 0..<rows { unsafe dw[o * ldw + k] = sums.dwT[k * lanes + o] }
-    }
+    var args = unsafe gc_wgemm_unpack_args(
+      c: sums.dwT, ldc: Int64(lanes), rows: Int64(item.inputs.count * plan.taps),
+      channels: Int64(item.outputs.count), dw: dw, ldw: Int64(ldw))
+    unsafe gc_wgemm_unpack(&args)
   }
 
   /// One item's sums over its steps, in scratch: dwᵀ [rows, lanes], and db [lanes] when
@@ -238,7 +238,6 @@ import Tensors
     let biasSums = unsafe sums + (inputsPerItem * plan.taps + Int(GC_WGEMM_MR_MAX) - 1) * lanes
     let withBias = withBias && item.inputs.lowerBound == 0
     let itemLanes = (item.outputs.count + 15) / 16 * 16
-    unsafe sums.update(repeating: 0, count: (rows + Int(GC_WGEMM_MR_MAX) - 1) * lanes)
     unsafe biasSums.update(repeating: 0, count: lanes)
     let offsets = offsets[item.inputs.count]!
     for step in item.steps {
@@ -269,7 +268,8 @@ import Tensors
         var tiles = unsafe gc_wgemm_tiles_args(
           a: packed, lda: Int64(lanes), vectors: Int64(itemLanes / 16), src: source,
           koff: offsets.baseAddress, rows: Int64(rows), positions: Int64(count),
-          block: Int64(block), c: sums, ldc: Int64(lanes))
+          block: Int64(block), c: sums, ldc: Int64(lanes),
+          accumulate: step > item.steps.lowerBound ? 1 : 0)
         unsafe gc_wgemm_tiles(&tiles)
       }
     }

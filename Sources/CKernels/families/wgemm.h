@@ -14,11 +14,12 @@
 
 // MARK: - Microkernel
 
-/// c[i * ldc + 16 j ...] += sum over p < n of src[koff[i] + p] * a[p * lda + 16 j ...] for
-/// rows i < mr and vectors j < nv; both constant in every call, so the sums stay in registers.
+/// c[i * ldc + 16 j ...] (+)= sum over p < n of src[koff[i] + p] * a[p * lda + 16 j ...] for
+/// rows i < mr and vectors j < nv (added to c when accumulating); mr and nv are constant in
+/// every call, so the sums stay in registers.
 static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
   const int mr, const int nv, const float *restrict a, int64_t lda, const float *restrict src,
-  const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc) {
+  const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc, int accumulate) {
   gc_v16 acc[GC_WGEMM_MR_MAX][4];
   const float *row[GC_WGEMM_MR_MAX];
 #pragma clang loop unroll(full)
@@ -27,7 +28,7 @@ static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
     row[i] = src + koff[i];
 #pragma clang loop unroll(full)
     for (int j = 0; j < 4; j++)
-      if (j < nv) acc[i][j] = gc_load(c + i * ldc + 16 * j);
+      if (j < nv) acc[i][j] = accumulate ? gc_load(c + i * ldc + 16 * j) : gc_splat(0);
   }
   for (int64_t p = 0; p < n; p++) {
     const float *ap = a + p * lda;
@@ -54,14 +55,19 @@ static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
 /// The microkernel for nv in 1...4 vectors, each height compiled apart.
 static void GC_ISA(wgemm_kernel_any)(
   int nv, const float *restrict a, int64_t lda, const float *restrict src,
-  const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc) {
+  const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc, int accumulate) {
+#define GC_WGEMM_CASE(NV)                                                               \
+  case NV:                                                                             \
+    GC_ISA(wgemm_kernel)(GC_WGEMM_MR(NV), NV, a, lda, src, koff, n, c, ldc, accumulate); \
+    break;
   switch (nv) {
-    case 4: GC_ISA(wgemm_kernel)(GC_WGEMM_MR(4), 4, a, lda, src, koff, n, c, ldc); break;
-    case 3: GC_ISA(wgemm_kernel)(GC_WGEMM_MR(3), 3, a, lda, src, koff, n, c, ldc); break;
-    case 2: GC_ISA(wgemm_kernel)(GC_WGEMM_MR(2), 2, a, lda, src, koff, n, c, ldc); break;
-    case 1: GC_ISA(wgemm_kernel)(GC_WGEMM_MR(1), 1, a, lda, src, koff, n, c, ldc); break;
+    GC_WGEMM_CASE(4)
+    GC_WGEMM_CASE(3)
+    GC_WGEMM_CASE(2)
+    GC_WGEMM_CASE(1)
     default: break;
   }
+#undef GC_WGEMM_CASE
 }
 
 // MARK: - Tile loop
@@ -78,7 +84,7 @@ void GC_ISA(gc_wgemm_tiles)(const gc_wgemm_tiles_args *t) {
       for (int64_t k0 = 0; k0 < t->rows; k0 += mr) {
         GC_ISA(wgemm_kernel_any)(
           nv, t->a + p0 * t->lda + 16 * v0, t->lda, t->src + p0, t->koff + k0, n,
-          t->c + k0 * t->ldc + 16 * v0, t->ldc);
+          t->c + k0 * t->ldc + 16 * v0, t->ldc, p0 > 0 || t->accumulate);
       }
     }
   }
@@ -173,6 +179,40 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
         r = 0;
         z++;
       }
+    }
+  }
+}
+
+// MARK: - Unpacking the sums
+
+/// p[0 ..< n] = the first n ≤ 16 lanes of v.
+static inline __attribute__((always_inline)) void GC_ISA(wgemm_store_first)(
+  float *p, gc_v16 v, int64_t n) {
+  if (n == 16) {
+    gc_store(p, v);
+    return;
+  }
+#if defined(GC_WGEMM_MASKED)
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
+#else
+  float t[16];
+  gc_store(t, v);
+  for (int64_t i = 0; i < n; i++) p[i] = t[i];
+#endif
+}
+
+void GC_ISA(gc_wgemm_unpack)(const gc_wgemm_unpack_args *g) {
+  for (int64_t k = 0; k < g->rows; k += 16) {
+    int64_t m = g->rows - k < 16 ? g->rows - k : 16;
+    for (int64_t o = 0; o < g->channels; o += 16) {
+      gc_v16 v[16];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < 16; i++)
+        v[i] = i < m ? gc_load(g->c + (k + i) * g->ldc + o) : gc_splat(0);
+      GC_ISA(wgemm_transpose)(v);
+#pragma clang loop unroll(full)
+      for (int t = 0; t < 16; t++)
+        if (o + t < g->channels) GC_ISA(wgemm_store_first)(g->dw + (o + t) * g->ldw + k, v[t], m);
     }
   }
 }

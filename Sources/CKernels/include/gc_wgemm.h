@@ -21,7 +21,7 @@ extern "C" {
 /// at most rows + GC_WGEMM_MR_MAX - 1.
 #define GC_WGEMM_MR_MAX 8
 
-/// One call of `gc_wgemm_tiles`: C[k, o] += sum over p < positions of B[k, p] * A[p, o] for
+/// One call of `gc_wgemm_tiles`: C[k, o] (+)= sum over p < positions of B[k, p] * A[p, o] for
 /// k < rows and o < 16 * vectors.
 typedef struct gc_wgemm_tiles_args {
   /// A[p, o] = a[p * lda + o]: the packed dy, lanes past the channels zero.
@@ -40,6 +40,8 @@ typedef struct gc_wgemm_tiles_args {
   /// C[k, o] = c[k * ldc + o], with rows + GC_WGEMM_MR_MAX - 1 rows.
   float *c;
   int64_t ldc;
+  /// Add to C instead of overwriting it.
+  int32_t accumulate;
 } gc_wgemm_tiles_args;
 
 void gc_wgemm_tiles(const gc_wgemm_tiles_args *args);
@@ -60,6 +62,18 @@ typedef struct gc_wgemm_pack_args {
 } gc_wgemm_pack_args;
 
 void gc_wgemm_pack(const gc_wgemm_pack_args *args);
+
+/// One call of `gc_wgemm_unpack`: dw[o * ldw + k] = c[k * ldc + o] for k < rows and
+/// o < channels, 16 × 16 at a time (c is read in whole vectors: ldc >= channels rounded up
+/// to 16).
+typedef struct gc_wgemm_unpack_args {
+  const float *c;
+  int64_t ldc, rows, channels;
+  float *dw;
+  int64_t ldw;
+} gc_wgemm_unpack_args;
+
+void gc_wgemm_unpack(const gc_wgemm_unpack_args *args);
 
 #ifdef __cplusplus
 }
