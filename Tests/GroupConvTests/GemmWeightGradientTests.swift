@@ -45,6 +45,12 @@ extension WeightGradientCase {
       "conv3d 3x3x3, stride (1, 2, 1), dilation (2, 1, 1), padding 1", x: [1, 9, 5, 5, 6],
       w: [10, 9, 3, 3, 3], .init(stride: [1, 2, 1], padding: 1, dilation: [2, 1, 1]), seed: 112),
     .init(
+      "conv1d kernel 3, dilation 3, no padding (in place)", x: [2, 11, 29], w: [18, 11, 3],
+      .init(dilation: 3), seed: 115),
+    .init(
+      "conv3d 2x2x2, no padding (in place), 2 groups", x: [1, 20, 3, 4, 5], w: [34, 10, 2, 2, 2],
+      .init(groups: 2), seed: 116),
+    .init(
       "conv_transpose2d, 12 channels, stride 2, output padding 1", x: [1, 10, 4, 5],
       w: [10, 12, 3, 3], .init(stride: 2, padding: 1, transposed: true, outputPadding: 1),
       seed: 113),
