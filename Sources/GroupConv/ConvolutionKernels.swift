@@ -56,10 +56,7 @@ final class ConvolutionKernels: @unchecked Sendable {
   /// dw = dy ⋆ x: the weight gradient, which does not depend on the weight.
   func weightGradient() -> (any WeightGradientKernel)? {
     if case .made(let kernel) = weightGradientKernel { return kernel }
-    let kernel: (any WeightGradientKernel)? =
-      correlation.multiplyAdds == 0
-      ? nil
-      : WeightGradientKernels.make(for: correlation) ?? WeightGradientViaForward(correlation)
+    let kernel = WeightGradientKernels.make(for: correlation)
     weightGradientKernel = .made(kernel)
     return kernel
   }

@@ -32,7 +32,6 @@ package final class GemmConvolution: ForwardKernel {
   private let preparedOffsets: [Int64]
   private let inPlaceOffsets: [Int64]
   private let columnOffsets: [Int64]
-  private let phaseValues: [[Int64]]
   private let scratchCount: Int
   /// Per-thread scratch, slot `index` preferred by the worker of that index so that a buffer
   /// stays in the same core's cache from call to call; nil while a worker uses it.
@@ -44,7 +43,6 @@ package final class GemmConvolution: ForwardKernel {
     else { return nil }
     let plan = GemmPlan(geometry, threads: Threads.count)
     self.plan = plan
-    phaseValues = plan.phases.map { $0.map(Int64.init) }
     if let columns = GemmColumns(plan, threads: Threads.count) {
       self.columns = columns
       panels = AlignedBuffer(count: columns.panelCount)
@@ -132,7 +130,7 @@ package final class GemmConvolution: ForwardKernel {
       if inPlace {
         unsafe source = xBlock + pBegin
       } else {
-        unsafe prepare(
+        unsafe plan.prepare(
           xBlock, channels: channels, from: pBegin,
           count: (pEnd - pBegin + 15) / 16 * 16 + plan.maxOffset, into: scratch.pointer,
           planeLength: plan.blockLength)
@@ -169,7 +167,7 @@ package final class GemmConvolution: ForwardKernel {
     var source = unsafe xGroup
     if !plan.readsInPlace {
       if scratch.holds?.image != image || scratch.holds?.group != chunk.group {
-        unsafe prepare(
+        unsafe plan.prepare(
           xGroup, channels: plan.xPerGroup, from: 0,
           count: plan.computeCount + plan.maxOffset, into: planes,
           planeLength: columns.planeLength)
@@ -200,32 +198,6 @@ package final class GemmConvolution: ForwardKernel {
     unsafe gc_gemm_transpose(
       sums, Int64(nr), Int64(chunk.positions.count), Int64(channels), output,
       Int64(plan.yPlane))
-  }
-
-  /// Copies positions [first, first + count) of the phase planes of `channels` channels
-  /// from x into `planes`, `planeLength` floats apart.
-  private func prepare(
-    _ x: UnsafePointer<Float>, channels: Int, from first: Int, count: Int,
-    into planes: UnsafeMutablePointer<Float>, planeLength: Int
-  ) {
-    let plan = plan
-    unsafe phaseValues[0].withUnsafeBufferPointer { pd in
-      unsafe phaseValues[1].withUnsafeBufferPointer { ph in
-        unsafe phaseValues[2].withUnsafeBufferPointer { pw in
-          var args = unsafe gc_gemm_prepare_args(
-            dst: planes, block_len: Int64(planeLength), x: x,
-            x_channel_stride: Int64(plan.xPlane), channels: Int64(channels),
-            x_size: (Int64(plan.xSize[0]), Int64(plan.xSize[1]), Int64(plan.xSize[2])),
-            e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]),
-            stride: (Int64(plan.stride[0]), Int64(plan.stride[1]), Int64(plan.stride[2])),
-            pad: (Int64(plan.pad[0]), Int64(plan.pad[1]), Int64(plan.pad[2])),
-            phase_count: (Int64(pd.count), Int64(ph.count), Int64(pw.count)),
-            phase_values: (pd.baseAddress, ph.baseAddress, pw.baseAddress),
-            f_begin: Int64(first), length: Int64(count))
-          unsafe gc_gemm_prepare(&args)
-        }
-      }
-    }
   }
 }
 

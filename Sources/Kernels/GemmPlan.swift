@@ -44,8 +44,10 @@ struct GemmPlan {
   let xPlane, yPlane: Int
   /// Compute positions per image, and the 48-position tiles covering them.
   let computeCount, tiles: Int
-  /// Phase values per dimension, and the number of phase planes per channel.
+  /// Phase values per dimension (also as the C kernels take them), and the number of phase
+  /// planes per channel.
   let phases: [[Int]]
+  let phaseValues: [[Int64]]
   let phaseCount: Int
   /// Per tap (d, h, w order): its phase plane and its offset in compute positions.
   let tapPhase, tapOffset: [Int]
@@ -168,6 +170,7 @@ struct GemmPlan {
     (xPlane, yPlane) = (xSize.reduce(1, *), ySize.reduce(1, *))
     (self.computeCount, self.tiles) = (computeCount, tiles)
     (self.phases, phaseCount) = (phases, phases.reduce(1) { $0 * $1.count })
+    phaseValues = phases.map { $0.map(Int64.init) }
     (self.tapPhase, self.tapOffset, self.maxOffset) = (tapPhase, tapOffset, maxOffset)
     (self.blockChannels, blocks) = (blockChannels, (xPerGroup + blockChannels - 1) / blockChannels)
     self.panelsPerGroup = panelsPerGroup
@@ -233,18 +236,50 @@ struct GemmPlan {
   }
 
   /// B row offsets of a K block's (channel, tap) rows in prepared phase planes.
-  var preparedOffsets: [Int64] {
-    (0..<blockChannels * taps).map { row in
+  var preparedOffsets: [Int64] { preparedOffsets(channels: blockChannels, planeLength: blockLength) }
+
+  /// B row offsets of a K block's (channel, tap) rows read in place from x.
+  var inPlaceOffsets: [Int64] { inPlaceOffsets(channels: blockChannels) }
+
+  /// B row offsets of `channels` channels' (channel, tap) rows in phase planes of
+  /// `planeLength` floats each (as `prepare` writes them).
+  func preparedOffsets(channels: Int, planeLength: Int) -> [Int64] {
+    (0..<channels * taps).map { row in
       let (c, t) = row.quotientAndRemainder(dividingBy: taps)
-      return Int64((c * phaseCount + tapPhase[t]) * blockLength + tapOffset[t])
+      return Int64((c * phaseCount + tapPhase[t]) * planeLength + tapOffset[t])
     }
   }
 
-  /// B row offsets of a K block's (channel, tap) rows read in place from x.
-  var inPlaceOffsets: [Int64] {
-    (0..<blockChannels * taps).map { row in
+  /// B row offsets of `channels` channels' (channel, tap) rows read in place from x.
+  func inPlaceOffsets(channels: Int) -> [Int64] {
+    (0..<channels * taps).map { row in
       let (c, t) = row.quotientAndRemainder(dividingBy: taps)
       return Int64(c * xPlane + tapOffset[t])
+    }
+  }
+
+  /// Copies positions [first, first + count) of the phase planes of `channels` channels
+  /// from x into `planes`, `planeLength` floats apart (`gc_gemm_prepare`).
+  func prepare(
+    _ x: UnsafePointer<Float>, channels: Int, from first: Int, count: Int,
+    into planes: UnsafeMutablePointer<Float>, planeLength: Int
+  ) {
+    unsafe phaseValues[0].withUnsafeBufferPointer { pd in
+      unsafe phaseValues[1].withUnsafeBufferPointer { ph in
+        unsafe phaseValues[2].withUnsafeBufferPointer { pw in
+          var args = unsafe gc_gemm_prepare_args(
+            dst: planes, block_len: Int64(planeLength), x: x,
+            x_channel_stride: Int64(xPlane), channels: Int64(channels),
+            x_size: (Int64(xSize[0]), Int64(xSize[1]), Int64(xSize[2])),
+            e_h: Int64(eSize[1]), e_w: Int64(eSize[2]),
+            stride: (Int64(stride[0]), Int64(stride[1]), Int64(stride[2])),
+            pad: (Int64(pad[0]), Int64(pad[1]), Int64(pad[2])),
+            phase_count: (Int64(pd.count), Int64(ph.count), Int64(pw.count)),
+            phase_values: (pd.baseAddress, ph.baseAddress, pw.baseAddress),
+            f_begin: Int64(first), length: Int64(count))
+          unsafe gc_gemm_prepare(&args)
+        }
+      }
     }
   }
 }

@@ -29,7 +29,9 @@ extension WeightGradientKernel {
 
 /// Chooses the weight-gradient algorithm for each convolution regime.
 package enum WeightGradientKernels {
-  /// The fastest kernel for `geometry`, or `nil` when only the reference loops handle it.
+  /// The fastest kernel for `geometry`, or `nil` when it has no multiply-adds: the lane
+  /// kernel for 16 groups or more of up to 8 input channels, the staged one for fewer such
+  /// groups, the matrix product for wider groups (dense and pointwise included).
   /// `geometry` must have zeros padding. A transposed convolution's weight gradient is the
   /// same correlation with dy its input and x its output gradient, so its geometry is
   /// accepted too.
@@ -38,7 +40,7 @@ package enum WeightGradientKernels {
     if geometry.multiplyAdds == 0 { return nil }
     if prefersLanes(geometry), let lanes = LaneWeightGradient(geometry) { return lanes }
     if let direct = DirectWeightGradient(geometry) { return direct }
-    return nil
+    return GemmWeightGradient(geometry)
   }
 
   /// At least 16 groups, to fill the lane kernel's vectors. Measured on this machine's

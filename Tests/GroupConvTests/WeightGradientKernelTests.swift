@@ -1,3 +1,4 @@
+import CKernels
 import GroupConv
 import Kernels
 import TestSupport
@@ -193,6 +194,25 @@ extension KernelSettingsSuites {
     @Test(arguments: WeightGradientCase.all)
     func matchesReference(_ c: WeightGradientCase) throws {
       let g = try c.geometry()
+      #expect(WeightGradientKernels.make(for: g) != nil, "\(c): no fast kernel")
+      // Both kernels whatever the plane size and group count: the staged one with its
+      // defaults, then with blocks of as few rows as it takes and a thread per item; the lane
+      // one likewise, with bands of one row (3-D planes stay whole).
+      try Self.expectMatchesReference(c, [
+        ("staged", DirectWeightGradient(g)),
+        ("staged, small blocks, threaded", DirectWeightGradient(g, blockBytes: 1, workPerThread: 1)),
+        ("lanes", LaneWeightGradient(g)),
+        ("lanes, threaded", LaneWeightGradient(g, workPerThread: 1)),
+        ("lanes, one-row bands", LaneWeightGradient(g, bandBytes: 1, workPerThread: 1)),
+      ])
+    }
+
+    /// Each kernel's dw and db, with and without db, against the reference, with each
+    /// instruction set and 1 and 2 threads.
+    static func expectMatchesReference(
+      _ c: WeightGradientCase, _ kernels: [(String, (any WeightGradientKernel)?)]
+    ) throws {
+      let g = try c.geometry()
       let x = try Tensor.random(shape: g.xShape, seed: c.seed).scalars
       let dy = try Tensor.random(shape: g.yShape, seed: c.seed &+ 1).scalars
       let expected = Tensor(
@@ -200,17 +220,6 @@ extension KernelSettingsSuites {
       let expectedBias = Tensor(
         validShape: [g.yChannels],
         scalars: Reference.biasGradient(dy, channels: g.yChannels, plane: g.ySize.reduce(1, *)))
-      #expect(WeightGradientKernels.make(for: g) != nil, "\(c): no fast kernel")
-      // Both kernels whatever the plane size and group count: the staged one with its
-      // defaults, then with blocks of as few rows as it takes and a thread per item; the lane
-      // one likewise, with bands of one row (3-D planes stay whole).
-      let kernels: [(String, (any WeightGradientKernel)?)] = [
-        ("staged", DirectWeightGradient(g)),
-        ("staged, small blocks, threaded", DirectWeightGradient(g, blockBytes: 1, workPerThread: 1)),
-        ("lanes", LaneWeightGradient(g)),
-        ("lanes, threaded", LaneWeightGradient(g, workPerThread: 1)),
-        ("lanes, one-row bands", LaneWeightGradient(g, bandBytes: 1, workPerThread: 1)),
-      ]
       try forEachKernelConfiguration { configuration in
         for (name, kernel) in kernels {
           let kernel = try #require(kernel, "\(c): \(name)")
@@ -280,11 +289,16 @@ extension KernelSettingsSuites {
       #expect(try kernel([1, 16, 64, 64, 64], [16, 1, 3, 3, 3], groups: 16) is DirectWeightGradient)
     }
 
-    @Test func manyChannelsPerGroupAreLeftToOtherKernels() throws {
-      let g = try ConvolutionGeometry(
-        inputShape: [1, 32, 5, 5], weightShape: [32, 16, 3, 3], biasShape: nil,
-        options: ConvolutionOptions(padding: 1, groups: 2))
-      #expect(WeightGradientKernels.make(for: g) == nil)
+    @Test func manyChannelsPerGroupTakeTheMatrixProduct() throws {
+      func kernel(_ x: [Int], _ w: [Int], groups: Int) throws -> (any WeightGradientKernel)? {
+        WeightGradientKernels.make(
+          for: try ConvolutionGeometry(
+            inputShape: x, weightShape: w, biasShape: nil,
+            options: ConvolutionOptions(groups: groups)))
+      }
+      #expect(try kernel([1, 32, 5, 5], [32, 16, 3, 3], groups: 2) is GemmWeightGradient)
+      #expect(try kernel([1, 9, 5, 5], [4, 9, 1, 1], groups: 1) is GemmWeightGradient)
+      #expect(try kernel([1, 512, 7, 7], [512, 32, 3, 3], groups: 16) is GemmWeightGradient)
     }
 
     /// [batch, channels, plane]; the last is past the threading threshold (2^18 floats).

@@ -40,5 +40,6 @@ float gc_fma_peak(long iterations);
 #include "gc_wgrad.h"
 #include "gc_pool.h"
 #include "gc_activation.h"
+#include "gc_wgemm.h"
 
 #endif

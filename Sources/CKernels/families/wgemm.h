@@ -1,0 +1,218 @@
+// The weight-gradient matrix product (see include/gc_wgemm.h): microkernels of 6 or 8 rows
+// of C (input channel and tap) × 1 to 4 vectors of 16 output channels, 24 accumulators at
+// most, reducing over the positions of a block; the tile loop; and the packing of dy.
+// Included once per instruction set with GC_ISA defined.
+#include "gc_wgemm.h"
+
+#ifndef GC_WGEMM_FAMILY_TYPES
+#define GC_WGEMM_FAMILY_TYPES
+/// Rows per microkernel for nv vectors: 6 × 4 and 8 × 3 accumulators (24), 8 × 2 and 8 × 1.
+/// Taller tiles for fewer vectors measured no faster: each row's source pointer takes a
+/// general register (past 10 rows they spill), and 8 divides more channel counts than 10.
+#define GC_WGEMM_MR(nv) ((nv) == 4 ? 6 : GC_WGEMM_MR_MAX)
+#endif
+
+// MARK: - Microkernel
+
+/// c[i * ldc + 16 j ...] (+)= sum over p < n of src[koff[i] + p] * a[p * lda + 16 j ...] for
+/// rows i < mr and vectors j < nv (added to c when accumulating); mr and nv are constant in
+/// every call, so the sums stay in registers.
+static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
+  const int mr, const int nv, const float *restrict a, int64_t lda, const float *restrict src,
+  const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc, int accumulate) {
+  gc_v16 acc[GC_WGEMM_MR_MAX][4];
+  const float *row[GC_WGEMM_MR_MAX];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_WGEMM_MR_MAX; i++) {
+    if (i >= mr) continue;
+    row[i] = src + koff[i];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++)
+      if (j < nv) acc[i][j] = accumulate ? gc_load(c + i * ldc + 16 * j) : gc_splat(0);
+  }
+  for (int64_t p = 0; p < n; p++) {
+    const float *ap = a + p * lda;
+    gc_v16 v[4];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) v[j] = j < nv ? gc_load(ap + 16 * j) : gc_splat(0);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < GC_WGEMM_MR_MAX; i++) {
+      if (i >= mr) continue;
+      gc_v16 b = gc_broadcast(row[i] + p);
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 4; j++)
+        if (j < nv) acc[i][j] += b * v[j];
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_WGEMM_MR_MAX; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++)
+      if (i < mr && j < nv) gc_store(c + i * ldc + 16 * j, acc[i][j]);
+  }
+}
+
+/// The microkernel for nv in 1...4 vectors, each height compiled apart.
+static void GC_ISA(wgemm_kernel_any)(
+  int nv, const float *restrict a, int64_t lda, const float *restrict src,
+  const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc, int accumulate) {
+#define GC_WGEMM_CASE(NV)                                                               \
+  case NV:                                                                             \
+    GC_ISA(wgemm_kernel)(GC_WGEMM_MR(NV), NV, a, lda, src, koff, n, c, ldc, accumulate); \
+    break;
+  switch (nv) {
+    GC_WGEMM_CASE(4)
+    GC_WGEMM_CASE(3)
+    GC_WGEMM_CASE(2)
+    GC_WGEMM_CASE(1)
+    default: break;
+  }
+#undef GC_WGEMM_CASE
+}
+
+// MARK: - Tile loop
+
+void GC_ISA(gc_wgemm_tiles)(const gc_wgemm_tiles_args *t) {
+  // The vectors in blocks of at most 4, as even as possible (5 → 3 + 2, 9 → 3 + 3 + 3).
+  const int64_t blocks = (t->vectors + 3) / 4;
+  for (int64_t p0 = 0; p0 < t->positions; p0 += t->block) {
+    int64_t n = t->positions - p0 < t->block ? t->positions - p0 : t->block;
+    for (int64_t b = 0; b < blocks; b++) {
+      int64_t v0 = t->vectors * b / blocks;
+      int nv = (int)(t->vectors * (b + 1) / blocks - v0);
+      int64_t mr = GC_WGEMM_MR(nv);
+      for (int64_t k0 = 0; k0 < t->rows; k0 += mr) {
+        GC_ISA(wgemm_kernel_any)(
+          nv, t->a + p0 * t->lda + 16 * v0, t->lda, t->src + p0, t->koff + k0, n,
+          t->c + k0 * t->ldc + 16 * v0, t->ldc, p0 > 0 || t->accumulate);
+      }
+    }
+  }
+}
+
+// MARK: - Packing dy
+
+/// n ≤ 16 floats from p, zeros after.
+static inline __attribute__((always_inline)) gc_v16 GC_ISA(wgemm_load_first)(
+  const float *p, int64_t n) {
+  if (n == 16) return gc_load(p);
+#if defined(GC_WGEMM_MASKED)
+  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+#else
+  float t[16] = {0};
+  for (int64_t i = 0; i < n; i++) t[i] = p[i];
+  return gc_load(t);
+#endif
+}
+
+/// Transposes the 16 × 16 matrix v in place: 4 rounds, each swapping the off-diagonal
+/// blocks of size s (8, 4, 2, 1) in every 2s × 2s tile, 16 two-vector shuffles a round:
+/// row i (bit s clear) keeps its columns with bit s clear and takes row i + s's others.
+static inline __attribute__((always_inline)) void GC_ISA(wgemm_transpose)(gc_v16 v[16]) {
+#define GC_WGEMM_ROUND(S, LO, HI)                  \
+  _Pragma("clang loop unroll(full)")               \
+  for (int i = 0; i < 16; i++) {                   \
+    if (i & (S)) continue;                         \
+    gc_v16 a = v[i], b = v[i + (S)];               \
+    v[i] = __builtin_shufflevector(a, b, LO);      \
+    v[i + (S)] = __builtin_shufflevector(a, b, HI); \
+  }
+#define GC_WGEMM_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define GC_WGEMM_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define GC_WGEMM_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define GC_WGEMM_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define GC_WGEMM_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define GC_WGEMM_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define GC_WGEMM_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define GC_WGEMM_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+  GC_WGEMM_ROUND(8, GC_WGEMM_LO8, GC_WGEMM_HI8)
+  GC_WGEMM_ROUND(4, GC_WGEMM_LO4, GC_WGEMM_HI4)
+  GC_WGEMM_ROUND(2, GC_WGEMM_LO2, GC_WGEMM_HI2)
+  GC_WGEMM_ROUND(1, GC_WGEMM_LO1, GC_WGEMM_HI1)
+#undef GC_WGEMM_ROUND
+}
+
+void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
+  const int64_t lda = g->lda, channels = g->channels, lanes = g->lanes;
+  const int64_t stride = g->dy_channel_stride;
+  int64_t p = g->p_begin;
+  const int64_t end = g->p_begin + g->count;
+  int64_t c = p % g->e_w, rows = p / g->e_w;
+  int64_t r = rows % g->e_h, z = rows / g->e_h;
+  while (p < end) {
+    // A run of positions in one compute row: [c, c + n), output positions up to y_w.
+    int64_t n = g->e_w - c < end - p ? g->e_w - c : end - p;
+    int64_t valid = r < g->y_h ? (g->y_w - c < n ? g->y_w - c : n) : 0;
+    if (valid < 0) valid = 0;
+    float *dst = g->a + (p - g->p_begin) * lda;
+    const float *src = g->dy + (z * g->y_h + r) * g->y_w + c;
+    // 16 positions × 16 channels at a time, transposed in registers; channels past the
+    // last are loaded as zeros, and fill the lanes up to `lanes`.
+    for (int64_t j = 0; j < valid; j += 16) {
+      int64_t m = valid - j < 16 ? valid - j : 16;
+      for (int64_t o = 0; o < lanes; o += 16) {
+        gc_v16 v[16];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++)
+          v[i] = o + i < channels ? GC_ISA(wgemm_load_first)(src + (o + i) * stride + j, m)
+                                  : gc_splat(0);
+        GC_ISA(wgemm_transpose)(v);
+        // Constant indices only, so that v stays in registers.
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 16; t++)
+          if (t < m) gc_store(dst + (j + t) * lda + o, v[t]);
+        if (g->sums != NULL) {  // positions past m are zero
+#pragma clang loop unroll(full)
+          for (int t = 1; t < 16; t++) v[0] += v[t];
+          gc_store(g->sums + o, gc_load(g->sums + o) + v[0]);
+        }
+      }
+    }
+    for (int64_t j = valid; j < n; j++) {
+      for (int64_t o = 0; o < lanes; o += 16) gc_store(dst + j * lda + o, gc_splat(0));
+    }
+    p += n;
+    c += n;
+    if (c == g->e_w) {
+      c = 0;
+      if (++r == g->e_h) {
+        r = 0;
+        z++;
+      }
+    }
+  }
+}
+
+// MARK: - Unpacking the sums
+
+/// p[0 ..< n] = the first n ≤ 16 lanes of v.
+static inline __attribute__((always_inline)) void GC_ISA(wgemm_store_first)(
+  float *p, gc_v16 v, int64_t n) {
+  if (n == 16) {
+    gc_store(p, v);
+    return;
+  }
+#if defined(GC_WGEMM_MASKED)
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
+#else
+  float t[16];
+  gc_store(t, v);
+  for (int64_t i = 0; i < n; i++) p[i] = t[i];
+#endif
+}
+
+void GC_ISA(gc_wgemm_unpack)(const gc_wgemm_unpack_args *g) {
+  for (int64_t k = 0; k < g->rows; k += 16) {
+    int64_t m = g->rows - k < 16 ? g->rows - k : 16;
+    for (int64_t o = 0; o < g->channels; o += 16) {
+      gc_v16 v[16];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < 16; i++)
+        v[i] = i < m ? gc_load(g->c + (k + i) * g->ldc + o) : gc_splat(0);
+      GC_ISA(wgemm_transpose)(v);
+#pragma clang loop unroll(full)
+      for (int t = 0; t < 16; t++)
+        if (o + t < g->channels) GC_ISA(wgemm_store_first)(g->dw + (o + t) * g->ldw + k, v[t], m);
+    }
+  }
+}
