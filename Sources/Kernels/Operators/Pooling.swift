@@ -99,24 +99,55 @@ package struct Pooling: Sendable {
     let g = geometry
     precondition(x.count == g.inputCount && y.count == g.outputCount)
     guard g.outputCount > 0, let x = x.baseAddress, let y = y.baseAddress else { return }
+    // Everything the loops read, as scalars and buffers: no array or struct copies (and
+    // their reference counting) per output row.
+    unsafe taps[0].range.withUnsafeBufferPointer { zTaps in
+      unsafe taps[1].range.withUnsafeBufferPointer { yTaps in
+        unsafe taps[2].range.withUnsafeBufferPointer { xTaps in
+          let rows = unsafe Rows(
+            inputHeight: g.input[1], inputWidth: g.input[2], width: g.output[2],
+            strideZ: g.stride[0], strideY: g.stride[1], strideX: g.stride[2],
+            dilationZ: g.dilation[0], dilationY: g.dilation[1], dilationX: g.dilation[2],
+            padZ: g.padBegin[0], padY: g.padBegin[1], padX: g.padBegin[2],
+            kernelX: g.kernel[2], interior: interior, zTaps: zTaps, yTaps: yTaps, xTaps: xTaps)
+          unsafe run(x, y, rows)
+        }
+      }
+    }
+  }
+
+  /// The scalars and tap tables of one run.
+  @unsafe private struct Rows {
+    let inputHeight, inputWidth, width: Int
+    let strideZ, strideY, strideX, dilationZ, dilationY, dilationX, padZ, padY, padX: Int
+    let kernelX: Int
+    let interior: Range<Int>
+    let zTaps, yTaps, xTaps: UnsafeBufferPointer<Range<Int>>
+  }
+
+  private func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rows: Rows) {
+    let g = geometry
     let inPlane = g.input.reduce(1, *)
     let outPlane = g.output.reduce(1, *)
+    let (depth, height, width) = (g.output[0], g.output[1], g.output[2])
+    let kind = self.kind
+    let divisors = taps.map(\.divisor)
     Threads.parallelFor(g.planes) { plane in
       let x = unsafe x + plane * inPlane
       let y = unsafe y + plane * outPlane
-      for oz in 0..<g.output[0] {
-        for oy in 0..<g.output[1] {
-          let row = unsafe y + (oz * g.output[1] + oy) * g.output[2]
+      for oz in 0..<depth {
+        for oy in 0..<height {
+          let row = unsafe y + (oz * height + oy) * width
           switch kind {
           case .max:
-            unsafe rowWindows(x, row, oz, oy, initial: -.greatestFiniteMagnitude) {
+            unsafe Self.rowWindows(x, row, oz, oy, rows, initial: -.greatestFiniteMagnitude) {
               $0 > $1 ? $0 : $1
             }
           case .average:
-            unsafe rowWindows(x, row, oz, oy, initial: 0) { $0 + $1 }
-            let outer = taps[0].divisor[oz] * taps[1].divisor[oy]
-            for ox in 0..<g.output[2] {
-              unsafe row[ox] /= Float(outer * taps[2].divisor[ox])
+            unsafe Self.rowWindows(x, row, oz, oy, rows, initial: 0) { $0 + $1 }
+            let outer = divisors[0][oz] * divisors[1][oy]
+            for ox in 0..<width {
+              unsafe row[ox] /= Float(outer * divisors[2][ox])
             }
           }
         }
@@ -126,25 +157,45 @@ package struct Pooling: Sendable {
 
   /// Combines every valid tap of output row (oz, oy) of one plane into `row`.
   @inline(__always)
-  private func rowWindows(
+  private static func rowWindows(
     _ x: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ oz: Int, _ oy: Int,
-    initial: Float, _ f: (Float, Float) -> Float
+    _ r: Rows, initial: Float, _ f: (Float, Float) -> Float
   ) {
-    let g = geometry
-    let (width, sx, dx) = (g.output[2], g.stride[2], g.dilation[2])
+    let (width, sx, dx, padX) = unsafe (r.width, r.strideX, r.dilationX, r.padX)
+    let interior = unsafe r.interior
     for ox in 0..<width { unsafe row[ox] = initial }
-    for kz in taps[0].range[oz] {
-      let iz = g.start(0, oz) + kz * g.dilation[0]
-      for ky in taps[1].range[oy] {
-        let iy = g.start(1, oy) + ky * g.dilation[1]
-        let line = unsafe x + (iz * g.input[1] + iy) * g.input[2]
-        for kx in 0..<g.kernel[2] {
-          let offset = kx * dx - g.padBegin[2]
-          for ox in interior { unsafe row[ox] = f(row[ox], line[ox * sx + offset]) }
+    for kz in unsafe r.zTaps[oz] {
+      let iz = unsafe oz * r.strideZ - r.padZ + kz * r.dilationZ
+      for ky in unsafe r.yTaps[oy] {
+        let iy = unsafe oy * r.strideY - r.padY + ky * r.dilationY
+        let line = unsafe x + (iz * r.inputHeight + iy) * r.inputWidth
+        for kx in 0..<(unsafe r.kernelX) {
+          let offset = kx * dx - padX
+          var ox = interior.lowerBound
+          // 16 outputs at a time for strides 1 and 2 (one or two vector loads, the even
+          // lanes of two for stride 2), then one at a time.
+          if sx <= 2 {
+            while ox + 16 <= interior.upperBound {
+              let source = unsafe UnsafeRawPointer(line + ox * sx + offset)
+              let window =
+                sx == 1
+                ? unsafe source.loadUnaligned(as: SIMD16<Float>.self)
+                : unsafe source.loadUnaligned(as: SIMD32<Float>.self).evenHalf
+              let target = unsafe UnsafeMutableRawPointer(row + ox)
+              var current = unsafe target.loadUnaligned(as: SIMD16<Float>.self)
+              for lane in 0..<16 { current[lane] = f(current[lane], window[lane]) }
+              unsafe target.storeBytes(of: current, as: SIMD16<Float>.self)
+              ox += 16
+            }
+          }
+          while ox < interior.upperBound {
+            unsafe row[ox] = f(row[ox], line[ox * sx + offset])
+            ox += 1
+          }
         }
         for ox in 0..<width where !interior.contains(ox) {
-          for kx in taps[2].range[ox] {
-            unsafe row[ox] = f(row[ox], line[g.start(2, ox) + kx * dx])
+          for kx in unsafe r.xTaps[ox] {
+            unsafe row[ox] = f(row[ox], line[ox * sx - padX + kx * dx])
           }
         }
       }
