@@ -18,13 +18,6 @@ typedef struct gc_gemm_segment {
 /// At most one run per row touched, plus one: 16 rows for a vector of 16 positions.
 #define GC_GEMM_SEGMENTS_PER_VECTOR 17
 #define GC_GEMM_NV (GC_GEMM_NR / 16)
-
-/// A scalar in every lane, written as a vector literal so that the compiler broadcasts it
-/// straight from memory (`vbroadcastss zmm, m32`: a load, no shuffle-port µop).
-static inline __attribute__((always_inline)) gc_v16 gc_gemm_broadcast(const float *s) {
-  float v = *s;
-  return (gc_v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
-}
 #endif
 
 // MARK: - Partial loads and stores
@@ -88,7 +81,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
           v = GC_ISA(gemm_load)(y + i * ldy, &segments[s], v);
         acc[i][j] = v;
       } else {
-        acc[i][j] = bias ? gc_gemm_broadcast(bias + i) : gc_splat(0);
+        acc[i][j] = bias ? gc_broadcast(bias + i) : gc_splat(0);
       }
     }
   }
@@ -106,7 +99,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #pragma clang loop unroll(full)
     for (int i = 0; i < GC_GEMM_MR; i++) {
       if (i >= mr) continue;
-      gc_v16 ai = gc_gemm_broadcast(ak + i);
+      gc_v16 ai = gc_broadcast(ak + i);
       acc[i][0] += ai * b0;
       if (nv > 1) acc[i][1] += ai * b1;
       if (nv > 2) acc[i][2] += ai * b2;
@@ -239,7 +232,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_columns_kernel)(
 #pragma clang loop unroll(full)
     for (int i = 0; i < GC_GEMM_COLUMNS_MR; i++) {
       if (i >= mr) continue;
-      gc_v16 v = gc_gemm_broadcast(row[i]);
+      gc_v16 v = gc_broadcast(row[i]);
 #pragma clang loop unroll(full)
       for (int j = 0; j < 4; j++)
         if (j < nv) acc[i][j] += v * w[j];

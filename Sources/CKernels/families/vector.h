@@ -23,4 +23,11 @@ static inline __attribute__((always_inline)) void gc_store(float *p, gc_v16 v) {
 static inline __attribute__((always_inline)) gc_v16 gc_splat(float s) {
   return (gc_v16){0} + s;
 }
+
+/// *s in every lane, written as a vector literal so that the compiler broadcasts it straight
+/// from memory (`vbroadcastss zmm, m32`: a load, no shuffle-port µop).
+static inline __attribute__((always_inline)) gc_v16 gc_broadcast(const float *s) {
+  float v = *s;
+  return (gc_v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
+}
 #endif

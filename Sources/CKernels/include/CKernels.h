@@ -39,5 +39,6 @@ float gc_fma_peak(long iterations);
 #include "gc_direct.h"
 #include "gc_wgrad.h"
 #include "gc_pool.h"
+#include "gc_matmul.h"
 
 #endif

@@ -38,6 +38,19 @@ extension Operators {
     else {
       throw context.invalidInput(2, "must broadcast to [M, N] = [\(m), \(n)]")
     }
+    if transA == 0, let packed = packConstant(context, k: k, n: n, transposed: transB == 1) {
+      // C[i, j] = c[i · rowStride + j · columnStride], strides 0 where C broadcasts.
+      let (rows, columns) = (bias.count == 2 ? bias[0] : 1, bias.last ?? 1)
+      let (rowStride, columnStride) = (rows == 1 ? 0 : columns, columns == 1 ? 0 : 1)
+      return KernelOperator(context, outputs: [[m, n]]) { inputs, outputs in
+        guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress else { return }
+        let addend = hasC
+          ? PackedMatrix.Addend(
+            inputs[2].baseAddress!, rowStride: rowStride, columnStride: columnStride, beta: beta)
+          : nil
+        packed.multiply(m: m, a: a, lda: k, alpha: alpha, adding: addend, into: y)
+      }
+    }
     let addBias = hasC ? BroadcastBinary(.multiply, a: bias, b: [], outputShape: [m, n]) : nil
     let aStrides = transA == 1 ? (1, m) : (k, 1)
     // A constant B with transB is transposed once here; one computed at run time, per run.
@@ -107,6 +120,13 @@ extension Operators {
       shape: batch, broadcastStrides(batchA, to: batch).map { $0 * m * k },
       broadcastStrides(batchB, to: batch).map { $0 * k * n })
     let batches = batch.reduce(1, *)
+    if batchB.isEmpty, let packed = packConstant(context, k: k, n: n, transposed: false) {
+      // Y's rows are A's rows, batch after batch: one product of batches · m rows.
+      return KernelOperator(context, outputs: [output]) { inputs, outputs in
+        guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress else { return }
+        packed.multiply(m: batches * m, a: a, lda: k, alpha: 1, into: y)
+      }
+    }
     return KernelOperator(context, outputs: [output]) { inputs, outputs in
       let y = outputs[0]
       guard m * n > 0, let yBase = y.baseAddress else { return }
@@ -123,6 +143,20 @@ extension Operators {
           b: bBase + bOffset + within * pairs.steps.1, alpha: 1, into: yBase + index * m * n,
           accumulate: false)
       }
+    }
+  }
+}
+
+extension Operators {
+  /// Input 1 packed for `PackedMatrix` when it is a constant B: [k, n] (given as [n, k] when
+  /// `transposed`) and the product is not empty.
+  fileprivate static func packConstant(
+    _ context: NodeContext, k: Int, n: Int, transposed: Bool
+  ) -> PackedMatrix? {
+    guard k > 0, n > 0, let b = context.constant(1)?.floatTensor?.scalars, b.count == k * n
+    else { return nil }
+    return b.withUnsafeBufferPointer { b in
+      PackedMatrix(k: k, n: n, b: b.baseAddress!, strides: transposed ? (1, k) : (n, 1))
     }
   }
 }
