@@ -114,15 +114,25 @@ static void GC_ISA(matmul_kernel_any)(
 
 // MARK: - Loop
 
-/// Per panel, per K block, per 12 rows: the panel's K block (32 KiB) stays in L1 while the
-/// row blocks sweep it.
+/// Per pass of rows (their A, about GC_MATMUL_PASS_FLOATS, stays in L2), per panel, per K
+/// block, per 12 rows: the panel's K block (32 KiB) stays in L1 while the row blocks sweep it.
+/// A pass has 96 rows at least: each pass reads all of B once, which costs less than reading
+/// A from further away once per panel only when a pass has more than 32 rows.
 void GC_ISA(gc_matmul)(const gc_matmul_args *g) {
-  for (int64_t p = g->p_begin; p < g->p_end; p++) {
-    for (int64_t k0 = 0; k0 < g->k; k0 += GC_MATMUL_KC) {
-      const int64_t kc = g->k - k0 < GC_MATMUL_KC ? g->k - k0 : GC_MATMUL_KC;
-      for (int64_t m0 = g->m_begin; m0 < g->m_end; m0 += GC_MATMUL_MR) {
-        const int mr = g->m_end - m0 < GC_MATMUL_MR ? (int)(g->m_end - m0) : GC_MATMUL_MR;
-        GC_ISA(matmul_kernel_any)(mr, g, m0, p, k0, kc);
+  const int64_t rows = g->m_end - g->m_begin;
+  int64_t pass = GC_MATMUL_PASS_FLOATS / g->k;
+  if (pass < 8 * GC_MATMUL_MR) pass = 8 * GC_MATMUL_MR;
+  const int64_t passes = (rows + pass - 1) / pass;  // then balanced, in whole row blocks
+  pass = ((rows + passes - 1) / passes + GC_MATMUL_MR - 1) / GC_MATMUL_MR * GC_MATMUL_MR;
+  for (int64_t m1 = g->m_begin; m1 < g->m_end; m1 += pass) {
+    const int64_t m2 = g->m_end - m1 < pass ? g->m_end : m1 + pass;
+    for (int64_t p = g->p_begin; p < g->p_end; p++) {
+      for (int64_t k0 = 0; k0 < g->k; k0 += GC_MATMUL_KC) {
+        const int64_t kc = g->k - k0 < GC_MATMUL_KC ? g->k - k0 : GC_MATMUL_KC;
+        for (int64_t m0 = m1; m0 < m2; m0 += GC_MATMUL_MR) {
+          const int mr = m2 - m0 < GC_MATMUL_MR ? (int)(m2 - m0) : GC_MATMUL_MR;
+          GC_ISA(matmul_kernel_any)(mr, g, m0, p, k0, kc);
+        }
       }
     }
   }

@@ -19,6 +19,9 @@ extern "C" {
 #define GC_MATMUL_NR 32
 /// Rows of B per pass over a panel: a pass reads 256 × 32 floats (32 KiB, in L1).
 #define GC_MATMUL_KC 256
+/// Floats of A per pass of rows over all panels (512 KiB, in L2): a product of many rows is
+/// done in passes, so that A is read from L2, not from L3, once per panel.
+#define GC_MATMUL_PASS_FLOATS 131072
 
 /// One call of `gc_matmul`: rows [m_begin, m_end) × panels [p_begin, p_end) of Y.
 typedef struct gc_matmul_args {
