@@ -45,9 +45,12 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_store)(
 /// acc[i][j] = Σ_k A[m0 + i, k] · panel[k, 16 j ...], started from zero (first K block) or
 /// from Y (a later one), then stored to Y: as it is, or on the last K block as
 /// alpha · acc + beta · C. mr is a constant in every call, so the accumulators stay in
-/// registers; columns past n are computed from the panel's zeros and not stored.
+/// registers; columns past n are computed from the panel's zeros and not stored. With
+/// `prefetch` (the first row block of a sweep), it also prefetches the panel data read next,
+/// which follows this K block in memory: a B streamed from memory arrives ahead of its sweep.
 static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
-  const int mr, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0, int64_t kc) {
+  const int mr, const int prefetch, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0,
+  int64_t kc) {
   const int64_t column = p * GC_MATMUL_NR, lda = g->lda, ldy = g->ldy;
   const int first = k0 == 0, last = k0 + kc == g->k;
   int count[GC_MATMUL_NV];  // columns of Y in each vector
@@ -71,6 +74,10 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
   }
   for (int64_t k = 0; k < kc; k++) {
     const gc_v16 b0 = gc_load(b + k * GC_MATMUL_NR), b1 = gc_load(b + k * GC_MATMUL_NR + 16);
+    if (prefetch) {
+      __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR);
+      __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR + 16);
+    }
 #pragma clang loop unroll(full)
     for (int i = 0; i < GC_MATMUL_MR; i++) {
       if (i >= mr) continue;
@@ -98,11 +105,15 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
 }
 
 #define GC_MATMUL_CASE(MR) \
-  case MR: GC_ISA(matmul_kernel)(MR, g, m0, p, k0, kc); break;
+  case MR: GC_ISA(matmul_kernel)(MR, 0, g, m0, p, k0, kc); break;
 
-/// The microkernel for mr in 1...12 rows, each row count compiled apart.
+/// The microkernel for mr in 1...12 rows, each row count compiled apart; prefetching with 12.
 static void GC_ISA(matmul_kernel_any)(
-  int mr, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0, int64_t kc) {
+  int mr, int prefetch, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0, int64_t kc) {
+  if (prefetch && mr == GC_MATMUL_MR) {
+    GC_ISA(matmul_kernel)(GC_MATMUL_MR, 1, g, m0, p, k0, kc);
+    return;
+  }
   switch (mr) {
     GC_MATMUL_CASE(12) GC_MATMUL_CASE(11) GC_MATMUL_CASE(10) GC_MATMUL_CASE(9)
     GC_MATMUL_CASE(8) GC_MATMUL_CASE(7) GC_MATMUL_CASE(6) GC_MATMUL_CASE(5)
@@ -131,7 +142,7 @@ void GC_ISA(gc_matmul)(const gc_matmul_args *g) {
         const int64_t kc = g->k - k0 < GC_MATMUL_KC ? g->k - k0 : GC_MATMUL_KC;
         for (int64_t m0 = m1; m0 < m2; m0 += GC_MATMUL_MR) {
           const int mr = m2 - m0 < GC_MATMUL_MR ? (int)(m2 - m0) : GC_MATMUL_MR;
-          GC_ISA(matmul_kernel_any)(mr, g, m0, p, k0, kc);
+          GC_ISA(matmul_kernel_any)(mr, m0 == m1, g, m0, p, k0, kc);
         }
       }
     }
