@@ -1,8 +1,8 @@
-// CKernels: the convolution microkernels that need SIMD code generation Swift cannot express
-// portably. Each family is written once with vector extensions (families/NAME.h) and
-// compiled twice: for AVX-512 (NAME_avx512.c, x86-64 only) and for the target's baseline
-// (NAME_generic.c, any x86-64 or arm64). NAME.c picks one at run time. Planning, packing
-// and threading stay in Swift.
+// CKernels: the convolution and matrix-product microkernels that need SIMD code generation
+// Swift cannot express portably. Each family is written once with vector extensions
+// (families/NAME.h) and compiled twice: for AVX-512 (NAME_avx512.c, x86-64 only) and for the
+// target's baseline (NAME_generic.c, any x86-64 or arm64). NAME.c picks one at run time.
+// Planning, packing and threading stay in Swift.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 

@@ -13,11 +13,12 @@
 extern "C" {
 #endif
 
-/// Rows of A (and Y) per microkernel call: 12 × 2 accumulator vectors.
+/// Rows of A (and Y) per microkernel call: 12 × 2 accumulator vectors (14 measured no faster).
 #define GC_MATMUL_MR 12
 /// Columns of a packed panel: 2 vectors of 16.
 #define GC_MATMUL_NR 32
-/// Rows of B per pass over a panel: a pass reads 256 × 32 floats (32 KiB, in L1).
+/// Rows of B per pass over a panel: a pass reads 256 × 32 floats (32 KiB, in L1). On
+/// ConvNeXt's shapes (K up to 3072) 128, 512 and no blocking measured the same.
 #define GC_MATMUL_KC 256
 /// Floats of A per pass of rows over all panels (512 KiB, in L2): a product of many rows is
 /// done in passes, so that A is read from L2, not from L3, once per panel.

@@ -1,12 +1,13 @@
 import CKernels
 
-/// A constant right operand B: [k, n] of matrix products, packed once into the column panels
-/// of `gc_matmul` (32 columns each, zero past n, 64-byte aligned):
-/// panels[(panel · k + p) · 32 + c] = B[p, panel · 32 + c].
+/// The right operand B: [k, n] of matrix products, packed into the column panels of
+/// `gc_matmul` (32 columns each, zero past n, 64-byte aligned):
+/// panels[(panel · k + p) · 32 + c] = B[p, panel · 32 + c]. A constant B is packed once,
+/// when its operator is built; one computed at run time, per run.
 ///
 /// `multiply` computes y = alpha · A · B + beta · C with a 12 × 32 register-blocked
-/// microkernel in C; `MatrixMultiply` is its plain twin, and the path for a B computed at
-/// run time.
+/// microkernel in C; `MatrixMultiply` is its plain twin, and the path for a transposed A and
+/// for products of few rows with a B computed at run time.
 package final class PackedMatrix: Sendable {
   package let k: Int, n: Int
   private let panels: AlignedBuffer
@@ -90,10 +91,11 @@ package final class PackedMatrix: Sendable {
   }
 }
 
-/// Chunks along the first dimension (up to `tasks`), then along the second until there are
-/// about `tasks` in all.
+/// Chunks along the first dimension (`tasks`, or one block each when there are fewer than
+/// 2 · tasks blocks, so that chunks are even), then along the second until there are about
+/// `tasks` in all.
 private func chunks(_ tasks: Int, first: Int, second: Int) -> (Int, Int) {
-  let along = min(first, tasks)
+  let along = first < 2 * tasks ? first : tasks
   return (along, min(second, (tasks + along - 1) / along))
 }
 
