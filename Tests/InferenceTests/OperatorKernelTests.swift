@@ -114,4 +114,41 @@ import Testing
         .float32, "\(m)x\(k) · \(k)x\(n), A strides \(strides)")
     }
   }
+
+  /// B computed at run time is packed per run once A has 8 rows or more: per batch for
+  /// MatMul (B's batch broadcast here), with transB and a column C for Gemm.
+  @Test func productsOfRunTimeOperandsMatchTheTripleLoop() throws {
+    let (m, k, n) = (9, 5, 17)
+    let a = randomTensor([2, 1, m, k], seed: 1)
+    let b = randomTensor([3, k, n], seed: 2)
+    let matMul = try build(
+      makeNode("MatMul", ["a", "b"]), opset: 13, [(a.shape, nil), (b.shape, nil)])
+    var expected = [Float]()
+    for (i, j) in [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)] {
+      expected += Reference.matrixMultiply(
+        Array(a.scalars[i * m * k..<(i + 1) * m * k]),
+        Array(b.scalars[j * k * n..<(j + 1) * k * n]), m: m, n: n, k: k)
+    }
+    expectClose(
+      run(matMul, [a, b])[0], try Tensor(shape: [2, 3, m, n], scalars: expected), .float32,
+      "MatMul [2, 1, 9, 5] · [3, 5, 17]")
+
+    let a2 = randomTensor([m, k], seed: 3)
+    let b2 = randomTensor([k, n], seed: 4)
+    let bT = try Tensor(
+      shape: [n, k], scalars: (0..<n * k).map { b2.scalars[($0 % k) * n + $0 / k] })
+    let c = randomTensor([m, 1], seed: 5)
+    let attributes: [String: ONNXAttributeValue] = [
+      "transB": .int(1), "alpha": .float(0.5), "beta": .float(2),
+    ]
+    let gemm = try build(
+      makeNode("Gemm", ["a", "b", "c"], ["y"], attributes), opset: 13,
+      [(a2.shape, nil), (bT.shape, nil), (c.shape, nil)])
+    let product = Reference.matrixMultiply(a2.scalars, b2.scalars, m: m, n: n, k: k, alpha: 0.5)
+    expectClose(
+      run(gemm, [a2, bT, c])[0],
+      try Tensor(
+        shape: [m, n], scalars: product.indices.map { product[$0] + 2 * c.scalars[$0 / n] }),
+      .float32, "Gemm [9, 5] · [17, 5]ᵀ + [9, 1]")
+  }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CKernels
 import Kernels
 
@@ -6,6 +7,10 @@ import Kernels
 /// thread count. Both are process-wide: only for suites that run one test at a time and
 /// alone in changing them.
 public func forEachKernelConfiguration(_ body: (String) throws -> Void) rethrows {
+  // One test target's loop at a time: the settings are process-wide, and suites of several
+  // test targets run side by side.
+  kernelSettingsLock.lock()
+  defer { kernelSettingsLock.unlock() }
   let threads = Threads.count
   defer {
     gc_use_generic_kernels(0)
@@ -19,3 +24,6 @@ public func forEachKernelConfiguration(_ body: (String) throws -> Void) rethrows
     }
   }
 }
+
+/// Held while a loop of `forEachKernelConfiguration` changes the process-wide settings.
+private let kernelSettingsLock = NSRecursiveLock()

@@ -18,7 +18,6 @@ typedef struct gc_gemm_segment {
 /// At most one run per row touched, plus one: 16 rows for a vector of 16 positions.
 #define GC_GEMM_SEGMENTS_PER_VECTOR 17
 #define GC_GEMM_NV (GC_GEMM_NR / 16)
-
 #endif
 
 // MARK: - Partial loads and stores

@@ -1,4 +1,4 @@
-// CKernels: the convolution microkernels and elementwise activations that need SIMD code
+// CKernels: the convolution, matrix-product and activation microkernels that need SIMD code
 // generation Swift cannot express portably. Each family is written once with vector
 // extensions (families/NAME.h) and compiled twice: for AVX-512 (NAME_avx512.c, x86-64 only)
 // and for the target's baseline (NAME_generic.c, any x86-64 or arm64). NAME.c picks one at
@@ -41,5 +41,6 @@ float gc_fma_peak(long iterations);
 #include "gc_pool.h"
 #include "gc_activation.h"
 #include "gc_wgemm.h"
+#include "gc_matmul.h"
 
 #endif

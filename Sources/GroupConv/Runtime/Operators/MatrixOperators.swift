@@ -38,6 +38,21 @@ extension Operators {
     else {
       throw context.invalidInput(2, "must broadcast to [M, N] = [\(m), \(n)]")
     }
+    let packing = Packing(context, k: k, n: n, transposed: transB == 1)
+    if transA == 0, let packing, packing.constant != nil || m >= Packing.rowsPerRunPacking {
+      // C[i, j] = c[i · rowStride + j · columnStride], strides 0 where C broadcasts.
+      let (rows, columns) = (bias.count == 2 ? bias[0] : 1, bias.last ?? 1)
+      let (rowStride, columnStride) = (rows == 1 ? 0 : columns, columns == 1 ? 0 : 1)
+      return KernelOperator(context, outputs: [[m, n]]) { inputs, outputs in
+        guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress, m > 0 else { return }
+        let packed = packing.matrix(inputs[1].baseAddress!)
+        let addend = hasC
+          ? PackedMatrix.Addend(
+            inputs[2].baseAddress!, rowStride: rowStride, columnStride: columnStride, beta: beta)
+          : nil
+        packed.multiply(m: m, a: a, lda: k, alpha: alpha, adding: addend, into: y)
+      }
+    }
     let addBias = hasC ? BroadcastBinary(.multiply, a: bias, b: [], outputShape: [m, n]) : nil
     let aStrides = transA == 1 ? (1, m) : (k, 1)
     // A constant B with transB is transposed once here; one computed at run time, per run.
@@ -107,6 +122,27 @@ extension Operators {
       shape: batch, broadcastStrides(batchA, to: batch).map { $0 * m * k },
       broadcastStrides(batchB, to: batch).map { $0 * k * n })
     let batches = batch.reduce(1, *)
+    let packing = Packing(context, k: k, n: n, transposed: false)
+    if let packed = packing?.constant {
+      // B has no batch (a constant of k · n elements): Y's rows are A's rows, batch after
+      // batch, one product of batches · m rows.
+      return KernelOperator(context, outputs: [output]) { inputs, outputs in
+        guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress else { return }
+        packed.multiply(m: batches * m, a: a, lda: k, alpha: 1, into: y)
+      }
+    }
+    if let packing, m >= Packing.rowsPerRunPacking {
+      return KernelOperator(context, outputs: [output]) { inputs, outputs in
+        guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress,
+          let b = inputs[1].baseAddress
+        else { return }
+        for index in 0..<batches {
+          let (aOffset, bOffset) = pairs.offsets(ofElement: index)
+          packing.matrix(b + bOffset).multiply(
+            m: m, a: a + aOffset, lda: k, alpha: 1, into: y + index * m * n)
+        }
+      }
+    }
     return KernelOperator(context, outputs: [output]) { inputs, outputs in
       let y = outputs[0]
       guard m * n > 0, let yBase = y.baseAddress else { return }
@@ -115,15 +151,49 @@ extension Operators {
         return
       }
       for index in 0..<batches {
-        let row = pairs.rowLength
-        let (aOffset, bOffset) = pairs.offsets(ofRow: index / row)
-        let within = index % row
+        let (aOffset, bOffset) = pairs.offsets(ofElement: index)
         MatrixMultiply.run(
-          m: m, n: n, k: k, a: aBase + aOffset + within * pairs.steps.0, aStrides: (k, 1),
-          b: bBase + bOffset + within * pairs.steps.1, alpha: 1, into: yBase + index * m * n,
-          accumulate: false)
+          m: m, n: n, k: k, a: aBase + aOffset, aStrides: (k, 1), b: bBase + bOffset, alpha: 1,
+          into: yBase + index * m * n, accumulate: false)
       }
     }
+  }
+}
+
+/// How input 1 (B: [k, n], given as [n, k] when transposed) reaches `PackedMatrix`: packed
+/// once when it is a constant, else per run.
+struct Packing: Sendable {
+  let k: Int, n: Int
+  let strides: (Int, Int)
+  let constant: PackedMatrix?
+  /// Rows of A from which packing B per run pays: packing reads B once and writes it once,
+  /// about what the plain loop's slower reads of B cost.
+  static let rowsPerRunPacking = 8
+
+  /// Nil for an empty product.
+  init?(_ context: NodeContext, k: Int, n: Int, transposed: Bool) {
+    guard k > 0, n > 0 else { return nil }
+    (self.k, self.n, strides) = (k, n, transposed ? (1, k) : (n, 1))
+    let b = context.constant(1)?.floatTensor?.scalars
+    constant =
+      b?.count == k * n
+      ? b!.withUnsafeBufferPointer { [strides] in
+        PackedMatrix(k: k, n: n, b: $0.baseAddress!, strides: strides)
+      } : nil
+  }
+
+  /// The constant, or B packed from `b`.
+  func matrix(_ b: UnsafePointer<Float>) -> PackedMatrix {
+    constant ?? PackedMatrix(k: k, n: n, b: b, strides: strides)
+  }
+}
+
+extension StridedPair {
+  /// The offsets in A and B of batch element `index` (row-major over the shape).
+  fileprivate func offsets(ofElement index: Int) -> (Int, Int) {
+    let (a, b) = offsets(ofRow: index / rowLength)
+    let within = index % rowLength
+    return (a + within * steps.0, b + within * steps.1)
   }
 }
 

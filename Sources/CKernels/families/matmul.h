@@ -1,0 +1,150 @@
+// The matrix-product family (see include/gc_matmul.h): a 12 × 32 microkernel (12 rows of A
+// broadcast × 2 vectors of a packed B panel, 24 accumulators), compiled apart for each row
+// count of the last block, and the loop over panels, K blocks and row blocks that calls it.
+// Included once per instruction set with GC_ISA defined; GC_MATMUL_MASKED selects AVX-512
+// masked loads and stores for the last panel's partial vectors.
+#include "gc_matmul.h"
+#include <string.h>
+
+#define GC_MATMUL_NV (GC_MATMUL_NR / 16)
+
+// MARK: - Partial loads and stores
+
+/// p[0 ..< count] in the first lanes (count in 1...16), zero in the others.
+static inline __attribute__((always_inline)) gc_v16 GC_ISA(matmul_load)(
+  const float *p, int count) {
+  if (count >= 16) return gc_load(p);
+#if defined(GC_MATMUL_MASKED)
+  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1u), p);
+#else
+  float lanes[16] = {0};
+  for (int l = 0; l < count; l++) lanes[l] = p[l];
+  return gc_load(lanes);
+#endif
+}
+
+/// p[0 ..< count] = the first lanes of v (count in 1...16).
+static inline __attribute__((always_inline)) void GC_ISA(matmul_store)(
+  float *p, gc_v16 v, int count) {
+  if (count >= 16) {
+    gc_store(p, v);
+    return;
+  }
+#if defined(GC_MATMUL_MASKED)
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << count) - 1u), (__m512)v);
+#else
+  float lanes[16];
+  gc_store(lanes, v);
+  for (int l = 0; l < count; l++) p[l] = lanes[l];
+#endif
+}
+
+// MARK: - Microkernel
+
+/// Rows [m0, m0 + mr) of panel p over the K block [k0, k0 + kc):
+/// acc[i][j] = Σ_k A[m0 + i, k] · panel[k, 16 j ...], started from zero (first K block) or
+/// from Y (a later one), then stored to Y: as it is, or on the last K block as
+/// alpha · acc + beta · C. mr is a constant in every call, so the accumulators stay in
+/// registers; columns past n are computed from the panel's zeros and not stored. With
+/// `prefetch` (the first row block of a sweep), it also prefetches the panel data read next,
+/// which follows this K block in memory: a B streamed from memory arrives ahead of its sweep.
+static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
+  const int mr, const int prefetch, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0,
+  int64_t kc) {
+  const int64_t column = p * GC_MATMUL_NR, lda = g->lda, ldy = g->ldy;
+  const int first = k0 == 0, last = k0 + kc == g->k;
+  int count[GC_MATMUL_NV];  // columns of Y in each vector
+  for (int j = 0; j < GC_MATMUL_NV; j++) {
+    int64_t left = g->n - column - 16 * j;
+    count[j] = left >= 16 ? 16 : left > 0 ? (int)left : 0;
+  }
+  const float *restrict b = g->packed + (p * g->k + k0) * GC_MATMUL_NR;
+  const float *restrict a = g->a + m0 * lda + k0;
+  float *restrict y = g->y + m0 * ldy + column;
+
+  gc_v16 acc[GC_MATMUL_MR][GC_MATMUL_NV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_MATMUL_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_MATMUL_NV; j++) {
+      if (i >= mr) continue;
+      acc[i][j] = first || count[j] == 0 ? gc_splat(0)
+                                         : GC_ISA(matmul_load)(y + i * ldy + 16 * j, count[j]);
+    }
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const gc_v16 b0 = gc_load(b + k * GC_MATMUL_NR), b1 = gc_load(b + k * GC_MATMUL_NR + 16);
+    if (prefetch) {
+      __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR);
+      __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR + 16);
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < GC_MATMUL_MR; i++) {
+      if (i >= mr) continue;
+      const gc_v16 ai = gc_broadcast(a + i * lda + k);
+      acc[i][0] += ai * b0;
+      acc[i][1] += ai * b1;
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_MATMUL_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_MATMUL_NV; j++) {
+      if (i >= mr || count[j] == 0) continue;
+      gc_v16 v = acc[i][j];
+      if (last) {
+        v *= g->alpha;
+        if (g->c) {
+          const float *c = g->c + (m0 + i) * g->c_row + (column + 16 * j) * g->c_col;
+          v += g->beta * (g->c_col ? GC_ISA(matmul_load)(c, count[j]) : gc_broadcast(c));
+        }
+      }
+      GC_ISA(matmul_store)(y + i * ldy + 16 * j, v, count[j]);
+    }
+  }
+}
+
+#define GC_MATMUL_CASE(MR) \
+  case MR: GC_ISA(matmul_kernel)(MR, 0, g, m0, p, k0, kc); break;
+
+/// The microkernel for mr in 1...12 rows, each row count compiled apart; prefetching with 12.
+static void GC_ISA(matmul_kernel_any)(
+  int mr, int prefetch, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0, int64_t kc) {
+  if (prefetch && mr == GC_MATMUL_MR) {
+    GC_ISA(matmul_kernel)(GC_MATMUL_MR, 1, g, m0, p, k0, kc);
+    return;
+  }
+  switch (mr) {
+    GC_MATMUL_CASE(12) GC_MATMUL_CASE(11) GC_MATMUL_CASE(10) GC_MATMUL_CASE(9)
+    GC_MATMUL_CASE(8) GC_MATMUL_CASE(7) GC_MATMUL_CASE(6) GC_MATMUL_CASE(5)
+    GC_MATMUL_CASE(4) GC_MATMUL_CASE(3) GC_MATMUL_CASE(2) GC_MATMUL_CASE(1)
+    default: break;
+  }
+}
+#undef GC_MATMUL_CASE
+
+// MARK: - Loop
+
+/// Per pass of rows (their A, about GC_MATMUL_PASS_FLOATS, stays in L2), per panel, per K
+/// block, per 12 rows: the panel's K block (32 KiB) stays in L1 while the row blocks sweep it.
+/// A pass has 96 rows at least: each pass reads all of B once, which costs less than reading
+/// A from further away once per panel only when a pass has more than 32 rows.
+void GC_ISA(gc_matmul)(const gc_matmul_args *g) {
+  const int64_t rows = g->m_end - g->m_begin;
+  int64_t pass = GC_MATMUL_PASS_FLOATS / g->k;
+  if (pass < 8 * GC_MATMUL_MR) pass = 8 * GC_MATMUL_MR;
+  const int64_t passes = (rows + pass - 1) / pass;  // then balanced, in whole row blocks
+  pass = ((rows + passes - 1) / passes + GC_MATMUL_MR - 1) / GC_MATMUL_MR * GC_MATMUL_MR;
+  for (int64_t m1 = g->m_begin; m1 < g->m_end; m1 += pass) {
+    const int64_t m2 = g->m_end - m1 < pass ? g->m_end : m1 + pass;
+    for (int64_t p = g->p_begin; p < g->p_end; p++) {
+      for (int64_t k0 = 0; k0 < g->k; k0 += GC_MATMUL_KC) {
+        const int64_t kc = g->k - k0 < GC_MATMUL_KC ? g->k - k0 : GC_MATMUL_KC;
+        for (int64_t m0 = m1; m0 < m2; m0 += GC_MATMUL_MR) {
+          const int mr = m2 - m0 < GC_MATMUL_MR ? (int)(m2 - m0) : GC_MATMUL_MR;
+          GC_ISA(matmul_kernel_any)(mr, m0 == m1, g, m0, p, k0, kc);
+        }
+      }
+    }
+  }
+}

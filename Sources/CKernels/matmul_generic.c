@@ -1,0 +1,4 @@
+// The matrix-product family for the baseline instruction set.
+#define GC_ISA(name) name##_generic
+#include "families/vector.h"
+#include "families/matmul.h"
