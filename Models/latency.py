@@ -18,6 +18,10 @@ and with --rounds R > 1 in the order A B B A ..., so that slow drift on a shared
 on both alike; ONNX Runtime's median is over all its runs, GroupConv's is the median of its
 rounds' medians.
 
+The machine may be shared: for each measurement the script records how many cores' worth of
+CPU other processes used meanwhile (/proc/stat less its own CPU time), and --retries N measures
+ONNX Runtime again while that was above --busy-cores, keeping the least disturbed attempt.
+
 --check also runs `groupconv run model.onnx --input input.npy --output TMP` and compares the
 result with output.npy (PyTorch's), next to ONNX Runtime's own difference from it.
 """
