@@ -57,44 +57,50 @@ package enum Activation: Equatable, Sendable {
     }
   }
 
-  /// Applies the function to every element of `y`, in place. The piecewise-linear functions
-  /// run branch-free loops that vectorize; the transcendental ones run the vectorized C
-  /// loops of `gc_activation`, within float tolerance of `value(_:)`.
+  /// Applies the function to every element of `y`, in place, in slices spread over threads
+  /// when `y` is large. The piecewise-linear functions run branch-free loops that vectorize;
+  /// the transcendental ones run the vectorized C loops of `gc_activation`, within float
+  /// tolerance of `value(_:)`.
   package func apply(_ y: UnsafeMutableBufferPointer<Float>) {
+    let activation = self
+    unsafe Self.chunks(y) { chunk in unsafe activation.applyInPlace(chunk) }
+  }
+
+  /// `apply` on one slice, on this thread. Each case is its own loop over the slice, so the
+  /// function is inlined into it whether or not the slices run on other threads (a closure
+  /// called per element through the thread pool does not vectorize).
+  private func applyInPlace(_ y: UnsafeMutableBufferPointer<Float>) {
     switch self {
-    case .relu: unsafe Self.map(y) { $0 < 0 ? 0 : $0 }
-    case .clip(let low, let high): unsafe Self.map(y) { Swift.min(Swift.max($0, low), high) }
+    case .relu: for i in y.indices { unsafe y[i] = unsafe y[i] < 0 ? 0 : y[i] }
+    case .clip(let low, let high):
+      for i in y.indices { unsafe y[i] = Swift.min(Swift.max(unsafe y[i], low), high) }
     case .sigmoid: unsafe Self.vectorized(y, GC_ACTIVATION_SIGMOID)
     case .silu: unsafe Self.vectorized(y, GC_ACTIVATION_SILU)
     case .hardSigmoid(let alpha, let beta):
-      unsafe Self.map(y) { Swift.max(0, Swift.min(1, alpha * $0 + beta)) }
-    case .hardSwish: unsafe Self.map(y) { $0 * Swift.max(0, Swift.min(1, $0 / 6 + 0.5)) }
-    case .leakyRelu(let alpha): unsafe Self.map(y) { $0 < 0 ? alpha * $0 : $0 }
+      for i in y.indices { unsafe y[i] = Swift.max(0, Swift.min(1, alpha * (unsafe y[i]) + beta)) }
+    case .hardSwish:
+      for i in y.indices {
+        let v = unsafe y[i]
+        unsafe y[i] = v * Swift.max(0, Swift.min(1, v / 6 + 0.5))
+      }
+    case .leakyRelu(let alpha):
+      for i in y.indices { unsafe y[i] = unsafe y[i] < 0 ? alpha * y[i] : y[i] }
     case .tanh: unsafe Self.vectorized(y, GC_ACTIVATION_TANH)
     case .erf: unsafe Self.vectorized(y, GC_ACTIVATION_ERF)
     case .geluErf: unsafe Self.vectorized(y, GC_ACTIVATION_GELU_ERF)
     case .exp: unsafe Self.vectorized(y, GC_ACTIVATION_EXP)
-    case .sqrt: unsafe Self.map(y) { $0.squareRoot() }
-    case .negate: unsafe Self.map(y) { -$0 }
-    case .reciprocal: unsafe Self.map(y) { 1 / $0 }
+    case .sqrt: for i in y.indices { unsafe y[i] = (unsafe y[i]).squareRoot() }
+    case .negate: for i in y.indices { unsafe y[i] = -(unsafe y[i]) }
+    case .reciprocal: for i in y.indices { unsafe y[i] = 1 / (unsafe y[i]) }
     }
   }
 
-  /// y[i] = f(y[i]), in chunks spread over threads when `y` is large.
-  @inline(__always)
-  private static func map(_ y: UnsafeMutableBufferPointer<Float>, _ f: (Float) -> Float) {
-    unsafe chunks(y) { chunk in
-      for i in chunk.indices { unsafe chunk[i] = f(chunk[i]) }
-    }
-  }
-
-  /// gc_activation(kind) over `y` in place, in chunks spread over threads when `y` is large.
+  /// gc_activation(kind) over `y` in place.
   private static func vectorized(
     _ y: UnsafeMutableBufferPointer<Float>, _ kind: gc_activation_kind
   ) {
-    unsafe chunks(y) { chunk in
-      unsafe gc_activation(kind, chunk.baseAddress, chunk.baseAddress, Int64(chunk.count))
-    }
+    guard !y.isEmpty else { return }
+    unsafe gc_activation(kind, y.baseAddress, y.baseAddress, Int64(y.count))
   }
 
   /// Runs `body` on consecutive slices of 64 Ki elements of `y`, spread over threads.
