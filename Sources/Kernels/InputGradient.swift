@@ -1,3 +1,4 @@
+import Synchronization
 import Tensors
 
 /// The input gradient of a convolution, which is also the forward pass of the transposed
@@ -16,6 +17,9 @@ package final class InputGradientKernel: Sendable {
   /// the dilated kernel) rather than read in place.
   let spreads: Bool
   let original: ConvolutionGeometry
+  /// The spread dy of an earlier call, kept for the next: only the positions dy lands on are
+  /// written, so its zeros stay and need no refill.
+  private let spreadCache = Mutex<AlignedBuffer?>(nil)
 
   /// The kernel for `geometry` (a convolution with zeros padding) and its `weight`, or nil
   /// when no fast forward kernel handles the flipped convolution. `makeForward` chooses the
@@ -70,9 +74,12 @@ package final class InputGradientKernel: Sendable {
       unsafe forward.forward(x: dy, bias: bias, y: dx)
       return
     }
-    let spread = AlignedBuffer(count: forwardGeometry.xShape.reduce(1, *))
+    let spread =
+      spreadCache.withLock { $0.take() }
+      ?? AlignedBuffer(count: forwardGeometry.xShape.reduce(1, *))
     unsafe spreadOut(dy, into: spread.pointer)
     unsafe forward.forward(x: spread.pointer, bias: bias, y: dx)
+    spreadCache.withLock { $0 = spread }
   }
 
   /// Writes dy with stride − 1 zeros between elements into the forward geometry's x,
@@ -98,15 +105,21 @@ package final class InputGradientKernel: Sendable {
     }
     let yPlane = ySize[0] * ySize[1] * ySize[2]
     let xPlane = size[0] * size[1] * size[2]
-    for plane in 0..<planes {
-      var source = plane * yPlane
-      for z in maps[0] {
-        for r in maps[1] {
-          for q in maps[2] {
-            if z >= 0 && r >= 0 && q >= 0 {
-              unsafe target[plane * xPlane + (z * size[1] + r) * size[2] + q] = dy[source]
-            }
-            source += 1
+    let (height, width) = (size[1], size[2])
+    let (zs, rs) = (maps[0], maps[1])
+    // The columns kept, as (source column, target column) pairs, read from a buffer in the
+    // innermost loop.
+    let columns = maps[2].enumerated().filter { $0.element >= 0 }.map { ($0.offset, $0.element) }
+    let rowLength = ySize[2]
+    unsafe columns.withUnsafeBufferPointer { columns in
+      Threads.parallelFor(planes) { plane in
+        let source = unsafe dy + plane * yPlane
+        let destination = unsafe target + plane * xPlane
+        for (zi, z) in zs.enumerated() where z >= 0 {
+          for (ri, r) in rs.enumerated() where r >= 0 {
+            let from = unsafe source + (zi * rs.count + ri) * rowLength
+            let to = unsafe destination + (z * height + r) * width
+            for unsafe (q, t) in unsafe columns { unsafe to[t] = from[q] }
           }
         }
       }
