@@ -32,18 +32,22 @@ import Testing
     let geometry = try ConvolutionGeometry(
       inputShape: c.input, weightShape: c.weight, biasShape: nil, options: c.options)
     let w = try Tensor.random(shape: c.weight, seed: 11)
-    let dy = try Tensor.random(shape: geometry.yShape, seed: 12)
     let kernel = try #require(
       w.withUnsafeBufferPointer { w in
         InputGradientKernel(geometry, weight: w) { ReferenceForwardKernel($0, weight: $1) }
       })
-    var dx = try Tensor(shape: geometry.xShape)
-    dy.withUnsafeBufferPointer { dy in
-      dx.withUnsafeMutableBufferPointer { dx in
-        kernel.run(dy: dy.baseAddress!, bias: nil, dx: dx.baseAddress!)
+    // Twice with different dy: the second call reuses the first call's spread buffer.
+    for seed in [12, 13] as [UInt64] {
+      let dy = try Tensor.random(shape: geometry.yShape, seed: seed)
+      var dx = try Tensor(shape: geometry.xShape)
+      dy.withUnsafeBufferPointer { dy in
+        dx.withUnsafeMutableBufferPointer { dx in
+          kernel.run(dy: dy.baseAddress!, bias: nil, dx: dx.baseAddress!)
+        }
       }
+      let expected = Reference.correlateInputGradient(dy: dy.scalars, w: w.scalars, geometry)
+      expectClose(
+        dx, try Tensor(shape: geometry.xShape, scalars: expected), .float32, "\(c), dy seed \(seed)")
     }
-    let expected = Reference.correlateInputGradient(dy: dy.scalars, w: w.scalars, geometry)
-    expectClose(dx, try Tensor(shape: geometry.xShape, scalars: expected), .float32, "\(c)")
   }
 }
