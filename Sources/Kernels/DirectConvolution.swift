@@ -172,7 +172,7 @@ import Tensors
       rows: tile.rows, vecs: tile.vecs, chunks: chunks, pitch: pitch,
       staged_rows: stagedRowCount, shift: shift, plane: plane, ntaps: taps, tile: index,
       isa: options.isa ?? Int(GC_DIRECT_ISA_AUTOMATIC), direct_rows: directRows ? 1 : 0,
-      weight: nil, taps: nil, koff: nil)
+      weight: nil, taps: nil, koff: nil, clamp: nil)
     scratchCount = unsafe gc_direct_scratch_count(&plan)
     unsafe self.plan = plan
   }
@@ -221,7 +221,8 @@ import Tensors
   }
 
   package func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?
   ) {
     let small = cost < options.parallelWorkThreshold
     let threads = small ? 1 : min(options.threads ?? Threads.count, items)
@@ -237,6 +238,7 @@ import Tensors
         unsafe plan.weight = UnsafePointer(weights.pointer)
         unsafe plan.taps = taps.baseAddress
         unsafe plan.koff = columns.baseAddress
+        unsafe plan.clamp = clamp
         if threads == 1 {
           unsafe gc_direct_forward(&plan, x, bias, y, buffers[0].pointer, 0, items)
         } else {

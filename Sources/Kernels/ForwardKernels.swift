@@ -5,9 +5,20 @@ package protocol ForwardKernel: AnyObject, Sendable {
   /// y = x ⋆ w + bias for the whole batch, spread over `Threads.count` threads.
   /// x: `geometry.xShape`, read with zeros outside (other padding modes are written out
   /// before, so the geometry's padding mode is `.zeros`); bias: `[yChannels]` or nil;
-  /// y: `geometry.yShape`, every element written.
+  /// y: `geometry.yShape`, every element written; clamped to [clamp[0], clamp[1]] when
+  /// `clamp` is given (a ReLU or clip fused into the output pass).
   func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>)
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?)
+}
+
+extension ForwardKernel {
+  /// `forward` without a clamp.
+  package func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+  ) {
+    unsafe forward(x: x, bias: bias, y: y, clamp: nil)
+  }
 }
 
 /// Chooses the algorithm for each convolution regime.
@@ -39,7 +50,8 @@ package final class ReferenceForwardKernel: ForwardKernel {
   }
 
   package func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?
   ) {
     let xCount = geometry.xShape.reduce(1, *)
     let input = unsafe Array(UnsafeBufferPointer(start: x, count: xCount))
@@ -49,6 +61,7 @@ package final class ReferenceForwardKernel: ForwardKernel {
       Reference.addBias(
         values, to: &result, channels: geometry.yChannels, plane: geometry.ySize.reduce(1, *))
     }
-    for index in result.indices { unsafe y[index] = result[index] }
+    let (low, high) = unsafe clamp.map { unsafe ($0[0], $0[1]) } ?? (-.infinity, .infinity)
+    for index in result.indices { unsafe y[index] = min(max(result[index], low), high) }
   }
 }

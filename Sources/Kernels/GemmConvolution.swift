@@ -66,7 +66,8 @@ package final class GemmConvolution: ForwardKernel {
   package var usesColumns: Bool { columns != nil }
 
   package func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?
   ) {
     let items = columns.map { plan.batch * $0.chunks.count } ?? plan.itemCount
     let next = Atomic<Int>(0)
@@ -80,10 +81,11 @@ package final class GemmConvolution: ForwardKernel {
           let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
           unsafe run(
             columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
-            scratch: scratch)
+            clamp: clamp, scratch: scratch)
         } else {
           let (image, chunk) = plan.item(item)
-          unsafe run(chunk, image: image, x: x, bias: bias, y: y, scratch: scratch.buffer)
+          unsafe run(
+            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, scratch: scratch.buffer)
         }
       }
       self.scratch.withLock { $0[slot] = scratch }
@@ -110,7 +112,7 @@ package final class GemmConvolution: ForwardKernel {
   /// One chunk of one image: every K block, prepared (unless in place) and multiplied.
   private func run(
     _ chunk: GemmPlan.Chunk, image: Int, x: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, scratch: AlignedBuffer
+    y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?, scratch: AlignedBuffer
   ) {
     let plan = plan
     let (mr, nr, taps) = (GemmPlan.mr, GemmPlan.nr, plan.taps)
@@ -137,6 +139,9 @@ package final class GemmConvolution: ForwardKernel {
         unsafe source = UnsafePointer(scratch.pointer)
       }
       let offsets = inPlace ? inPlaceOffsets : preparedOffsets
+      let last = block == plan.blocks - 1
+      let bias: UnsafePointer<Float>? =
+        unsafe bias.map { unsafe $0 + chunk.group * plan.yPerGroup + chunk.m.lowerBound }
       unsafe offsets.withUnsafeBufferPointer { offsets in
         var args = unsafe gc_gemm_tiles_args(
           panels: panels.pointer + (firstPanel * plan.k + c0 * taps) * mr,
@@ -145,8 +150,7 @@ package final class GemmConvolution: ForwardKernel {
           p_end: Int64(pEnd), e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]),
           y_h: Int64(plan.ySize[1]), y_w: Int64(plan.ySize[2]), y: y + firstOutput * plan.yPlane,
           ldy: Int64(plan.yPlane),
-          bias: bias.map { unsafe $0 + chunk.group * plan.yPerGroup + chunk.m.lowerBound },
-          accumulate: block > 0 ? 1 : 0)
+          bias: bias, accumulate: block > 0 ? 1 : 0, clamp: last ? clamp : nil)
         unsafe gc_gemm_tiles(&args)
       }
     }
@@ -156,7 +160,8 @@ package final class GemmConvolution: ForwardKernel {
   /// already), each K slice into the sums, the sums transposed into y.
   private func run(
     _ chunk: GemmColumns.Chunk, of columns: GemmColumns, image: Int, x: UnsafePointer<Float>,
-    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: GemmScratch
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
+    scratch: GemmScratch
   ) {
     let plan = plan
     let nr = GemmColumns.nr
@@ -197,7 +202,7 @@ package final class GemmConvolution: ForwardKernel {
       + chunk.positions.lowerBound
     unsafe gc_gemm_transpose(
       sums, Int64(nr), Int64(chunk.positions.count), Int64(channels), output,
-      Int64(plan.yPlane))
+      Int64(plan.yPlane), clamp)
   }
 }
 

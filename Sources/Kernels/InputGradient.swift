@@ -68,17 +68,18 @@ package final class InputGradientKernel: Sendable {
   /// dx for dy; bias (per x channel, for a transposed convolution) is added when given.
   /// dy: original.yShape   dx: original.xShape, every element written.
   package func run(
-    dy: UnsafePointer<Float>, bias: UnsafePointer<Float>?, dx: UnsafeMutablePointer<Float>
+    dy: UnsafePointer<Float>, bias: UnsafePointer<Float>?, dx: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>? = nil
   ) {
     guard spreads else {
-      unsafe forward.forward(x: dy, bias: bias, y: dx)
+      unsafe forward.forward(x: dy, bias: bias, y: dx, clamp: clamp)
       return
     }
     let spread =
       spreadCache.withLock { $0.take() }
       ?? AlignedBuffer(count: forwardGeometry.xShape.reduce(1, *))
     unsafe spreadOut(dy, into: spread.pointer)
-    unsafe forward.forward(x: spread.pointer, bias: bias, y: dx)
+    unsafe forward.forward(x: spread.pointer, bias: bias, y: dx, clamp: clamp)
     spreadCache.withLock { $0 = spread }
   }
 

@@ -269,6 +269,11 @@ GC_INLINE gc_v16 direct_bias(const float *bias, long o, long noc) {
       _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                        \
         _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                      \
           DIRECT_SETTLE(acc[o][j][v]);                                                      \
+    if (p->clamp)                                                                           \
+      _Pragma("clang loop unroll(full)") for (int o = 0; o < OCB; o++)                      \
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                      \
+          _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                    \
+            acc[o][j][v] = gc_clamp(acc[o][j][v], p->clamp);                                \
     _Pragma("clang loop unroll(full)") for (int o = 0; o < OCB; o++) {                      \
       if (o >= noc) break;                                                                  \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) {                      \

@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   const int mr, const int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
-  const int prefetch) {
+  const int prefetch, const float *clamp) {
   gc_v16 acc[GC_GEMM_MR][GC_GEMM_NV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_GEMM_MR; i++) {
@@ -110,6 +110,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
+      if (clamp) acc[i][j] = gc_clamp(acc[i][j], clamp);
       for (int s = first[j]; s < first[j + 1]; s++)
         GC_ISA(gemm_store)(y + i * ldy, &segments[s], acc[i][j]);
     }
@@ -119,7 +120,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #define GC_GEMM_CASE(MR, NV, PREFETCH)                                                 \
   case ((PREFETCH) * 8 + (MR)) * 4 + (NV):                                             \
     GC_ISA(gemm_kernel)(                                                               \
-      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, PREFETCH); \
+      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, PREFETCH, clamp); \
     break;
 #define GC_GEMM_CASES(MR) \
   GC_GEMM_CASE(MR, 1, 0) GC_GEMM_CASE(MR, 2, 0) GC_GEMM_CASE(MR, 3, 0) GC_GEMM_CASE(MR, 3, 1)
@@ -130,7 +131,7 @@ static void GC_ISA(gemm_kernel_any)(
   int mr, int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
-  int prefetch) {
+  int prefetch, const float *clamp) {
   switch (((prefetch && nv == 3) * 8 + mr) * 4 + nv) {
     GC_GEMM_CASES(8)
     GC_GEMM_CASES(7)
@@ -196,7 +197,7 @@ void GC_ISA(gc_gemm_tiles)(const gc_gemm_tiles_args *t) {
       GC_ISA(gemm_kernel_any)(
         mr, nv, t->panels + (m0 / GC_GEMM_MR) * t->panel_stride, src, t->koff, t->kc,
         t->y + m0 * t->ldy, t->ldy, segments, first, t->bias ? t->bias + m0 : NULL,
-        t->accumulate, m0 == 0 && p + GC_GEMM_NR < t->p_end);
+        t->accumulate, m0 == 0 && p + GC_GEMM_NR < t->p_end, t->clamp);
     }
   }
 }

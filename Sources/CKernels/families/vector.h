@@ -30,4 +30,9 @@ static inline __attribute__((always_inline)) gc_v16 gc_broadcast(const float *s)
   float v = *s;
   return (gc_v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
 }
+/// min(max(v, clamp[0]), clamp[1]) in every lane: a fused ReLU or clip on a kernel's output.
+static inline __attribute__((always_inline)) gc_v16 gc_clamp(gc_v16 v, const float *clamp) {
+  v = __builtin_elementwise_max(v, gc_splat(clamp[0]));
+  return __builtin_elementwise_min(v, gc_splat(clamp[1]));
+}
 #endif

@@ -38,6 +38,7 @@ typedef struct gc_direct_plan {
   const float *weight;        // [groups][ocblocks][cin][kd][kh][kw][ocb], zero-padded
   const long *taps;           // [cin][kd][kh][kw]: staged offset of each tap
   const long *koff;           // [kw]: staged offset of each column tap (sliding kernels)
+  const float *clamp;         // NULL, or {low, high}: outputs clamped (a fused ReLU or clip)
 } gc_direct_plan;
 
 /// Kinds of microkernel: taps from the table (any geometry), or a sliding window over rows

@@ -53,6 +53,9 @@ typedef struct gc_gemm_tiles_args {
   const float *bias;
   /// Add to y (a later K slice) instead of overwriting it.
   int32_t accumulate;
+  /// NULL, or {low, high}: each stored value is clamped to [low, high] (a fused ReLU or
+  /// clip; only on the last K slice).
+  const float *clamp;
 } gc_gemm_tiles_args;
 
 /// Y = A · B (+ bias, or + Y) for the tiles of `args`.
@@ -115,9 +118,11 @@ typedef struct gc_gemm_columns_args {
 
 void gc_gemm_columns(const gc_gemm_columns_args *args);
 
-/// y[channel * ldy + q] = t[q * t_stride + channel] for q < positions, channel < channels.
+/// y[channel * ldy + q] = t[q * t_stride + channel] for q < positions, channel < channels,
+/// clamped to [clamp[0], clamp[1]] unless clamp is NULL.
 void gc_gemm_transpose(
-  const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy);
+  const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy,
+  const float *clamp);
 
 #ifdef __cplusplus
 }

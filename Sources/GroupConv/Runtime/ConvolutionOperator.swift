@@ -219,20 +219,41 @@ final class ConvolutionOperator: CompiledOperator {
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     let x = inputs[0]!
     let y = outputs[0]
+    // ReLU and clip clamp the kernel's output as it is stored; other activations take a
+    // pass over the output after.
+    let bounds: [Float]? =
+      switch activation {
+      case .relu?: [0, .infinity]
+      case let .clip(low, high)?: [low, high]
+      default: nil
+      }
+    let after = bounds == nil ? activation : nil
+    func withClamp(_ body: (UnsafePointer<Float>?) -> Void) {
+      guard let bounds else { return body(nil) }
+      bounds.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
     if let kernel = forwardKernel {
       bias.withUnsafeBufferPointer { b in
-        kernel.forward(x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!)
+        withClamp { clamp in
+          kernel.forward(x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp)
+        }
       }
     } else if let kernel = transposedKernel {
       bias.withUnsafeBufferPointer { b in
-        kernel.run(dy: x.baseAddress!, bias: b.baseAddress!, dx: y.baseAddress!)
+        withClamp { clamp in
+          kernel.run(dy: x.baseAddress!, bias: b.baseAddress!, dx: y.baseAddress!, clamp: clamp)
+        }
       }
-    } else if y.count > 0 {
-      // Nothing to multiply (an empty input or kernel): the reference writes bias only.
-      let input = Tensor(validShape: convolution.inputShape, scalars: Array(x))
-      let result = (try? convolution.forward(input, weight: weight, bias: bias))?.scalars
-      for i in y.indices { y[i] = result?[i] ?? 0 }
+    } else {
+      if y.count > 0 {
+        // Nothing to multiply (an empty input or kernel): the reference writes bias only.
+        let input = Tensor(validShape: convolution.inputShape, scalars: Array(x))
+        let result = (try? convolution.forward(input, weight: weight, bias: bias))?.scalars
+        for i in y.indices { y[i] = result?[i] ?? 0 }
+      }
+      activation?.apply(y)
+      return
     }
-    activation?.apply(y)
+    after?.apply(y)
   }
 }
