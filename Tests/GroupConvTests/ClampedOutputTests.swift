@@ -9,12 +9,7 @@ import Testing
 /// through the input-gradient kernel.
 extension KernelSettingsSuites {
   @Suite struct ClampedOutputTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-      var input: [Int]
-      var weight: [Int]
-      var options: ConvolutionOptions
-      var testDescription: String { "x \(input) w \(weight) \(options)" }
-    }
+    typealias Case = InputGradientTests.Case
 
     static let cases: [Case] = [
       Case(input: [1, 16, 9, 20], weight: [16, 1, 3, 3], options: .init(padding: 1, groups: 16)),
