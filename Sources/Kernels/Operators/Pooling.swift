@@ -38,6 +38,30 @@ package struct PoolGeometry: Equatable, Sendable {
   func start(_ axis: Int, _ o: Int) -> Int { o * stride[axis] - padBegin[axis] }
 }
 
+/// How a pooling folds the taps of a window: as a type, so that the loops are specialized
+/// for it and the fold is inlined into them.
+protocol WindowFold {
+  static var initial: Float { get }
+  static func combine(_ a: Float, _ b: Float) -> Float
+  static func combine(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float>
+}
+
+enum MaximumOfWindow: WindowFold {
+  static var initial: Float { -.greatestFiniteMagnitude }
+  @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a > b ? a : b }
+  @inline(__always) static func combine(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a.replacing(with: b, where: b .> a)
+  }
+}
+
+enum SumOfWindow: WindowFold {
+  static var initial: Float { 0 }
+  @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a + b }
+  @inline(__always) static func combine(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a + b
+  }
+}
+
 /// What a pooling computes over its window.
 package enum PoolKind: Equatable, Sendable {
   case max
@@ -140,11 +164,9 @@ package struct Pooling: Sendable {
           let row = unsafe y + (oz * height + oy) * width
           switch kind {
           case .max:
-            unsafe Self.rowWindows(x, row, oz, oy, rows, initial: -.greatestFiniteMagnitude) {
-              $0 > $1 ? $0 : $1
-            }
+            unsafe Self.rowWindows(x, row, oz, oy, rows, MaximumOfWindow.self)
           case .average:
-            unsafe Self.rowWindows(x, row, oz, oy, rows, initial: 0) { $0 + $1 }
+            unsafe Self.rowWindows(x, row, oz, oy, rows, SumOfWindow.self)
             let outer = divisors[0][oz] * divisors[1][oy]
             for ox in 0..<width {
               unsafe row[ox] /= Float(outer * divisors[2][ox])
@@ -155,50 +177,76 @@ package struct Pooling: Sendable {
     }
   }
 
-  /// Combines every valid tap of output row (oz, oy) of one plane into `row`.
+  /// Combines every valid tap of output row (oz, oy) of one plane into `row`: interior
+  /// positions 16 at a time for strides 1 and 2, each window's taps folded into one vector
+  /// register before a single store; the rest one position at a time.
   @inline(__always)
-  private static func rowWindows(
+  private static func rowWindows<Fold: WindowFold>(
     _ x: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ oz: Int, _ oy: Int,
-    _ r: Rows, initial: Float, _ f: (Float, Float) -> Float
+    _ r: Rows, _ fold: Fold.Type
   ) {
+    let initial = Fold.initial
     let (width, sx, dx, padX) = unsafe (r.width, r.strideX, r.dilationX, r.padX)
     let interior = unsafe r.interior
-    for ox in 0..<width { unsafe row[ox] = initial }
-    for kz in unsafe r.zTaps[oz] {
+    let (zTaps, yTaps) = unsafe (r.zTaps[oz], r.yTaps[oy])
+    let kernelX = unsafe r.kernelX
+    /// The input row of taps (kz, ky).
+    func line(_ kz: Int, _ ky: Int) -> UnsafePointer<Float> {
       let iz = unsafe oz * r.strideZ - r.padZ + kz * r.dilationZ
-      for ky in unsafe r.yTaps[oy] {
-        let iy = unsafe oy * r.strideY - r.padY + ky * r.dilationY
-        let line = unsafe x + (iz * r.inputHeight + iy) * r.inputWidth
-        for kx in 0..<(unsafe r.kernelX) {
-          let offset = kx * dx - padX
-          var ox = interior.lowerBound
-          // 16 outputs at a time for strides 1 and 2 (one or two vector loads, the even
-          // lanes of two for stride 2), then one at a time.
-          if sx <= 2 {
-            while ox + 16 <= interior.upperBound {
-              let source = unsafe UnsafeRawPointer(line + ox * sx + offset)
+      let iy = unsafe oy * r.strideY - r.padY + ky * r.dilationY
+      return unsafe x + (iz * r.inputHeight + iy) * r.inputWidth
+    }
+    var ox = interior.lowerBound
+    if sx <= 2 {
+      while ox + 16 <= interior.upperBound {
+        var acc = SIMD16<Float>(repeating: initial)
+        for kz in zTaps {
+          for ky in yTaps {
+            let base = unsafe line(kz, ky) + ox * sx - padX
+            for kx in 0..<kernelX {
+              let source = unsafe UnsafeRawPointer(base + kx * dx)
               let window =
                 sx == 1
                 ? unsafe source.loadUnaligned(as: SIMD16<Float>.self)
                 : unsafe source.loadUnaligned(as: SIMD32<Float>.self).evenHalf
-              let target = unsafe UnsafeMutableRawPointer(row + ox)
-              var current = unsafe target.loadUnaligned(as: SIMD16<Float>.self)
-              for lane in 0..<16 { current[lane] = f(current[lane], window[lane]) }
-              unsafe target.storeBytes(of: current, as: SIMD16<Float>.self)
-              ox += 16
+              acc = Fold.combine(acc, window)
             }
           }
-          while ox < interior.upperBound {
-            unsafe row[ox] = f(row[ox], line[ox * sx + offset])
-            ox += 1
-          }
         }
-        for ox in 0..<width where !interior.contains(ox) {
-          for kx in unsafe r.xTaps[ox] {
-            unsafe row[ox] = f(row[ox], line[ox * sx - padX + kx * dx])
+        unsafe UnsafeMutableRawPointer(row + ox).storeBytes(of: acc, as: SIMD16<Float>.self)
+        ox += 16
+      }
+    }
+    // The interior's tail, four positions at a time: four independent folds, so that the
+    // latency of one does not hold up the others.
+    while ox + 4 <= interior.upperBound {
+      var (v0, v1, v2, v3) = (initial, initial, initial, initial)
+      for kz in zTaps {
+        for ky in yTaps {
+          let source = unsafe line(kz, ky) + ox * sx - padX
+          for kx in 0..<kernelX {
+            let s = unsafe source + kx * dx
+            v0 = Fold.combine(v0, unsafe s[0])
+            v1 = Fold.combine(v1, unsafe s[sx])
+            v2 = Fold.combine(v2, unsafe s[2 * sx])
+            v3 = Fold.combine(v3, unsafe s[3 * sx])
           }
         }
       }
+      unsafe (row[ox], row[ox + 1], row[ox + 2], row[ox + 3]) = (v0, v1, v2, v3)
+      ox += 4
+    }
+    let vectorized = interior.lowerBound..<ox
+    for position in 0..<width where !vectorized.contains(position) {
+      var value = initial
+      let taps = unsafe interior.contains(position) ? 0..<kernelX : r.xTaps[position]
+      for kz in zTaps {
+        for ky in yTaps {
+          let source = unsafe line(kz, ky) + position * sx - padX
+          for kx in taps { value = Fold.combine(value, unsafe source[kx * dx]) }
+        }
+      }
+      unsafe row[position] = value
     }
   }
 
