@@ -49,6 +49,20 @@ import Testing
     PoolGeometry(
       planes: 1, input: [9, 33], output: [9, 33], kernel: [3, 5], stride: [1, 1],
       dilation: [1, 1], padBegin: [1, 2], padEnd: [1, 2]),
+    // Rows wide enough for the 16-position blocks, then the 4-position tail, then borders:
+    // stride 2 with padding, stride 2 with ceil_mode's window past the end, stride 1 dilated.
+    PoolGeometry(
+      planes: 2, input: [5, 71], output: [3, 36], kernel: [3, 3], stride: [2, 2],
+      dilation: [1, 1], padBegin: [1, 1], padEnd: [1, 1]),
+    PoolGeometry(
+      planes: 1, input: [7, 55], output: [3, 27], kernel: [3, 3], stride: [2, 2],
+      dilation: [1, 1], padBegin: [0, 0], padEnd: [0, 0]),
+    PoolGeometry(
+      planes: 1, input: [6, 58], output: [3, 29], kernel: [3, 3], stride: [2, 2],
+      dilation: [1, 1], padBegin: [0, 0], padEnd: [1, 1]),
+    PoolGeometry(
+      planes: 1, input: [4, 45], output: [4, 41], kernel: [1, 3], stride: [1, 1],
+      dilation: [1, 2], padBegin: [0, 0], padEnd: [0, 0]),
   ]
 
   @Test(arguments: [
