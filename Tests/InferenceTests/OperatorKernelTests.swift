@@ -165,4 +165,28 @@ import Testing
         shape: [m, n], scalars: product.indices.map { product[$0] + 2 * c.scalars[$0 / n] }),
       .float32, "Gemm [9, 5] · [17, 5]ᵀ + [9, 1]")
   }
+
+  /// The tiled matrix transposes (NCHW ↔ NHWC) against the definition, across the 32 × 32
+  /// tile edges and the size from which tiles spread over threads.
+  @Test(arguments: [(1, 3, 5), (2, 33, 70), (1, 96, 3136), (3, 100, 37)])
+  func matrixTransposesMatchTheDefinition(_ sizes: (Int, Int, Int)) {
+    let (batch, rows, columns) = sizes
+    let x = randomTensor([batch, rows, columns], seed: 9).scalars
+    var y = [Float](repeating: .nan, count: x.count)
+    x.withUnsafeBufferPointer { x in
+      y.withUnsafeMutableBufferPointer { y in
+        Layout.transposeMatrices(
+          x.baseAddress!, batch: batch, rows: rows, columns: columns, into: y.baseAddress!)
+      }
+    }
+    var expected = [Float](repeating: 0, count: x.count)
+    for b in 0..<batch {
+      for r in 0..<rows {
+        for c in 0..<columns {
+          expected[(b * columns + c) * rows + r] = x[(b * rows + r) * columns + c]
+        }
+      }
+    }
+    #expect(y == expected, "\(sizes)")
+  }
 }

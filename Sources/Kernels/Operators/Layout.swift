@@ -23,6 +23,38 @@ package enum Layout {
     }
   }
 
+  /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`: a transpose that
+  /// swaps two groups of dimensions (NCHW ↔ NHWC), in 32 × 32 tiles so that both the
+  /// reads and the writes use whole cache lines, the tiles spread over threads.
+  package static func transposeMatrices(
+    _ x: UnsafePointer<Float>, batch: Int, rows: Int, columns: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    let tile = 32
+    let (rowTiles, columnTiles) = ((rows + tile - 1) / tile, (columns + tile - 1) / tile)
+    let tasks = batch * rowTiles
+    let work = { (task: Int) in
+      let (b, rowTile) = task.quotientAndRemainder(dividingBy: rowTiles)
+      let source = unsafe x + b * rows * columns
+      let target = unsafe y + b * rows * columns
+      let r0 = rowTile * tile
+      let r1 = Swift.min(r0 + tile, rows)
+      for columnTile in 0..<columnTiles {
+        let c0 = columnTile * tile
+        let c1 = Swift.min(c0 + tile, columns)
+        for c in c0..<c1 {
+          let out = unsafe target + c * rows
+          for r in r0..<r1 { unsafe out[r] = source[r * columns + c] }
+        }
+      }
+    }
+    if batch * rows * columns < 1 << 15 {
+      for task in 0..<tasks { work(task) }
+    } else {
+      Threads.parallelFor(tasks, work)
+    }
+  }
+
   /// Copies `count` blocks of `length` floats, block b from x + b · xStride to
   /// y + b · yStride: one input of a concatenation, one output of a split, one index of a
   /// gather.

@@ -115,6 +115,22 @@ extension Operators {
     let strides = contiguousStrides(shape)
     let output = perm.map { shape[$0] }
     let outputStrides = perm.map { strides[$0] }
+    // Two consecutive groups of dimensions swapped (NCHW ↔ NHWC: perm [0, 2, 3, 1] or
+    // [0, 3, 1, 2]) is a batch of matrix transposes.
+    let n = shape.count
+    for lead in 0..<n {
+      for split in (lead + 1)..<max(lead + 1, n) where split > lead {
+        guard perm == Array(0..<lead) + Array(split..<n) + Array(lead..<split) else { continue }
+        let batch = shape[..<lead].reduce(1, *)
+        let rows = shape[lead..<split].reduce(1, *)
+        let columns = shape[split...].reduce(1, *)
+        guard rows > 1, columns > 1 else { break }
+        return KernelOperator(context, outputs: [output]) { inputs, outputs in
+          guard let x = inputs[0].baseAddress, let y = outputs[0].baseAddress else { return }
+          Layout.transposeMatrices(x, batch: batch, rows: rows, columns: columns, into: y)
+        }
+      }
+    }
     return KernelOperator(context, outputs: [output]) { inputs, outputs in
       Layout.copy(inputs[0], origin: 0, strides: outputStrides, shape: output, into: outputs[0])
     }
