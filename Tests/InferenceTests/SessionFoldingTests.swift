@@ -126,6 +126,32 @@ import Testing
     expectClose(y, expected)
   }
 
+  /// A linear layer's MatMul by a constant and bias Add run as one step.
+  @Test func matMulAndBiasAreOneStep() throws {
+    let x = try Tensor.random(shape: [1, 3, 5, 7], seed: 1)
+    let w = try Tensor.random(shape: [7, 20], seed: 2)
+    let b = try Tensor.random(shape: [20], seed: 3)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w", w)
+    graph.constant("b", b)
+    graph.node("MatMul", ["x", "w"], ["m"])
+    graph.node("Add", ["b", "m"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model())
+    #expect(session.planSummary?.steps.map(\.opType) == ["MatMul+Add"])
+    let y = try #require(try session.run(["x": x])["y"])
+    var expected = [Float](repeating: 0, count: 15 * 20)
+    for i in 0..<15 {
+      for j in 0..<20 {
+        var sum = b.scalars[j]
+        for p in 0..<7 { sum += x.scalars[i * 7 + p] * w.scalars[p * 20 + j] }
+        expected[i * 20 + j] = sum
+      }
+    }
+    expectClose(y, try Tensor(shape: [1, 3, 5, 20], scalars: expected))
+  }
+
   /// A convolution output read twice is not folded into either reader.
   @Test func anOutputReadTwiceIsNotFolded() throws {
     var graph = GraphBuilder()

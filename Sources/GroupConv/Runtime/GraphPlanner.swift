@@ -288,6 +288,7 @@ struct GraphPlanner {
     guard !holders.isEmpty else { return false }
     if node.opType == "Mul", try fuseSiLU(node, holders: holders) { return true }
     if node.opType == "Mul", try fuseGELU(context, holders: holders) { return true }
+    if node.opType == "Add", try fuseMatMulBias(context, holders: holders) { return true }
     // The computed input and the convolution step that produced it.
     let computed = holders.indices.filter { holders[$0] != nil }
     guard computed.count == 1 else { return false }
@@ -415,6 +416,32 @@ struct GraphPlanner {
       return true
     }
     return false
+  }
+
+  /// Folds `Add(MatMul(x, B), bias)` with B a constant matrix and bias a constant row of its
+  /// columns into one product that adds the bias as it stores (a linear layer).
+  private mutating func fuseMatMulBias(_ context: NodeContext, holders: [String?])
+    throws(InferenceError) -> Bool
+  {
+    let node = context.node
+    guard node.inputs.count == 2, let position = (0...1).first(where: { holders[$0] != nil }),
+      holders[1 - position] == nil, let holder = holders[position],
+      let index = computedStep(holder, "MatMul", readOnce: node.inputs[position]),
+      let matMul = steps[index].node, matMul.inputs.count == 2,
+      case let .constant(.float(rowShape, row))? = values[node.inputs[1 - position]],
+      case let .computed(aShape, _)? = values[matMul.inputs[0]],
+      case let .constant(weight)? = values[matMul.inputs[1]],
+      rowShape.dropLast().allSatisfy({ $0 == 1 }), rowShape.count <= aShape.count
+    else { return false }
+    let matMulContext = NodeContext(
+      node: matMul, opset: opset, inputShapes: [aShape, weight.shape], constants: [nil, weight])
+    guard let operation = try Operators.matMulAddingRow(matMulContext, row: row),
+      operation.outputShapes == steps[index].outputShapes
+    else { return false }
+    steps[index].work = .compiled(operation)
+    steps[index].opType = "MatMul+Add"
+    values[node.outputs[0]] = values[node.inputs[position]]
+    return true
   }
 
   /// The step that computes runtime value `holder`, when it is `opType` (any when nil) and

@@ -162,6 +162,32 @@ extension Operators {
 
 /// How input 1 (B: [k, n], given as [n, k] when transposed) reaches `PackedMatrix`: packed
 /// once when it is a constant, else per run.
+extension Operators {
+  /// MatMul of a computed A [..., m, k] and a constant 2-D B [k, n], with `row` (n values)
+  /// added to every row of the product in the kernel's epilogue: the MatMul and bias Add
+  /// of a linear layer as one step. Nil when B is not a constant 2-D matrix.
+  static func matMulAddingRow(_ context: NodeContext, row: [Float]) throws(InferenceError)
+    -> (any CompiledOperator)?
+  {
+    let (a, b) = (try context.shape(0), try context.shape(1))
+    guard a.count >= 2, b.count == 2, a.last == b[0], row.count == b[1],
+      let packing = Packing(context, k: b[0], n: b[1], transposed: false),
+      let packed = packing.constant
+    else { return nil }
+    let (k, n) = (b[0], b[1])
+    let m = a.dropLast().reduce(1, *)
+    let output = Array(a.dropLast()) + [n]
+    let bias = AlignedBuffer(count: n)
+    for (i, v) in row.enumerated() { bias.pointer[i] = v }
+    return KernelOperator(context, outputs: [output]) { inputs, outputs in
+      guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress else { return }
+      let addend = PackedMatrix.Addend(
+        UnsafePointer(bias.pointer), rowStride: 0, columnStride: 1, beta: 1)
+      packed.multiply(m: m, a: a, lda: k, alpha: 1, adding: addend, into: y)
+    }
+  }
+}
+
 struct Packing: Sendable {
   let k: Int, n: Int
   let strides: (Int, Int)
