@@ -189,4 +189,36 @@ import Testing
     }
     #expect(y == expected, "\(sizes)")
   }
+
+  /// Layer normalization over many short rows, which run in blocks of rows: every block,
+  /// and the last, partial one, against the definition.
+  @Test func layerNormalizationOfManyShortRows() {
+    let (rows, inner) = (20_011, 3)
+    let x = randomTensor([rows, inner], seed: 4).scalars
+    let scale: [Float] = [0.5, -1, 2]
+    let bias: [Float] = [0.25, 0, -1]
+    var y = [Float](repeating: .nan, count: x.count)
+    x.withUnsafeBufferPointer { x in
+      scale.withUnsafeBufferPointer { scale in
+        bias.withUnsafeBufferPointer { bias in
+          y.withUnsafeMutableBufferPointer { y in
+            Normalization.layer(x, scale: scale, bias: bias, epsilon: 1e-5, into: y)
+          }
+        }
+      }
+    }
+    var expected = [Float](repeating: 0, count: x.count)
+    for r in 0..<rows {
+      let row = x[(r * inner)..<((r + 1) * inner)]
+      let mean = row.reduce(0, +) / Float(inner)
+      let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(inner)
+      for i in 0..<inner {
+        expected[r * inner + i] =
+          (x[r * inner + i] - mean) / (variance + 1e-5).squareRoot() * scale[i] + bias[i]
+      }
+    }
+    expectClose(
+      Tensor(validShape: [rows, inner], scalars: y), Tensor(validShape: [rows, inner], scalars: expected),
+      Tolerance(absolute: 1e-4, relative: 1e-4))
+  }
 }
