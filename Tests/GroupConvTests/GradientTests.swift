@@ -194,10 +194,18 @@ struct GradientCase: CustomStringConvertible, CustomTestStringConvertible, Senda
       #expect(gradients.bias == nil, "\(c): a bias gradient without a bias")
     }
 
-    // The functional form gives the same three gradients.
+    // The functional form gives the same three gradients (to rounding: suites running
+    // alongside may change the thread count between the two calls, and with it the order
+    // in which partial sums are added).
     let functional = try convolutionBackward(
       gradOutput: dy, input: x, weight: w, includeBias: c.bias, options: c.options)
-    #expect(functional == gradients, "\(c): convolutionBackward differs from backward")
+    let rounding = Tolerance(absolute: 1e-6, relative: 1e-6)
+    expectClose(functional.input, gradients.input, rounding, "\(c): functional input gradient")
+    expectClose(functional.weight, gradients.weight, rounding, "\(c): functional weight gradient")
+    #expect((functional.bias == nil) == (gradients.bias == nil), "\(c): functional bias gradient")
+    if let a = functional.bias, let b = gradients.bias {
+      expectClose(a, b, rounding, "\(c): functional bias gradient")
+    }
   }
 }
 
