@@ -119,10 +119,12 @@ extension KernelSettingsSuites {
       let terms = Float(c.weight[1...].reduce(1, *))
       let tolerance = Tolerance(absolute: 1e-5 * max(1, (terms / 16).squareRoot()), relative: 1e-4)
 
+      lockKernelSettings()
       let threads = Threads.count
       defer {
         Threads.count = threads
         gc_use_generic_kernels(0)
+        unlockKernelSettings()
       }
       for generic in [false, true] {
         for threadCount in [1, 2] {

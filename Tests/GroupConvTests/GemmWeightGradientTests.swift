@@ -1,5 +1,6 @@
 import GroupConv
 import Kernels
+import TestSupport
 import Testing
 
 extension WeightGradientCase {
@@ -93,8 +94,12 @@ extension KernelSettingsSuites {
       let kernel = try #require(
         GemmWeightGradient(g, stageBytes: 1, blockBytes: 1, workPerThread: 1, threads: 5))
       #expect(kernel.chunks == 4 && kernel.items.count == 20)
+      lockKernelSettings()
       let threads = Threads.count
-      defer { Threads.count = threads }
+      defer {
+        Threads.count = threads
+        unlockKernelSettings()
+      }
       for count in [1, 2] {
         Threads.count = count
         let first = Kernels.gradients(kernel, g, dy: dy, x: x)

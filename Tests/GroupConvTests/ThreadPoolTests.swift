@@ -1,4 +1,5 @@
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Kernels
@@ -8,8 +9,12 @@ extension KernelSettingsSuites {
   @Suite struct ThreadPoolTests {
     @Test(arguments: [1, 2, 3, 7, 64, 1000])
     func everyIndexRunsExactlyOnce(_ count: Int) {
+      lockKernelSettings()
       let saved = Threads.count
-      defer { Threads.count = saved }
+      defer {
+        Threads.count = saved
+        unlockKernelSettings()
+      }
       for threads in [1, 2, 3] {
         Threads.count = threads
         let hits = Mutex([Int](repeating: 0, count: count))
@@ -19,8 +24,12 @@ extension KernelSettingsSuites {
     }
 
     @Test func aLoopInsideATaskRunsInline() {
+      lockKernelSettings()
       let saved = Threads.count
-      defer { Threads.count = saved }
+      defer {
+        Threads.count = saved
+        unlockKernelSettings()
+      }
       Threads.count = 2
       let total = Atomic<Int>(0)
       Threads.parallelFor(8) { _ in

@@ -260,8 +260,12 @@ extension KernelSettingsSuites {
         ("lanes", LaneWeightGradient(g, workPerThread: 1)),
         ("lanes, one-row bands", LaneWeightGradient(g, bandBytes: 1, workPerThread: 1)),
       ]
+      lockKernelSettings()
       let threads = Threads.count
-      defer { Threads.count = threads }
+      defer {
+        Threads.count = threads
+        unlockKernelSettings()
+      }
       for (name, kernel) in kernels {
         let kernel = try #require(kernel, "\(name)")
         for count in [1, 2] {

@@ -37,10 +37,12 @@ extension KernelSettingsSuites {
     /// y = alpha · A · B + beta · C from the packed kernel, for each packing, instruction set
     /// and thread count, against the plain loop.
     func check(m: Int, n: Int, k: Int, _ addend: Addend) throws {
+      lockKernelSettings()
       let threads = Threads.count
       defer {
         Threads.count = threads
         gc_use_generic_kernels(0)
+        unlockKernelSettings()
       }
       // Float sums over K terms of size about 1 drift by about sqrt(K) ulps.
       let tolerance = Tolerance(

@@ -25,5 +25,13 @@ public func forEachKernelConfiguration(_ body: (String) throws -> Void) rethrows
   }
 }
 
-/// Held while a loop of `forEachKernelConfiguration` changes the process-wide settings.
+/// Held while a test changes the process-wide settings.
 private let kernelSettingsLock = NSRecursiveLock()
+
+/// Takes the lock of the process-wide kernel settings (`Threads.count`, the instruction
+/// set), for a test that changes them itself; `unlockKernelSettings()` gives it back.
+/// Synchronous code only: the lock belongs to the thread that took it.
+public func lockKernelSettings() { kernelSettingsLock.lock() }
+
+/// Gives back the lock `lockKernelSettings()` took.
+public func unlockKernelSettings() { kernelSettingsLock.unlock() }
