@@ -53,7 +53,6 @@ struct ConvolutionDraft {
       throw context.invalidAttribute(
         "pads", "\(pads)", "must hold \(2 * rank) non-negative values, all begins then all ends")
     }
-    let autoPad = try context.string("auto_pad") ?? "NOTSET"
     let outputShape = transposed ? try context.ints("output_shape") : nil
     if let outputShape {
       // ConvTranspose: the padding that gives the requested output size.
@@ -62,6 +61,7 @@ struct ConvolutionDraft {
         throw context.invalidAttribute(
           "output_shape", "\(outputShape)", "must give \(rank) spatial sizes")
       }
+      let upper = try context.string("auto_pad") == "SAME_UPPER"
       for i in 0..<rank {
         let total = strides[i] * (spatial[i] - 1) + outputPadding[i] + effective[i] - sizes[i]
         guard total >= 0 else {
@@ -69,28 +69,15 @@ struct ConvolutionDraft {
             "output_shape", "\(outputShape)",
             "must not exceed the unpadded output size, \(total + sizes[i]) in dimension \(i)")
         }
-        pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-        pads[rank + i] = total - pads[i]
+        (pads[i], pads[rank + i]) = NodeContext.splitPad(total, upper: upper)
       }
     } else {
-      switch autoPad {
-      case "NOTSET": break
-      case "VALID": pads = Array(repeating: 0, count: 2 * rank)
-      case "SAME_UPPER", "SAME_LOWER":
-        for i in 0..<rank {
-          let total =
-            transposed
-            ? max(0, strides[i] * (spatial[i] - 1) + outputPadding[i] + effective[i]
-              - spatial[i] * strides[i])
-            : max(0, (Self.ceilDivide(spatial[i], strides[i]) - 1) * strides[i] + effective[i]
-              - spatial[i])
-          // SAME_UPPER puts the odd extra at the end, SAME_LOWER at the beginning.
-          pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-          pads[rank + i] = total - pads[i]
-        }
-      default:
-        throw context.invalidAttribute(
-          "auto_pad", autoPad, "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+      pads = try context.autoPads(pads, rank: rank) { i in
+        transposed
+          // The output is input · stride.
+          ? max(0, strides[i] * (spatial[i] - 1) + outputPadding[i] + effective[i]
+            - spatial[i] * strides[i])
+          : NodeContext.samePadding(input: spatial[i], stride: strides[i], extent: effective[i])
       }
     }
     let options = ConvolutionOptions(
@@ -136,8 +123,6 @@ struct ConvolutionDraft {
     }
     return values
   }
-
-  private static func ceilDivide(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 
   // MARK: Folding
 

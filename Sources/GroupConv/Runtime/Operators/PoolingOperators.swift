@@ -80,24 +80,8 @@ extension Operators {
     }
     let input = Array(shape[2...])
     let extent = (0..<rank).map { (kernel[$0] - 1) * dilation[$0] + 1 }
-    var pads = try list("pads", 0, count: 2 * rank)
-    let autoPad = try context.string("auto_pad") ?? "NOTSET"
-    switch autoPad {
-    case "NOTSET":
-      break
-    case "VALID":
-      pads = Array(repeating: 0, count: 2 * rank)
-    case "SAME_UPPER", "SAME_LOWER":
-      for axis in 0..<rank {
-        let output = (input[axis] + stride[axis] - 1) / stride[axis]
-        let total = max(0, (output - 1) * stride[axis] + extent[axis] - input[axis])
-        let small = total / 2
-        (pads[axis], pads[rank + axis]) =
-          autoPad == "SAME_UPPER" ? (small, total - small) : (total - small, small)
-      }
-    default:
-      throw context.invalidAttribute(
-        "auto_pad", autoPad, "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+    let pads = try context.autoPads(list("pads", 0, count: 2 * rank), rank: rank) { axis in
+      NodeContext.samePadding(input: input[axis], stride: stride[axis], extent: extent[axis])
     }
     for axis in 0..<rank
     where pads[axis] < 0 || pads[rank + axis] < 0

@@ -1,0 +1,42 @@
+/// ONNX's `auto_pad`, shared by the operators with windows (Conv, ConvTranspose, MaxPool,
+/// AveragePool).
+extension NodeContext {
+  /// `pads` (all begins, then all ends, for `rank` spatial dimensions) as the node's
+  /// `auto_pad` says: as given for NOTSET, zeros for VALID, and for SAME_UPPER and SAME_LOWER
+  /// a total of `total(axis)` per dimension, split by `splitPad`.
+  ///
+  /// - Throws: `invalidAttribute` for another `auto_pad`.
+  package func autoPads(_ pads: [Int], rank: Int, total: (Int) -> Int) throws(InferenceError)
+    -> [Int]
+  {
+    let autoPad = try string("auto_pad") ?? "NOTSET"
+    switch autoPad {
+    case "NOTSET":
+      return pads
+    case "VALID":
+      return Array(repeating: 0, count: 2 * rank)
+    case "SAME_UPPER", "SAME_LOWER":
+      var pads = pads
+      for axis in 0..<rank {
+        (pads[axis], pads[rank + axis]) = Self.splitPad(total(axis), upper: autoPad == "SAME_UPPER")
+      }
+      return pads
+    default:
+      throw invalidAttribute(
+        "auto_pad", autoPad, "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+    }
+  }
+
+  /// A total padding as (begin, end): the odd extra at the end when `upper` (SAME_UPPER), at
+  /// the beginning otherwise.
+  package static func splitPad(_ total: Int, upper: Bool) -> (begin: Int, end: Int) {
+    upper ? (total / 2, total - total / 2) : (total - total / 2, total / 2)
+  }
+
+  /// The total padding SAME needs for a forward window of `extent` (dilated kernel) moved by
+  /// `stride` over `input`: the output is ⌈input / stride⌉.
+  package static func samePadding(input: Int, stride: Int, extent: Int) -> Int {
+    let output = (input + stride - 1) / stride
+    return max(0, (output - 1) * stride + extent - input)
+  }
+}

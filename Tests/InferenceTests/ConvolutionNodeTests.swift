@@ -1,0 +1,25 @@
+import GroupConv
+import TestSupport
+import Testing
+
+/// ONNX's `auto_pad` on Conv with strides, against the explicit padding it stands for:
+/// an input of 8 with a 3-tap window and stride 2 has output 4 and needs 1 padding in all,
+/// at the end for SAME_UPPER and at the beginning for SAME_LOWER.
+@Suite struct ConvolutionNodeTests {
+  @Test(arguments: [("SAME_UPPER", [0, 0, 1, 1]), ("SAME_LOWER", [1, 1, 0, 0]), ("VALID", [0, 0, 0, 0])])
+  func autoPadWithStrides(_ autoPad: String, _ pads: [Int]) throws {
+    let x = try Tensor.random(shape: [1, 4, 8, 8], seed: 1)
+    let w = try Tensor.random(shape: [6, 2, 3, 3], seed: 2)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w", w)
+    graph.node(
+      "Conv", ["x", "w"], ["y"],
+      ["group": .int(2), "strides": .ints([2, 2]), "auto_pad": .string(autoPad)])
+    graph.outputs = ["y"]
+    let y = try #require(try InferenceSession(model: graph.model()).run(["x": x])["y"])
+    let expected = try convolution(
+      x, weight: w, options: ConvolutionOptions(stride: 2, padding: .explicit(pads), groups: 2))
+    expectClose(y, expected)
+  }
+}
