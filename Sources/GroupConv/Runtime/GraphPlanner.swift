@@ -14,7 +14,6 @@ struct GraphPlanner {
     case computed(shape: [Int], holder: String)
   }
 
-  let graph: ONNXGraph
   let opset: Int
   private(set) var values: [String: Value] = [:]
   private(set) var steps: [PlanStep] = []
@@ -24,7 +23,6 @@ struct GraphPlanner {
   private var producer: [String: Int] = [:]
 
   init(graph: ONNXGraph, opset: Int, constants: [String: ONNXTensorValue]) {
-    self.graph = graph
     self.opset = opset
     var reads: [String: Int] = [:]
     for node in graph.nodes { for input in node.inputs where !input.isEmpty { reads[input, default: 0] += 1 } }
@@ -32,9 +30,6 @@ struct GraphPlanner {
     self.reads = reads
     for (name, value) in constants { values[name] = .constant(value) }
   }
-
-  /// The steps to run, in order.
-  var plannedSteps: [PlanStep] { steps }
 
   mutating func addInput(_ name: String, shape: [Int]) {
     values[name] = .computed(shape: shape, holder: name)
@@ -74,26 +69,24 @@ struct GraphPlanner {
       append(
         PlanStep(
           opType: node.opType, work: .convolution(draft), inputs: [holders[0], nil, nil],
-          outputs: [node.outputs[0]], outputShapes: [draft.outputShape]),
-        outputs: node.outputs)
+          outputs: [node.outputs[0]], outputShapes: [draft.outputShape]))
       return
     }
     let definition = try Self.definition(for: node, opset: opset)
     let operation = try definition.build(context)
-    if node.opType == "Reshape", try shuffle(holders[0], reshapedTo: operation.outputShapes[0], node) {
+    if node.opType == "Reshape", shuffle(holders[0], reshapedTo: operation.outputShapes[0], node) {
       return
     }
     append(
       PlanStep(
         opType: node.opType, work: .compiled(operation), inputs: holders,
-        outputs: node.outputs, outputShapes: operation.outputShapes, node: node),
-      outputs: node.outputs)
+        outputs: node.outputs, outputShapes: operation.outputShapes, node: node))
   }
 
   /// Replaces `Reshape`, `Transpose`, `Reshape` (this node) by one channel shuffle when
   /// nothing else reads the values between them.
   private mutating func shuffle(_ input: String?, reshapedTo shape: [Int], _ node: ONNXNode)
-    throws(InferenceError) -> Bool
+    -> Bool
   {
     guard let input, reads[node.inputs[0]] == 1, let t = producer[input],
       steps[t].opType == "Transpose", let transpose = steps[t].node,
@@ -110,12 +103,11 @@ struct GraphPlanner {
     append(
       PlanStep(
         opType: "ChannelShuffle", work: .compiled(shuffle), inputs: [original],
-        outputs: [node.outputs[0]], outputShapes: [shape]),
-      outputs: [node.outputs[0]])
+        outputs: [node.outputs[0]], outputShapes: [shape]))
     return true
   }
 
-  private mutating func append(_ step: PlanStep, outputs: [String]) {
+  private mutating func append(_ step: PlanStep) {
     for (name, shape) in zip(step.outputs, step.outputShapes) where !name.isEmpty {
       values[name] = .computed(shape: shape, holder: name)
       producer[name] = steps.count
@@ -164,7 +156,7 @@ struct GraphPlanner {
       return true
     case "Size":
       let count = try context.shape(0).reduce(1, *)
-      try setConstant(node.outputs[0], .int64(shape: [], values: [Int64(count)]))
+      setConstant(node.outputs[0], .int64(shape: [], values: [Int64(count)]))
       return true
     case "Identity":
       try context.expectInputs(1...1)
@@ -182,7 +174,7 @@ struct GraphPlanner {
       if node.outputs.count > 1, !node.outputs[1].isEmpty {
         let shape = try context.shape(0)
         let count = try ConstantFolding.checkedCount(shape, context)
-        try setConstant(node.outputs[1], .bool(shape: shape, values: Array(repeating: true, count: count)))
+        setConstant(node.outputs[1], .bool(shape: shape, values: Array(repeating: true, count: count)))
       }
       return true
     case "Cast":
@@ -224,7 +216,7 @@ struct GraphPlanner {
         let value = try ConstantFolding.integerArithmetic(
           a, present[0].shape, b, present[1].shape, context)
       {
-        try setConstant(node.outputs[0], value)
+        setConstant(node.outputs[0], value)
         return
       }
       guard ConstantFolding.layoutOperators.contains(node.opType) else {
@@ -242,14 +234,14 @@ struct GraphPlanner {
       }
       let results = try runNow(floatContext)
       for (name, result) in zip(node.outputs, results) where !name.isEmpty {
-        try setConstant(
+        setConstant(
           name, ConstantFolding.restoring(result.scalars, shape: result.shape, like: original))
       }
       return
     }
     let results = try runNow(context)
     for (name, result) in zip(node.outputs, results) where !name.isEmpty {
-      try setConstant(name, .float(shape: result.shape, values: result.scalars))
+      setConstant(name, .float(shape: result.shape, values: result.scalars))
     }
   }
 
@@ -269,7 +261,7 @@ struct GraphPlanner {
     return zip(operation.outputShapes, outputs).map { Tensor(validShape: $0, scalars: Array($1)) }
   }
 
-  private mutating func setConstant(_ name: String, _ value: ONNXTensorValue) throws(InferenceError) {
+  private mutating func setConstant(_ name: String, _ value: ONNXTensorValue) {
     values[name] = .constant(value)
   }
 
@@ -317,28 +309,11 @@ struct GraphPlanner {
       else { return false }
       if node.opType == "Mul" { draft.scaleOutputChannels(by: perChannel) }
       else { draft.shiftOutputChannels(by: perChannel) }
-    case "Relu", "Sigmoid", "HardSwish":
-      draft.activation = node.opType == "Relu" ? .relu : node.opType == "Sigmoid" ? .sigmoid : .hardSwish
-    case "HardSigmoid":
-      draft.activation = .hardSigmoid(
-        alpha: try context.float("alpha", default: 0.2), beta: try context.float("beta", default: 0.5))
-    case "Clip":
-      var low = -Float.infinity
-      var high = Float.infinity
-      if opset < 11 {
-        low = try context.float("min", default: low)
-        high = try context.float("max", default: high)
-      } else {
-        if context.hasInput(1) {
-          guard let value = context.constant(1), case let .float(_, v) = value, v.count == 1 else { return false }
-          low = v[0]
-        }
-        if context.hasInput(2) {
-          guard let value = context.constant(2), case let .float(_, v) = value, v.count == 1 else { return false }
-          high = v[0]
-        }
-      }
-      draft.activation = .clip(min: low, max: high)
+    case "Relu": draft.activation = .relu
+    case "Sigmoid": draft.activation = .sigmoid
+    case "HardSwish": draft.activation = .hardSwish
+    case "HardSigmoid": draft.activation = try Operators.hardSigmoid(context)
+    case "Clip": draft.activation = try Operators.clip(context)
     default:
       return false
     }
@@ -411,8 +386,7 @@ struct GraphPlanner {
       append(
         PlanStep(
           opType: "Gelu", work: .compiled(operation), inputs: [x], outputs: node.outputs,
-          outputShapes: [shape]),
-        outputs: node.outputs)
+          outputShapes: [shape]))
       return true
     }
     return false

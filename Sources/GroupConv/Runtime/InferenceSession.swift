@@ -201,7 +201,7 @@ public final class InferenceSession: @unchecked Sendable {
       }
     }
     return ExecutionPlan(
-      inputs: Array(zip(inputNames, shapes)).map { ($0, $1) }, steps: planner.plannedSteps,
+      inputs: Array(zip(inputNames, shapes)).map { ($0, $1) }, steps: planner.steps,
       outputs: outputs)
   }
 }

@@ -14,18 +14,11 @@ extension Operators {
     "Neg": activation { _ throws(InferenceError) in .negate },
     "Reciprocal": activation { _ throws(InferenceError) in .reciprocal },
     "HardSwish": activation(opsets: 14...21) { _ throws(InferenceError) in .hardSwish },
-    "HardSigmoid": activation { context throws(InferenceError) in
-      .hardSigmoid(
-        alpha: try context.float("alpha", default: 0.2),
-        beta: try context.float("beta", default: 0.5))
-    },
+    "HardSigmoid": activation(hardSigmoid),
     "LeakyRelu": activation { context throws(InferenceError) in
       .leakyRelu(alpha: try context.float("alpha", default: 0.01))
     },
-    "Clip": activation(inputs: 1...3) { context throws(InferenceError) in
-      let (low, high) = try clipBounds(context)
-      return .clip(min: low, max: high)
-    },
+    "Clip": activation(inputs: 1...3, clip),
   ]
 
   /// An operator of one float input and one output of its shape that applies `function`.
@@ -44,6 +37,18 @@ extension Operators {
         activation.apply(outputs[0])
       }
     }
+  }
+
+  /// HardSigmoid's function: alpha (0.2) and beta (0.5) from the attributes.
+  static func hardSigmoid(_ context: NodeContext) throws(InferenceError) -> Activation {
+    .hardSigmoid(
+      alpha: try context.float("alpha", default: 0.2), beta: try context.float("beta", default: 0.5))
+  }
+
+  /// Clip's function, with the bounds of `clipBounds`.
+  static func clip(_ context: NodeContext) throws(InferenceError) -> Activation {
+    let (low, high) = try clipBounds(context)
+    return .clip(min: low, max: high)
   }
 
   /// Clip's bounds: attributes `min` and `max` before opset 11, optional constant scalar
