@@ -181,6 +181,10 @@ final class ConvolutionOperator: CompiledOperator {
   let weight: Tensor
   let bias: Tensor
   let activation: Activation?
+  /// ReLU and clip as the bounds the kernels clamp their stores to; nil for the other
+  /// activations, which take a pass over the output after (`afterwards`).
+  private let clamp: [Float]?
+  private let afterwards: Activation?
   private let forwardKernel: (any ForwardKernel)?
   private let transposedKernel: InputGradientKernel?
 
@@ -191,6 +195,12 @@ final class ConvolutionOperator: CompiledOperator {
     weight = Tensor(validShape: draft.convolution.weightShape, scalars: draft.weight)
     bias = Tensor(validShape: [draft.outputChannels], scalars: draft.bias)
     activation = draft.activation
+    switch draft.activation {
+    case .relu?: clamp = [0, .infinity]
+    case let .clip(low, high)?: clamp = [low, high]
+    default: clamp = nil
+    }
+    afterwards = clamp == nil ? draft.activation : nil
     let kernels = ConvolutionKernels(draft.convolution)
     if draft.geometry.transposed {
       forwardKernel = nil
@@ -204,18 +214,9 @@ final class ConvolutionOperator: CompiledOperator {
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     let x = inputs[0]!
     let y = outputs[0]
-    // ReLU and clip clamp the kernel's output as it is stored; other activations take a
-    // pass over the output after.
-    let bounds: [Float]? =
-      switch activation {
-      case .relu?: [0, .infinity]
-      case let .clip(low, high)?: [low, high]
-      default: nil
-      }
-    let after = bounds == nil ? activation : nil
     func withClamp(_ body: (UnsafePointer<Float>?) -> Void) {
-      guard let bounds else { return body(nil) }
-      bounds.withUnsafeBufferPointer { body($0.baseAddress!) }
+      guard let clamp else { return body(nil) }
+      clamp.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
     if let kernel = forwardKernel {
       bias.withUnsafeBufferPointer { b in
@@ -239,6 +240,6 @@ final class ConvolutionOperator: CompiledOperator {
       activation?.apply(y)
       return
     }
-    after?.apply(y)
+    afterwards?.apply(y)
   }
 }

@@ -51,6 +51,8 @@ final class ExecutionPlan: @unchecked Sendable {
   private let inputSlots: [Slot]
   private let outputs: [Output]
   private let buffers: [UnsafeMutableBufferPointer<Float>]
+  /// Each step's input and output buffers, worked out once: the buffers never move.
+  private let views: [(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>])]
   /// The bytes the buffers take, and what one buffer per value would have taken.
   let bytes: Int
   let unsharedBytes: Int
@@ -138,13 +140,20 @@ final class ExecutionPlan: @unchecked Sendable {
       if let constant = output.constant { return .constant(constant) }
       return .value(slots[output.name]!, shape: shapes[output.name]!)
     }
-    buffers = pool.capacities.map { capacity in
+    let buffers = pool.capacities.map { capacity in
       let count = max(capacity, 1)
       let raw = UnsafeMutableRawPointer.allocate(
         byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
       let pointer = raw.bindMemory(to: Float.self, capacity: count)
       pointer.initialize(repeating: 0, count: count)
       return UnsafeMutableBufferPointer(start: pointer, count: count)
+    }
+    self.buffers = buffers
+    views = steps.map { step in
+      (
+        step.inputs.map { slot in slot.map { UnsafeBufferPointer(Self.view($0, in: buffers)) } },
+        step.outputs.map { Self.view($0, in: buffers) }
+      )
     }
     bytes = pool.capacities.reduce(0, +) * MemoryLayout<Float>.stride
     unsharedBytes = shapes.values.map { $0.reduce(1, *) }.reduce(0, +) * MemoryLayout<Float>.stride
@@ -162,16 +171,13 @@ final class ExecutionPlan: @unchecked Sendable {
     }
     for (input, slot) in zip(inputs, inputSlots) {
       input.withUnsafeBufferPointer { source in
-        _ = UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][0..<slot.count])
-          .initialize(from: source)
+        _ = view(slot).update(fromContentsOf: source)
       }
     }
     let clock = ContinuousClock()
     for (index, step) in steps.enumerated() {
       let start = timings == nil ? nil : clock.now
-      step.operation.run(
-        inputs: step.inputs.map { slot in slot.map { UnsafeBufferPointer(view($0)) } },
-        outputs: step.outputs.map(view))
+      step.operation.run(inputs: views[index].inputs, outputs: views[index].outputs)
       if let start, let timings { timings.pointee[index] += clock.now - start }
     }
     return outputs.map { output in
@@ -183,6 +189,12 @@ final class ExecutionPlan: @unchecked Sendable {
   }
 
   private func view(_ slot: Slot) -> UnsafeMutableBufferPointer<Float> {
+    Self.view(slot, in: buffers)
+  }
+
+  private static func view(_ slot: Slot, in buffers: [UnsafeMutableBufferPointer<Float>])
+    -> UnsafeMutableBufferPointer<Float>
+  {
     UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][0..<slot.count])
   }
 }
