@@ -53,6 +53,23 @@ import Testing
     }
   }
 
+  /// A node with no output (or an empty first output name) is refused, not followed.
+  @Test(arguments: [[], [""]] as [[String]])
+  func aNodeWithoutAnOutputIsRefused(_ outputs: [String]) throws {
+    for opType in ["Relu", "Identity", "Constant"] {
+      var graph = try convGraph()
+      graph.nodes.append(
+        ONNXNode(name: "dangling", opType: opType, inputs: opType == "Constant" ? [] : ["y"], outputs: outputs))
+      #expect(throws: InferenceError.outputCount(
+        opType: opType, node: "dangling", count: 0, expected: 1...Int.max)) {
+        try InferenceSession(model: graph.model())
+      }
+    }
+    #expect(
+      InferenceError.outputCount(opType: "Relu", node: "dangling", count: 0, expected: 1...Int.max)
+        .description == "Relu \"dangling\" has 0 outputs: it produces at least 1")
+  }
+
   @Test func anOpsetOutsideTheSupportedRangeIsRefused() throws {
     #expect(throws: InferenceError.unsupportedOpset(domain: "", version: 5, supported: 6...21)) {
       try InferenceSession(model: convGraph().model(opset: 5))

@@ -60,6 +60,11 @@ struct GraphPlanner {
       throw .duplicateTensor(name: output, node: node.name)
     }
     let context = NodeContext(node: node, opset: opset, inputShapes: shapes, constants: constants)
+    // Every operator run here produces at least its first output.
+    try context.expectOutputs(1...Int.max)
+    if node.outputs[0].isEmpty {
+      throw .outputCount(opType: node.opType, node: node.name, count: 0, expected: 1...Int.max)
+    }
     if try fold(context, holders: holders) { return }
     if try fuse(context, holders: holders) { return }
 

@@ -60,8 +60,7 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         + "produced elsewhere: every tensor must have one producer"
     case let .inputCount(opType, node, count, expected):
       "\(opType) \(Self.quoted(node)) has \(count) inputs: it takes "
-        + (expected.lowerBound == expected.upperBound
-          ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)")
+        + Self.count(expected)
     case let .invalidAttribute(opType, node, attribute, value, rule):
       "\(opType) \(Self.quoted(node)) attribute \(attribute) = \(value): \(rule)"
     case let .invalidInput(opType, node, input, shape, rule):
@@ -87,12 +86,18 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         + graphOutputs.map(Self.quoted).joined(separator: ", ")
     case let .outputCount(opType, node, count, expected):
       "\(opType) \(Self.quoted(node)) has \(count) outputs: it produces "
-        + (expected.lowerBound == expected.upperBound
-          ? "\(expected.lowerBound)" : "\(expected.lowerBound) to \(expected.upperBound)")
+        + Self.count(expected)
     }
   }
 
   static func quoted(_ name: String) -> String { "\"\(name)\"" }
+
+  /// `2`, `1 to 3`, or `at least 1` for a range without an upper bound.
+  static func count(_ range: ClosedRange<Int>) -> String {
+    if range.lowerBound == range.upperBound { return "\(range.lowerBound)" }
+    if range.upperBound == .max { return "at least \(range.lowerBound)" }
+    return "\(range.lowerBound) to \(range.upperBound)"
+  }
 
   static func qualified(_ opType: String, _ domain: String) -> String {
     domain.isEmpty || domain == "ai.onnx" ? opType : "\(domain).\(opType)"
