@@ -70,6 +70,34 @@ import Testing
         .description == "Relu \"dangling\" has 0 outputs: it produces at least 1")
   }
 
+  /// A declared shape or an operator's output too large to allocate is refused at load.
+  @Test func aTensorTooLargeToAllocateIsRefused() throws {
+    var graph = try convGraph()
+    graph.inputs = [
+      ONNXValueInfo(
+        name: "x",
+        type: .tensor(elementType: .float, shape: [.value(1), .value(2), .value(20_000), .value(20_000)]))
+    ]
+    #expect(throws: InferenceError.tooLarge(
+      opType: "graph input", node: "", tensor: "x", shape: [1, 2, 20_000, 20_000],
+      maximum: 1 << 28)) {
+      try InferenceSession(model: graph.model())
+    }
+    var transposed = GraphBuilder()
+    transposed.input("x", [1, 2, 64, 64])
+    transposed.constant("w", try Tensor.random(shape: [2, 4, 3, 3], seed: 1))
+    transposed.node("ConvTranspose", ["x", "w"], ["y"], name: "up", ["strides": .ints([300, 300])])
+    transposed.outputs = ["y"]
+    #expect {
+      try InferenceSession(model: transposed.model())
+    } throws: { error in
+      guard case let .tooLarge(opType, node, tensor, _, _) = error as? InferenceError else {
+        return false
+      }
+      return opType == "ConvTranspose" && node == "up" && tensor == "y"
+    }
+  }
+
   @Test func anOpsetOutsideTheSupportedRangeIsRefused() throws {
     #expect(throws: InferenceError.unsupportedOpset(domain: "", version: 5, supported: 6...21)) {
       try InferenceSession(model: convGraph().model(opset: 5))

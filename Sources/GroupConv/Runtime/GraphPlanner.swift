@@ -31,8 +31,20 @@ struct GraphPlanner {
     for (name, value) in constants { values[name] = .constant(value) }
   }
 
-  mutating func addInput(_ name: String, shape: [Int]) {
+  mutating func addInput(_ name: String, shape: [Int]) throws(InferenceError) {
+    try Self.checkSize(shape, of: name, opType: "graph input", node: "")
     values[name] = .computed(shape: shape, holder: name)
+  }
+
+  /// Refuses a runtime value larger than folded constants may be: a shape declared in a file
+  /// must not make the plan allocate gigabytes.
+  private static func checkSize(_ shape: [Int], of tensor: String, opType: String, node: String)
+    throws(InferenceError)
+  {
+    let maximum = ConstantFolding.maximumElementCount
+    guard let count = try? Tensor.elementCount(of: shape), count <= maximum else {
+      throw .tooLarge(opType: opType, node: node, tensor: tensor, shape: shape, maximum: maximum)
+    }
   }
 
   // MARK: Nodes
@@ -71,18 +83,18 @@ struct GraphPlanner {
     if node.opType == "Conv" || node.opType == "ConvTranspose" {
       guard holders[0] != nil else { throw context.notComputedInput(0) }
       let draft = try ConvolutionDraft(context)
-      append(
+      try append(
         PlanStep(
           opType: node.opType, work: .convolution(draft), inputs: [holders[0], nil, nil],
-          outputs: [node.outputs[0]], outputShapes: [draft.outputShape]))
+          outputs: [node.outputs[0]], outputShapes: [draft.outputShape], node: node))
       return
     }
     let definition = try Self.definition(for: node, opset: opset)
     let operation = try definition.build(context)
-    if node.opType == "Reshape", shuffle(holders[0], reshapedTo: operation.outputShapes[0], node) {
+    if node.opType == "Reshape", try shuffle(holders[0], reshapedTo: operation.outputShapes[0], node) {
       return
     }
-    append(
+    try append(
       PlanStep(
         opType: node.opType, work: .compiled(operation), inputs: holders,
         outputs: node.outputs, outputShapes: operation.outputShapes, node: node))
@@ -91,7 +103,7 @@ struct GraphPlanner {
   /// Replaces `Reshape`, `Transpose`, `Reshape` (this node) by one channel shuffle when
   /// nothing else reads the values between them.
   private mutating func shuffle(_ input: String?, reshapedTo shape: [Int], _ node: ONNXNode)
-    -> Bool
+    throws(InferenceError) -> Bool
   {
     guard let input, reads[node.inputs[0]] == 1, let t = producer[input],
       steps[t].opType == "Transpose", let transpose = steps[t].node,
@@ -105,14 +117,17 @@ struct GraphPlanner {
     else { return false }
     steps[t].removed = true
     steps[r].removed = true
-    append(
+    try append(
       PlanStep(
         opType: "ChannelShuffle", work: .compiled(shuffle), inputs: [original],
         outputs: [node.outputs[0]], outputShapes: [shape]))
     return true
   }
 
-  private mutating func append(_ step: PlanStep) {
+  private mutating func append(_ step: PlanStep) throws(InferenceError) {
+    for (name, shape) in zip(step.outputs, step.outputShapes) {
+      try Self.checkSize(shape, of: name, opType: step.opType, node: step.node?.name ?? "")
+    }
     for (name, shape) in zip(step.outputs, step.outputShapes) where !name.isEmpty {
       values[name] = .computed(shape: shape, holder: name)
       producer[name] = steps.count
@@ -388,7 +403,7 @@ struct GraphPlanner {
         copyIfDistinct(inputs[0], outputs[0])
         Activation.geluErf.apply(outputs[0])
       }
-      append(
+      try append(
         PlanStep(
           opType: "Gelu", work: .compiled(operation), inputs: [x], outputs: node.outputs,
           outputShapes: [shape]))

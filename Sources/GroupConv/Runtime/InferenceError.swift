@@ -30,6 +30,8 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
   case unsupportedDataType(opType: String, node: String, tensor: String, dataType: String)
   /// A convolution's arguments break one of the convolution rules.
   case convolution(node: String, ConvolutionError)
+  /// A tensor computed at run time would hold more than `maximum` elements.
+  case tooLarge(opType: String, node: String, tensor: String, shape: [Int], maximum: Int)
   /// `run` was given an input the graph does not have.
   case unknownInput(name: String, graphInputs: [String])
   /// `run` was not given a graph input.
@@ -73,6 +75,9 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         + "\(dataType): only float tensors are computed at run time"
     case let .convolution(node, error):
       "node \(Self.quoted(node)): \(error)"
+    case let .tooLarge(opType, node, tensor, shape, maximum):
+      "\(opType) \(Self.quoted(node)) tensor \(Self.quoted(tensor)) of shape \(shape): a tensor "
+        + "computed at run time may hold at most \(maximum) elements"
     case let .unknownInput(name, graphInputs):
       "input \(Self.quoted(name)) is not an input of the model; its inputs are "
         + graphInputs.map(Self.quoted).joined(separator: ", ")

@@ -183,7 +183,7 @@ public final class InferenceSession: @unchecked Sendable {
 
   private func prepare(for shapes: [[Int]]) throws(InferenceError) -> ExecutionPlan {
     var planner = GraphPlanner(graph: model.graph, opset: opset, constants: initializers)
-    for (name, shape) in zip(inputNames, shapes) { planner.addInput(name, shape: shape) }
+    for (name, shape) in zip(inputNames, shapes) { try planner.addInput(name, shape: shape) }
     for node in model.graph.nodes { try planner.add(node) }
     var outputs: [(name: String, constant: Tensor?)] = []
     for name in outputNames {
