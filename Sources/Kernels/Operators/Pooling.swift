@@ -1,3 +1,5 @@
+import CKernels
+
 /// The windows of a 1-D, 2-D or 3-D pooling over NC(D)(H)W planes, flattened to three spatial
 /// dimensions (depth, height, width) with leading extents of 1, as the convolution loops do.
 ///
@@ -38,30 +40,6 @@ package struct PoolGeometry: Equatable, Sendable {
   func start(_ axis: Int, _ o: Int) -> Int { o * stride[axis] - padBegin[axis] }
 }
 
-/// How a pooling folds the taps of a window: as a type, so that the loops are specialized
-/// for it and the fold is inlined into them.
-protocol WindowFold {
-  static var initial: Float { get }
-  static func combine(_ a: Float, _ b: Float) -> Float
-  static func combine(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float>
-}
-
-enum MaximumOfWindow: WindowFold {
-  static var initial: Float { -.greatestFiniteMagnitude }
-  @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a > b ? a : b }
-  @inline(__always) static func combine(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    a.replacing(with: b, where: b .> a)
-  }
-}
-
-enum SumOfWindow: WindowFold {
-  static var initial: Float { 0 }
-  @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a + b }
-  @inline(__always) static func combine(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    a + b
-  }
-}
-
 /// What a pooling computes over its window.
 package enum PoolKind: Equatable, Sendable {
   case max
@@ -70,10 +48,11 @@ package enum PoolKind: Equatable, Sendable {
   case average(countIncludePad: Bool)
 }
 
-/// Pooling of NC(D)(H)W planes, one output row at a time. For each output row the valid
-/// taps of the two outer dimensions are known ranges; along the row, the positions whose
-/// whole window lies inside the input take the tap-outer loop `y[o] = y[o] ∘ x[o · s + off]`,
-/// the border positions their own clipped windows. The planes are spread over threads.
+/// Pooling of NC(D)(H)W planes, one output row at a time (`gc_pooling_plane`). For each
+/// output row the valid taps of the two outer dimensions are known ranges; along the row, the
+/// positions whose whole window lies inside the input are computed 16 at a time, each window
+/// folded in a vector register; the border positions over their own clipped windows. The
+/// planes are spread over threads.
 package struct Pooling: Sendable {
   /// Per output position of one dimension: the taps inside the input, and the divisor
   /// factor (taps inside the input, or inside the padded input with count_include_pad).
@@ -87,6 +66,10 @@ package struct Pooling: Sendable {
   let taps: [Taps]
   /// Output positions along the width whose window holds all its taps.
   let interior: Range<Int>
+  /// The taps as the C kernel reads them: per dimension and output position, lo and hi.
+  let tapTable: [Int32]
+  /// The divisor factors of every dimension, one after the other.
+  let divisorTable: [Int32]
 
   package init(_ kind: PoolKind, _ g: PoolGeometry) {
     self.kind = kind
@@ -117,136 +100,48 @@ package struct Pooling: Sendable {
     self.taps = taps
     let full = taps[2].range.indices.filter { taps[2].range[$0] == 0..<g.kernel[2] }
     interior = full.isEmpty ? 0..<0 : full.first!..<full.last! + 1
+    tapTable = taps.flatMap { $0.range.flatMap { [Int32($0.lowerBound), Int32($0.upperBound)] } }
+    divisorTable = taps.flatMap { $0.divisor.map(Int32.init) }
   }
 
   package func run(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
     let g = geometry
     precondition(x.count == g.inputCount && y.count == g.outputCount)
     guard g.outputCount > 0, let x = x.baseAddress, let y = y.baseAddress else { return }
-    // Everything the loops read, as scalars and buffers: no array or struct copies (and
-    // their reference counting) per output row.
-    unsafe taps[0].range.withUnsafeBufferPointer { zTaps in
-      unsafe taps[1].range.withUnsafeBufferPointer { yTaps in
-        unsafe taps[2].range.withUnsafeBufferPointer { xTaps in
-          let rows = unsafe Rows(
-            inputHeight: g.input[1], inputWidth: g.input[2], width: g.output[2],
-            strideZ: g.stride[0], strideY: g.stride[1], strideX: g.stride[2],
-            dilationZ: g.dilation[0], dilationY: g.dilation[1], dilationX: g.dilation[2],
-            padZ: g.padBegin[0], padY: g.padBegin[1], padX: g.padBegin[2],
-            kernelX: g.kernel[2], interior: interior, zTaps: zTaps, yTaps: yTaps, xTaps: xTaps)
-          unsafe run(x, y, rows)
-        }
-      }
-    }
-  }
-
-  /// The scalars and tap tables of one run.
-  @unsafe private struct Rows {
-    let inputHeight, inputWidth, width: Int
-    let strideZ, strideY, strideX, dilationZ, dilationY, dilationX, padZ, padY, padX: Int
-    let kernelX: Int
-    let interior: Range<Int>
-    let zTaps, yTaps, xTaps: UnsafeBufferPointer<Range<Int>>
-  }
-
-  private func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rows: Rows) {
-    let g = geometry
     let inPlane = g.input.reduce(1, *)
     let outPlane = g.output.reduce(1, *)
-    let (depth, height, width) = (g.output[0], g.output[1], g.output[2])
-    let kind = self.kind
-    let divisors = taps.map(\.divisor)
-    Threads.parallelFor(g.planes) { plane in
-      let x = unsafe x + plane * inPlane
-      let y = unsafe y + plane * outPlane
-      for oz in 0..<depth {
-        for oy in 0..<height {
-          let row = unsafe y + (oz * height + oy) * width
-          switch kind {
-          case .max:
-            unsafe Self.rowWindows(x, row, oz, oy, rows, MaximumOfWindow.self)
-          case .average:
-            unsafe Self.rowWindows(x, row, oz, oy, rows, SumOfWindow.self)
-            let outer = divisors[0][oz] * divisors[1][oy]
-            for ox in 0..<width {
-              unsafe row[ox] /= Float(outer * divisors[2][ox])
+    let average = kind != .max
+    // Folded rows of 16 KiB at most (kept in L1), or one row.
+    let scratch = max(4096, Int(gc_pooling_scratch_pitch(Int64(g.input[2]))))
+    unsafe tapTable.withUnsafeBufferPointer { taps in
+      unsafe divisorTable.withUnsafeBufferPointer { divisors in
+        let (t, d) = (taps.baseAddress!, divisors.baseAddress!)
+        let (o0, o1) = (2 * g.output[0], 2 * (g.output[0] + g.output[1]))
+        let (d0, d1) = (g.output[0], g.output[0] + g.output[1])
+        let args = unsafe gc_pooling_args(
+          x: x, y: y, in_h: Int64(g.input[1]), in_w: Int64(g.input[2]),
+          out_d: Int64(g.output[0]), out_h: Int64(g.output[1]), out_w: Int64(g.output[2]),
+          stride: (Int64(g.stride[0]), Int64(g.stride[1]), Int64(g.stride[2])),
+          dilation: (Int64(g.dilation[0]), Int64(g.dilation[1]), Int64(g.dilation[2])),
+          pad: (Int64(g.padBegin[0]), Int64(g.padBegin[1]), Int64(g.padBegin[2])),
+          kernel_w: Int64(g.kernel[2]), taps: (t, t + o0, t + o1),
+          interior_lo: Int64(interior.lowerBound), interior_hi: Int64(interior.upperBound),
+          divisors: average ? (d, d + d0, d + d1) : (nil, nil, nil), scratch: nil,
+          scratch_count: Int64(scratch))
+        // Runs of planes, so that each task allocates its scratch once.
+        let runs = min(g.planes, 4 * Threads.count)
+        Threads.parallelFor(runs) { run in
+          unsafe withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) {
+            var planeArgs = unsafe args
+            unsafe planeArgs.scratch = $0.baseAddress
+            for plane in g.planes * run / runs..<g.planes * (run + 1) / runs {
+              unsafe planeArgs.x = x + plane * inPlane
+              unsafe planeArgs.y = y + plane * outPlane
+              unsafe gc_pooling_plane(&planeArgs)
             }
           }
         }
       }
-    }
-  }
-
-  /// Combines every valid tap of output row (oz, oy) of one plane into `row`: interior
-  /// positions 16 at a time for strides 1 and 2, each window's taps folded into one vector
-  /// register before a single store; the rest one position at a time.
-  @inline(__always)
-  private static func rowWindows<Fold: WindowFold>(
-    _ x: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ oz: Int, _ oy: Int,
-    _ r: Rows, _ fold: Fold.Type
-  ) {
-    let initial = Fold.initial
-    let (width, sx, dx, padX) = unsafe (r.width, r.strideX, r.dilationX, r.padX)
-    let interior = unsafe r.interior
-    let (zTaps, yTaps) = unsafe (r.zTaps[oz], r.yTaps[oy])
-    let kernelX = unsafe r.kernelX
-    /// The input row of taps (kz, ky).
-    func line(_ kz: Int, _ ky: Int) -> UnsafePointer<Float> {
-      let iz = unsafe oz * r.strideZ - r.padZ + kz * r.dilationZ
-      let iy = unsafe oy * r.strideY - r.padY + ky * r.dilationY
-      return unsafe x + (iz * r.inputHeight + iy) * r.inputWidth
-    }
-    var ox = interior.lowerBound
-    if sx <= 2 {
-      while ox + 16 <= interior.upperBound {
-        var acc = SIMD16<Float>(repeating: initial)
-        for kz in zTaps {
-          for ky in yTaps {
-            let base = unsafe line(kz, ky) + ox * sx - padX
-            for kx in 0..<kernelX {
-              let source = unsafe UnsafeRawPointer(base + kx * dx)
-              let window =
-                sx == 1
-                ? unsafe source.loadUnaligned(as: SIMD16<Float>.self)
-                : unsafe source.loadUnaligned(as: SIMD32<Float>.self).evenHalf
-              acc = Fold.combine(acc, window)
-            }
-          }
-        }
-        unsafe UnsafeMutableRawPointer(row + ox).storeBytes(of: acc, as: SIMD16<Float>.self)
-        ox += 16
-      }
-    }
-    // The interior's tail, four positions at a time: four independent folds, so that the
-    // latency of one does not hold up the others.
-    while ox + 4 <= interior.upperBound {
-      var (v0, v1, v2, v3) = (initial, initial, initial, initial)
-      for kz in zTaps {
-        for ky in yTaps {
-          let source = unsafe line(kz, ky) + ox * sx - padX
-          for kx in 0..<kernelX {
-            let s = unsafe source + kx * dx
-            v0 = Fold.combine(v0, unsafe s[0])
-            v1 = Fold.combine(v1, unsafe s[sx])
-            v2 = Fold.combine(v2, unsafe s[2 * sx])
-            v3 = Fold.combine(v3, unsafe s[3 * sx])
-          }
-        }
-      }
-      unsafe (row[ox], row[ox + 1], row[ox + 2], row[ox + 3]) = (v0, v1, v2, v3)
-      ox += 4
-    }
-    let vectorized = interior.lowerBound..<ox
-    for position in 0..<width where !vectorized.contains(position) {
-      var value = initial
-      let taps = unsafe interior.contains(position) ? 0..<kernelX : r.xTaps[position]
-      for kz in zTaps {
-        for ky in yTaps {
-          let source = unsafe line(kz, ky) + position * sx - padX
-          for kx in taps { value = Fold.combine(value, unsafe source[kx * dx]) }
-        }
-      }
-      unsafe row[position] = value
     }
   }
 
