@@ -163,6 +163,51 @@ import Testing
     let session = try InferenceSession(model: graph.model())
     #expect(session.planSummary?.steps.map(\.opType) == ["Conv", "Relu"])
   }
+
+  /// A Concat whose inputs are made for it alone is skipped: their steps write into its
+  /// output, which a Relu then overwrites in place. A Concat of a graph input, of a value
+  /// read twice, or along an axis with more than one slice before it (batch 2) is kept.
+  @Test(arguments: [1, 2])
+  func concatInputsAreWrittenInPlace(_ batch: Int) throws {
+    let x = try Tensor.random(shape: [batch, 3, 4, 4], seed: 1)
+    let w = try Tensor.random(shape: [2, 3, 3, 3], seed: 2)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w", w)
+    graph.node("Conv", ["x", "w"], ["a"], ["pads": .ints([1, 1, 1, 1])])
+    graph.node("Sigmoid", ["x"], ["b"])
+    graph.node("Neg", ["x"], ["n"])
+    graph.node("Concat", ["a", "b", "n"], ["c"], ["axis": .int(1)])
+    graph.node("Relu", ["c"], ["d"])
+    graph.node("Tanh", ["x"], ["t"])
+    graph.node("Concat", ["t", "x"], ["e"], ["axis": .int(-3)])
+    graph.node("Sigmoid", ["x"], ["u"])
+    graph.node("Exp", ["x"], ["v"])
+    graph.node("Relu", ["v"], ["r"])
+    graph.node("Concat", ["u", "v"], ["f"], ["axis": .int(1)])
+    graph.outputs = ["d", "e", "f", "u", "r"]
+    let session = try InferenceSession(model: graph.model())
+    let kept = batch == 1 ? ["Concat", "Concat"] : ["Concat", "Concat", "Concat"]
+    #expect(session.planSummary?.steps.map(\.opType).filter { $0 == "Concat" } == kept)
+    let outputs = try session.run(["x": x])
+
+    let a = try convolution(x, weight: w, options: ConvolutionOptions(padding: [1, 1, 1, 1]))
+    let b = x.scalars.map { 1 / (1 + exp(-$0)) }
+    func join(_ parts: [[Float]], channels: [Int]) throws -> Tensor {
+      var scalars = [Float]()
+      for image in 0..<batch {
+        for (part, count) in zip(parts, channels) {
+          scalars += part[(image * count * 16)..<((image + 1) * count * 16)]
+        }
+      }
+      return try Tensor(shape: [batch, channels.reduce(0, +), 4, 4], scalars: scalars)
+    }
+    let c = try join([a.scalars, b, x.scalars.map { -$0 }], channels: [2, 3, 3])
+    expectClose(try #require(outputs["d"]), try Tensor(shape: c.shape, scalars: c.scalars.map { max($0, 0) }))
+    expectClose(try #require(outputs["e"]), try join([x.scalars.map(tanh), x.scalars], channels: [3, 3]))
+    expectClose(
+      try #require(outputs["f"]), try join([b, x.scalars.map(exp)], channels: [3, 3]))
+  }
 }
 
 extension Tensor {

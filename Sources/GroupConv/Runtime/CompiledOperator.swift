@@ -11,6 +11,10 @@ package protocol CompiledOperator: AnyObject, Sendable {
   /// Whether output 0 may share its buffer with input 0 (same element count): the
   /// operator reads each element of input 0 before it writes the same element of output 0.
   var runsInPlace: Bool { get }
+  /// The element counts of the inputs when output 0 is just the inputs laid end to end (a
+  /// Concat along an axis with only 1s before it), else nil. The plan can then have the
+  /// steps that make the inputs write them in their places, and skip this one.
+  var joinedInputLengths: [Int]? { get }
   /// Computes the outputs from the inputs whose values are not constant (`nil` for a
   /// constant or absent input, whose value the operator kept when it was made). Each
   /// output buffer holds exactly the product of its shape; every element is written.
@@ -19,6 +23,7 @@ package protocol CompiledOperator: AnyObject, Sendable {
 
 extension CompiledOperator {
   package var runsInPlace: Bool { false }
+  package var joinedInputLengths: [Int]? { nil }
 }
 
 /// Makes the compiled operator of one node.

@@ -26,9 +26,10 @@ struct PlanStep {
 /// A model prepared for fixed input shapes: the steps in order, and buffers shared between
 /// values whose lifetimes do not overlap.
 final class ExecutionPlan: @unchecked Sendable {
-  /// Where a runtime value lives: a buffer and its element count.
+  /// Where a runtime value lives: elements [offset, offset + count) of a buffer.
   struct Slot {
     var buffer: Int
+    var offset = 0
     var count: Int
   }
 
@@ -75,9 +76,12 @@ final class ExecutionPlan: @unchecked Sendable {
     for step in planned {
       for (name, shape) in zip(step.outputs, step.outputShapes) { shapes[name] = shape }
     }
+    let graphInputs = Set(inputs.map(\.name))
+    var planned = planned.filter { !$0.removed }
+    let placed = Self.placeJoinedInputs(
+      &planned, graphInputs: graphInputs, graphOutputs: Set(graphOutputs.map(\.name)))
     // The last step that reads each value; graph outputs live to the end.
     var lastUse: [String: Int] = [:]
-    let planned = planned.filter { !$0.removed }
     for (index, step) in planned.enumerated() {
       for case let name? in step.inputs { lastUse[name] = index }
     }
@@ -86,13 +90,19 @@ final class ExecutionPlan: @unchecked Sendable {
     var pool = BufferPool()
     var slots: [String: Slot] = [:]
     func assign(_ name: String) -> Slot {
+      if let (joined, offset) = placed[name] {
+        // A piece of a skipped Concat's output, which lives from its first piece on.
+        let whole = slots[joined] ?? assign(joined)
+        let slot = Slot(buffer: whole.buffer, offset: offset, count: shapes[name]!.reduce(1, *))
+        slots[name] = slot
+        return slot
+      }
       let count = shapes[name]!.reduce(1, *)
       let slot = Slot(buffer: pool.take(count), count: count)
       slots[name] = slot
       return slot
     }
     inputSlots = inputs.map { assign($0.name) }
-    let graphInputs = Set(inputs.map(\.name))
     var steps: [Step] = []
     for (index, step) in planned.enumerated() {
       let operation: any CompiledOperator
@@ -108,7 +118,8 @@ final class ExecutionPlan: @unchecked Sendable {
       var shared: String?
       for (position, name) in step.outputs.enumerated() {
         let count = shapes[name]!.reduce(1, *)
-        if position == 0, operation.runsInPlace, let input = step.inputs.first ?? nil,
+        if position == 0, operation.runsInPlace, placed[name] == nil,
+          let input = step.inputs.first ?? nil,
           lastUse[input] == index, !graphInputs.contains(input), let slot = slots[input],
           slot.count == count
         {
@@ -130,7 +141,7 @@ final class ExecutionPlan: @unchecked Sendable {
         if let slot = slots.removeValue(forKey: name) { released.insert(slot.buffer) }
       }
       if let shared { slots[shared] = nil }
-      for name in step.outputs where lastUse[name] == nil {
+      for name in step.outputs where lastUse[name] == nil && placed[name] == nil {
         if let slot = slots.removeValue(forKey: name) { released.insert(slot.buffer) }
       }
       for buffer in released { pool.give(buffer) }
@@ -195,7 +206,47 @@ final class ExecutionPlan: @unchecked Sendable {
   private static func view(_ slot: Slot, in buffers: [UnsafeMutableBufferPointer<Float>])
     -> UnsafeMutableBufferPointer<Float>
   {
-    UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][0..<slot.count])
+    UnsafeMutableBufferPointer(rebasing: buffers[slot.buffer][slot.offset..<slot.offset + slot.count])
+  }
+
+  /// Drops each Concat that lays its inputs end to end (`joinedInputLengths`) when every
+  /// input is made by an earlier step for it alone: those steps write straight into their
+  /// places in its output. Returns, per placed value, the Concat's output and the offset.
+  private static func placeJoinedInputs(
+    _ steps: inout [PlanStep], graphInputs: Set<String>, graphOutputs: Set<String>
+  ) -> [String: (joined: String, offset: Int)] {
+    var readers: [String: Int] = [:]
+    var made: Set<String> = []
+    for step in steps {
+      for case let name? in step.inputs { readers[name, default: 0] += 1 }
+      made.formUnion(step.outputs)
+    }
+    var placed: [String: (joined: String, offset: Int)] = [:]
+    var dropped: Set<Int> = []
+    var joinedOutputs: Set<String> = []
+    for (index, step) in steps.enumerated() {
+      guard case let .compiled(operation) = step.work,
+        let lengths = operation.joinedInputLengths, lengths.count == step.inputs.count,
+        let output = step.outputs.first, readers[output] != nil || graphOutputs.contains(output)
+      else { continue }
+      let names = step.inputs.compactMap { $0 }
+      let placeable =
+        names.count == lengths.count && Set(names).count == names.count
+        && names.allSatisfy { name in
+          made.contains(name) && !graphInputs.contains(name) && !graphOutputs.contains(name)
+            && readers[name] == 1 && placed[name] == nil && !joinedOutputs.contains(name)
+        }
+      guard placeable else { continue }
+      var offset = 0
+      for (name, length) in zip(names, lengths) {
+        placed[name] = (output, offset)
+        offset += length
+      }
+      dropped.insert(index)
+      joinedOutputs.insert(output)
+    }
+    steps = steps.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+    return placed
   }
 }
 

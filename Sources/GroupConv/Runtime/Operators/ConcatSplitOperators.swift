@@ -39,7 +39,8 @@ extension Operators {
     let (outer, inner) = (output[..<axis].reduce(1, *), output[(axis + 1)...].reduce(1, *))
     let lengths = shapes.map { $0[axis] * inner }
     let pitch = output[axis] * inner
-    return KernelOperator(context, outputs: [output]) { inputs, outputs in
+    let joins = outer == 1 && context.constants.allSatisfy { $0 == nil } ? lengths : nil
+    return KernelOperator(context, outputs: [output], joins: joins) { inputs, outputs in
       guard let y = outputs[0].baseAddress else { return }
       var offset = 0
       for (input, length) in zip(inputs, lengths) {

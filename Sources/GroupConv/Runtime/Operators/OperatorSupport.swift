@@ -13,14 +13,19 @@ final class KernelOperator: CompiledOperator {
 
   let outputShapes: [[Int]]
   let runsInPlace: Bool
+  let joinedInputLengths: [Int]?
   private let constants: [AlignedBuffer?]
   private let body: Body
 
   /// Keeps the float constants of `context` (an operator that takes integer constants reads
   /// them while it is made).
-  init(_ context: NodeContext, outputs: [[Int]], inPlace: Bool = false, _ body: @escaping Body) {
+  init(
+    _ context: NodeContext, outputs: [[Int]], inPlace: Bool = false, joins: [Int]? = nil,
+    _ body: @escaping Body
+  ) {
     outputShapes = outputs
     runsInPlace = inPlace
+    joinedInputLengths = joins
     constants = context.constants.map { value in
       guard case .float(_, let values)? = value else { return nil }
       let buffer = AlignedBuffer(count: values.count)
