@@ -33,16 +33,27 @@ package final class GemmConvolution: ForwardKernel {
   private let inPlaceOffsets: [Int64]
   private let columnOffsets: [Int64]
   private let scratchCount: Int
-  /// Per-thread scratch, slot `index` preferred by the worker of that index so that a buffer
-  /// stays in the same core's cache from call to call; nil while a worker uses it.
-  private let scratch: Mutex<[GemmScratch?]>
+  /// Whether a pass is too small to share: one thread runs it.
+  private let small: Bool
+  /// Multiply-adds below which one thread runs the whole pass (about 10 µs): waking a second
+  /// thread and sharing the output with it costs more than it saves.
+  package static let parallelMultiplyAdds = 1 << 20
+  /// Scratch buffers not in use: a call takes one per thread (making more when calls
+  /// overlap) and gives them back.
+  private let scratch: Mutex<[GemmScratch]>
 
-  package init?(_ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>) {
+  /// - Parameter parallelMultiplyAdds: the work from which passes are shared by threads
+  ///   (tests lower it to 0).
+  package init?(
+    _ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>,
+    parallelMultiplyAdds: Int = GemmConvolution.parallelMultiplyAdds
+  ) {
     guard !geometry.transposed, geometry.paddingMode == .zeros, geometry.multiplyAdds > 0,
       weight.count == geometry.weightShape.reduce(1, *)
     else { return nil }
     let plan = GemmPlan(geometry, threads: Threads.count)
     self.plan = plan
+    small = geometry.multiplyAdds < parallelMultiplyAdds
     if let columns = GemmColumns(plan, threads: Threads.count) {
       self.columns = columns
       panels = AlignedBuffer(count: columns.panelCount)
@@ -70,10 +81,19 @@ package final class GemmConvolution: ForwardKernel {
     clamp: UnsafePointer<Float>?
   ) {
     let items = columns.map { plan.batch * $0.chunks.count } ?? plan.itemCount
+    let threads = small ? 1 : min(Threads.count, items)
+    // The threads' scratch, taken and given back by the caller alone: the workers never
+    // wait on each other for a lock.
+    var buffers = scratch.withLock { pool in
+      let taken = Array(pool.suffix(threads))
+      pool.removeLast(taken.count)
+      return taken
+    }
+    while buffers.count < threads { buffers.append(GemmScratch(count: scratchCount)) }
+    for buffer in buffers { buffer.holds = nil }  // a new x
     let next = Atomic<Int>(0)
-    Threads.parallelFor(min(Threads.count, items)) { worker in
-      let (slot, scratch) = take(preferring: worker)
-      scratch.holds = nil  // a new x
+    Threads.parallelFor(threads) { [buffers] worker in
+      let scratch = buffers[worker]
       while true {
         let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
         guard item < items else { break }
@@ -88,25 +108,8 @@ package final class GemmConvolution: ForwardKernel {
             chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, scratch: scratch.buffer)
         }
       }
-      self.scratch.withLock { $0[slot] = scratch }
     }
-  }
-
-  /// A scratch buffer for one worker: slot `preferred` if free, else any free slot, else a
-  /// new slot (when more threads run than at creation, or calls overlap).
-  private func take(preferring preferred: Int) -> (slot: Int, scratch: GemmScratch) {
-    let (slot, free) = scratch.withLock { slots -> (Int, GemmScratch?) in
-      let slot =
-        slots.indices.contains(preferred) && slots[preferred] != nil
-        ? preferred : slots.firstIndex { $0 != nil }
-      guard let slot else {
-        slots.append(nil)
-        return (slots.count - 1, nil)
-      }
-      defer { slots[slot] = nil }
-      return (slot, slots[slot])
-    }
-    return (slot, free ?? GemmScratch(count: scratchCount))
+    scratch.withLock { $0.append(contentsOf: buffers) }
   }
 
   /// One chunk of one image: every K block, prepared (unless in place) and multiplied.

@@ -131,7 +131,9 @@ extension KernelSettingsSuites {
           gc_use_generic_kernels(generic ? 1 : 0)
           Threads.count = threadCount
           let kernel = try #require(
-            w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0) })
+            w.withUnsafeBufferPointer {
+              GemmConvolution(geometry, weight: $0, parallelMultiplyAdds: 0)
+            })
           var y = [Float](repeating: .nan, count: expected.count)
           x.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { b in
