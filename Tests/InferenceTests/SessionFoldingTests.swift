@@ -126,30 +126,45 @@ import Testing
     expectClose(y, expected)
   }
 
-  /// A linear layer's MatMul by a constant and bias Add run as one step.
-  @Test func matMulAndBiasAreOneStep() throws {
-    let x = try Tensor.random(shape: [1, 3, 5, 7], seed: 1)
-    let w = try Tensor.random(shape: [7, 20], seed: 2)
-    let b = try Tensor.random(shape: [20], seed: 3)
+  /// A linear layer's MatMul by a constant and bias Add run as one step, and a GELU after
+  /// it in that step's epilogue: on a small product, and on one the threads share by
+  /// columns (each piece's rows finished in parts).
+  @Test(arguments: [([1, 3, 5, 7], 20, false), ([1, 3, 5, 7], 20, true), ([1, 12, 64], 300, true)])
+  func linearLayerIsOneStep(_ shape: [Int], _ n: Int, _ gelu: Bool) throws {
+    let x = try Tensor.random(shape: shape, seed: 1)
+    let k = shape.last!
+    let w = try Tensor.random(shape: [k, n], seed: 2)
+    let b = try Tensor.random(shape: [n], seed: 3)
     var graph = GraphBuilder()
     graph.input("x", x.shape)
     graph.constant("w", w)
     graph.constant("b", b)
     graph.node("MatMul", ["x", "w"], ["m"])
-    graph.node("Add", ["b", "m"], ["y"])
+    graph.node("Add", ["b", "m"], [gelu ? "l" : "y"])
+    if gelu {
+      graph.constant("c", try Tensor(shape: [], scalars: [1.4142135]))
+      graph.constant("one", try Tensor(shape: [], scalars: [1]))
+      graph.constant("half", try Tensor(shape: [], scalars: [0.5]))
+      graph.node("Div", ["l", "c"], ["d"])
+      graph.node("Erf", ["d"], ["e"])
+      graph.node("Add", ["e", "one"], ["a"])
+      graph.node("Mul", ["l", "a"], ["p"])
+      graph.node("Mul", ["p", "half"], ["y"])
+    }
     graph.outputs = ["y"]
     let session = try InferenceSession(model: graph.model())
-    #expect(session.planSummary?.steps.map(\.opType) == ["MatMul+Add"])
+    #expect(session.planSummary?.steps.map(\.opType) == [gelu ? "MatMul+Add+Gelu" : "MatMul+Add"])
     let y = try #require(try session.run(["x": x])["y"])
-    var expected = [Float](repeating: 0, count: 15 * 20)
-    for i in 0..<15 {
-      for j in 0..<20 {
+    let m = x.count / k
+    var expected = [Float](repeating: 0, count: m * n)
+    for i in 0..<m {
+      for j in 0..<n {
         var sum = b.scalars[j]
-        for p in 0..<7 { sum += x.scalars[i * 7 + p] * w.scalars[p * 20 + j] }
-        expected[i * 20 + j] = sum
+        for p in 0..<k { sum += x.scalars[i * k + p] * w.scalars[p * n + j] }
+        expected[i * n + j] = gelu ? 0.5 * sum * (1 + Float(erf(Double(sum) / 2.0.squareRoot()))) : sum
       }
     }
-    expectClose(y, try Tensor(shape: [1, 3, 5, 20], scalars: expected))
+    expectClose(y, try Tensor(shape: Array(shape.dropLast()) + [n], scalars: expected))
   }
 
   /// A convolution output read twice is not folded into either reader.

@@ -395,6 +395,17 @@ struct GraphPlanner {
         case let .computed(shape, _)? = values[productNode.inputs[1 - position]]
       else { continue }
       for index in [product, add, erf, scale] { steps[index].removed = true }
+      // After a linear layer that nothing else reads, GELU runs in the layer's epilogue.
+      let xName = productNode.inputs[1 - position]
+      if reads[xName] == 2, let linear = producer[x], !steps[linear].removed,
+        case let .compiled(operation) = steps[linear].work,
+        let fused = (operation as? LinearOperator)?.followed(by: .geluErf)
+      {
+        steps[linear].work = .compiled(fused)
+        steps[linear].opType += "+Gelu"
+        values[node.outputs[0]] = .computed(shape: shape, holder: x)
+        return true
+      }
       let gelu = ONNXNode(name: node.name, opType: "Gelu", inputs: [x], outputs: node.outputs)
       let geluContext = NodeContext(
         node: gelu, opset: opset, inputShapes: [shape], constants: [nil])

@@ -74,8 +74,8 @@ package enum Activation: Equatable, Sendable {
     case .relu: for i in y.indices { unsafe y[i] = unsafe y[i] < 0 ? 0 : y[i] }
     case .clip(let low, let high):
       for i in y.indices { unsafe y[i] = Swift.min(Swift.max(unsafe y[i], low), high) }
-    case .sigmoid: unsafe Self.vectorized(y, GC_ACTIVATION_SIGMOID)
-    case .silu: unsafe Self.vectorized(y, GC_ACTIVATION_SILU)
+    case .sigmoid, .silu, .tanh, .erf, .geluErf, .exp:
+      unsafe Self.vectorized(y, vectorizedKind!)
     case .hardSigmoid(let alpha, let beta):
       for i in y.indices { unsafe y[i] = Swift.max(0, Swift.min(1, alpha * (unsafe y[i]) + beta)) }
     case .hardSwish:
@@ -85,13 +85,22 @@ package enum Activation: Equatable, Sendable {
       }
     case .leakyRelu(let alpha):
       for i in y.indices { unsafe y[i] = unsafe y[i] < 0 ? alpha * y[i] : y[i] }
-    case .tanh: unsafe Self.vectorized(y, GC_ACTIVATION_TANH)
-    case .erf: unsafe Self.vectorized(y, GC_ACTIVATION_ERF)
-    case .geluErf: unsafe Self.vectorized(y, GC_ACTIVATION_GELU_ERF)
-    case .exp: unsafe Self.vectorized(y, GC_ACTIVATION_EXP)
     case .sqrt: for i in y.indices { unsafe y[i] = (unsafe y[i]).squareRoot() }
     case .negate: for i in y.indices { unsafe y[i] = -(unsafe y[i]) }
     case .reciprocal: for i in y.indices { unsafe y[i] = 1 / (unsafe y[i]) }
+    }
+  }
+
+  /// The function as `gc_activation` computes it, for the transcendental ones.
+  package var vectorizedKind: gc_activation_kind? {
+    switch self {
+    case .sigmoid: GC_ACTIVATION_SIGMOID
+    case .silu: GC_ACTIVATION_SILU
+    case .tanh: GC_ACTIVATION_TANH
+    case .erf: GC_ACTIVATION_ERF
+    case .geluErf: GC_ACTIVATION_GELU_ERF
+    case .exp: GC_ACTIVATION_EXP
+    default: nil
     }
   }
 

@@ -50,13 +50,14 @@ package final class PackedMatrix: Sendable {
     }
   }
 
-  /// y = alpha · A · B (+ beta · C), A: [m, k] read at a[i · lda + p], y: [m, n] contiguous.
+  /// y = alpha · A · B (+ beta · C), A: [m, k] read at a[i · lda + p], y: [m, n] contiguous;
+  /// then f(y) for an `activation` f, each task's rectangle while it is still in cache.
   ///
   /// Threads take rectangles of rows × panels: the larger of A and B is split first, so that
   /// each task streams its share of it once.
   package func multiply(
     m: Int, a: UnsafePointer<Float>, lda: Int, alpha: Float, adding addend: Addend? = nil,
-    into y: UnsafeMutablePointer<Float>
+    into y: UnsafeMutablePointer<Float>, then activation: gc_activation_kind? = nil
   ) {
     precondition(m >= 0 && lda >= k)
     guard m > 0 else { return }
@@ -70,6 +71,7 @@ package final class PackedMatrix: Sendable {
     guard threads > 1, m * n * k >= Self.parallelWork else {
       unsafe args.p_end = Int64(panelCount)
       unsafe gc_matmul(&args)
+      if let activation { unsafe gc_activation(activation, y, y, Int64(m * n)) }
       return
     }
     let tasks = threads * Self.tasksPerThread
@@ -87,6 +89,19 @@ package final class PackedMatrix: Sendable {
       unsafe task.p_begin = Int64(panels.lowerBound)
       unsafe task.p_end = Int64(panels.upperBound)
       unsafe gc_matmul(&task)
+      if let activation {
+        let columns = panels.lowerBound * Self.nr..<min(n, panels.upperBound * Self.nr)
+        let rows = Int(task.m_begin)..<Int(task.m_end)
+        if columns.count == n {
+          let start = unsafe y + rows.lowerBound * n
+          unsafe gc_activation(activation, start, start, Int64(rows.count * n))
+        } else {
+          for row in rows {
+            let start = unsafe y + row * n + columns.lowerBound
+            unsafe gc_activation(activation, start, start, Int64(columns.count))
+          }
+        }
+      }
     }
   }
 }

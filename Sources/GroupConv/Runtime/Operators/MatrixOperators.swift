@@ -167,24 +167,52 @@ extension Operators {
   /// added to every row of the product in the kernel's epilogue: the MatMul and bias Add
   /// of a linear layer as one step. Nil when B is not a constant 2-D matrix.
   static func matMulAddingRow(_ context: NodeContext, row: [Float]) throws(InferenceError)
-    -> (any CompiledOperator)?
+    -> LinearOperator?
   {
     let (a, b) = (try context.shape(0), try context.shape(1))
     guard a.count >= 2, b.count == 2, a.last == b[0], row.count == b[1],
       let packing = Packing(context, k: b[0], n: b[1], transposed: false),
       let packed = packing.constant
     else { return nil }
-    let (k, n) = (b[0], b[1])
-    let m = a.dropLast().reduce(1, *)
-    let output = Array(a.dropLast()) + [n]
-    let bias = AlignedBuffer(count: n)
+    let bias = AlignedBuffer(count: b[1])
     for (i, v) in row.enumerated() { bias.pointer[i] = v }
-    return KernelOperator(context, outputs: [output]) { inputs, outputs in
-      guard let y = outputs[0].baseAddress, let a = inputs[0].baseAddress else { return }
-      let addend = PackedMatrix.Addend(
-        UnsafePointer(bias.pointer), rowStride: 0, columnStride: 1, beta: 1)
-      packed.multiply(m: m, a: a, lda: k, alpha: 1, adding: addend, into: y)
-    }
+    return LinearOperator(
+      packed: packed, bias: bias, m: a.dropLast().reduce(1, *),
+      outputShape: Array(a.dropLast()) + [b[1]], activation: nil)
+  }
+}
+
+/// A linear layer: y = A · B + row, B a packed constant [k, n], the row added to every row
+/// of the product, then an activation applied as the product's pieces are finished.
+final class LinearOperator: CompiledOperator {
+  let outputShapes: [[Int]]
+  let activation: Activation?
+  private let packed: PackedMatrix
+  private let bias: AlignedBuffer
+  private let m: Int
+
+  init(
+    packed: PackedMatrix, bias: AlignedBuffer, m: Int, outputShape: [Int],
+    activation: Activation?
+  ) {
+    (self.packed, self.bias, self.m, self.activation) = (packed, bias, m, activation)
+    outputShapes = [outputShape]
+  }
+
+  /// The same layer followed by `activation` (one of the vectorized ones), or nil.
+  func followed(by activation: Activation) -> LinearOperator? {
+    guard self.activation == nil, activation.vectorizedKind != nil else { return nil }
+    return LinearOperator(
+      packed: packed, bias: bias, m: m, outputShape: outputShapes[0], activation: activation)
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    guard let y = outputs[0].baseAddress, let a = inputs[0]?.baseAddress else { return }
+    let addend = PackedMatrix.Addend(
+      UnsafePointer(bias.pointer), rowStride: 0, columnStride: 1, beta: 1)
+    packed.multiply(
+      m: m, a: a, lda: packed.k, alpha: 1, adding: addend, into: y,
+      then: activation?.vectorizedKind)
   }
 }
 
