@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A fixed-size float buffer aligned to 64 bytes (one cache line, one AVX-512 register), so
 /// that vector loads never split cache lines. Owned by whoever holds it; freed with it.
 @safe package final class AlignedBuffer: @unchecked Sendable {
@@ -17,5 +19,29 @@
 
   package var buffer: UnsafeMutableBufferPointer<Float> {
     unsafe UnsafeMutableBufferPointer(start: pointer, count: count)
+  }
+}
+
+/// Scratch buffers kept between the calls of a kernel: a call takes one per thread before
+/// its threads start and gives them back after they end, so that the threads never wait on
+/// each other for a lock, and overlapping calls each get their own.
+package final class ScratchPool<Buffer: AnyObject & Sendable>: Sendable {
+  private let free = Mutex<[Buffer]>([])
+
+  package init() {}
+
+  /// `count` buffers: kept ones first, then new ones from `make`.
+  package func take(_ count: Int, making make: () -> Buffer) -> [Buffer] {
+    var taken = free.withLock { free in
+      let taken = Array(free.suffix(count))
+      free.removeLast(taken.count)
+      return taken
+    }
+    while taken.count < count { taken.append(make()) }
+    return taken
+  }
+
+  package func give(_ buffers: [Buffer]) {
+    free.withLock { $0.append(contentsOf: buffers) }
   }
 }

@@ -46,7 +46,7 @@ import Tensors
   private let cost: Int
   private let options: Options
   /// Scratch buffers of finished calls, reused by the next (one per thread of a call).
-  private let scratchPool = Mutex<[AlignedBuffer]>([])
+  private let scratchPool = ScratchPool<AlignedBuffer>()
 
   /// `nil` for geometries this kernel does not take: transposed or non-zero padding modes,
   /// more than `maximumInputChannelsPerGroup` input channels per group (or several input
@@ -226,12 +226,8 @@ import Tensors
   ) {
     let small = cost < options.parallelWorkThreshold
     let threads = small ? 1 : min(options.threads ?? Threads.count, items)
-    var buffers = scratchPool.withLock { pool in
-      let taken = Array(pool.suffix(threads))
-      pool.removeLast(taken.count)
-      return taken
-    }
-    while buffers.count < threads { buffers.append(AlignedBuffer(count: scratchCount)) }
+    let scratchCount = scratchCount
+    let buffers = scratchPool.take(threads) { AlignedBuffer(count: scratchCount) }
     var plan = unsafe self.plan
     unsafe taps.withUnsafeBufferPointer { taps in
       unsafe columnOffsets.withUnsafeBufferPointer { columns in
@@ -246,7 +242,7 @@ import Tensors
         }
       }
     }
-    scratchPool.withLock { $0.append(contentsOf: buffers) }
+    scratchPool.give(buffers)
   }
 
   /// Spreads the work items over `buffers.count` threads. The items form one contiguous

@@ -32,6 +32,7 @@ package enum ForwardKernels {
     precondition(!geometry.transposed && geometry.paddingMode == .zeros)
     precondition(weight.count == geometry.weightShape.reduce(1, *))
     if geometry.multiplyAdds == 0 { return nil }
+    if let lanes = unsafe DepthwiseLanes(geometry, weight: weight) { return lanes }
     if let direct = unsafe DirectConvolution(geometry, weight: weight) { return direct }
     if let gemm = unsafe GemmConvolution(geometry, weight: weight) { return gemm }
     return nil

@@ -40,7 +40,7 @@ package final class GemmConvolution: ForwardKernel {
   package static let parallelMultiplyAdds = 1 << 20
   /// Scratch buffers not in use: a call takes one per thread (making more when calls
   /// overlap) and gives them back.
-  private let scratch: Mutex<[GemmScratch]>
+  private let scratch = ScratchPool<GemmScratch>()
 
   /// - Parameter parallelMultiplyAdds: the work from which passes are shared by threads
   ///   (tests lower it to 0).
@@ -70,7 +70,7 @@ package final class GemmConvolution: ForwardKernel {
       scratchCount = plan.scratchCount
     }
     let count = scratchCount
-    scratch = Mutex((0..<max(1, Threads.count)).map { _ in GemmScratch(count: count) })
+    scratch.give((0..<max(1, Threads.count)).map { _ in GemmScratch(count: count) })
   }
 
   /// Whether the column layout (channels in the lanes) computes this convolution.
@@ -84,12 +84,8 @@ package final class GemmConvolution: ForwardKernel {
     let threads = small ? 1 : min(Threads.count, items)
     // The threads' scratch, taken and given back by the caller alone: the workers never
     // wait on each other for a lock.
-    var buffers = scratch.withLock { pool in
-      let taken = Array(pool.suffix(threads))
-      pool.removeLast(taken.count)
-      return taken
-    }
-    while buffers.count < threads { buffers.append(GemmScratch(count: scratchCount)) }
+    let scratchCount = scratchCount
+    let buffers = scratch.take(threads) { GemmScratch(count: scratchCount) }
     for buffer in buffers { buffer.holds = nil }  // a new x
     let next = Atomic<Int>(0)
     Threads.parallelFor(threads) { [buffers] worker in
@@ -109,7 +105,7 @@ package final class GemmConvolution: ForwardKernel {
         }
       }
     }
-    scratch.withLock { $0.append(contentsOf: buffers) }
+    scratch.give(buffers)
   }
 
   /// One chunk of one image: every K block, prepared (unless in place) and multiplied.

@@ -25,6 +25,25 @@ extension KernelSettingsSuites {
         "x \(input) w \(weight)\(bias ? " bias" : "") stride \(options.stride) padding "
           + "\(options.padding) dilation \(options.dilation) groups \(options.groups)"
       }
+
+      /// The case's geometry, seeded random x, w and bias, and the reference loops' output.
+      func problem() throws -> (
+        geometry: ConvolutionGeometry, x: Tensor, w: Tensor, b: Tensor, expected: [Float]
+      ) {
+        let geometry = try ConvolutionGeometry(
+          inputShape: input, weightShape: weight, biasShape: bias ? [weight[0]] : nil,
+          options: options)
+        let x = try Tensor.random(shape: input, seed: 1)
+        let w = try Tensor.random(shape: weight, seed: 2)
+        let b = try Tensor.random(shape: [weight[0]], seed: 3)
+        var expected = Reference.correlate(x: x.scalars, w: w.scalars, geometry)
+        if bias {
+          Reference.addBias(
+            b.scalars, to: &expected, channels: geometry.yChannels,
+            plane: geometry.ySize.reduce(1, *))
+        }
+        return (geometry, x, w, b, expected)
+      }
     }
 
     static let pointwise: [Case] = [
@@ -103,18 +122,7 @@ extension KernelSettingsSuites {
 
     @Test(arguments: pointwise + spatial + columns)
     func matchesReference(_ c: Case) throws {
-      let geometry = try ConvolutionGeometry(
-        inputShape: c.input, weightShape: c.weight, biasShape: c.bias ? [c.weight[0]] : nil,
-        options: c.options)
-      let x = try Tensor.random(shape: c.input, seed: 1)
-      let w = try Tensor.random(shape: c.weight, seed: 2)
-      let b = try Tensor.random(shape: [c.weight[0]], seed: 3)
-      var expected = Reference.correlate(x: x.scalars, w: w.scalars, geometry)
-      if c.bias {
-        Reference.addBias(
-          b.scalars, to: &expected, channels: geometry.yChannels,
-          plane: geometry.ySize.reduce(1, *))
-      }
+      let (geometry, x, w, b, expected) = try c.problem()
       // Float sums over K terms of size about 1 drift by about sqrt(K) ulps.
       let terms = Float(c.weight[1...].reduce(1, *))
       let tolerance = Tolerance(absolute: 1e-5 * max(1, (terms / 16).squareRoot()), relative: 1e-4)

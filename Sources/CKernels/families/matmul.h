@@ -10,35 +10,6 @@
 
 // MARK: - Partial loads and stores
 
-/// p[0 ..< count] in the first lanes (count in 1...16), zero in the others.
-static inline __attribute__((always_inline)) gc_v16 GC_ISA(matmul_load)(
-  const float *p, int count) {
-  if (count >= 16) return gc_load(p);
-#if defined(GC_MATMUL_MASKED)
-  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1u), p);
-#else
-  float lanes[16] = {0};
-  for (int l = 0; l < count; l++) lanes[l] = p[l];
-  return gc_load(lanes);
-#endif
-}
-
-/// p[0 ..< count] = the first lanes of v (count in 1...16).
-static inline __attribute__((always_inline)) void GC_ISA(matmul_store)(
-  float *p, gc_v16 v, int count) {
-  if (count >= 16) {
-    gc_store(p, v);
-    return;
-  }
-#if defined(GC_MATMUL_MASKED)
-  _mm512_mask_storeu_ps(p, (__mmask16)((1u << count) - 1u), (__m512)v);
-#else
-  float lanes[16];
-  gc_store(lanes, v);
-  for (int l = 0; l < count; l++) p[l] = lanes[l];
-#endif
-}
-
 // MARK: - Microkernel
 
 /// Rows [m0, m0 + mr) of panel p over the K block [k0, k0 + kc):
@@ -69,7 +40,7 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
     for (int j = 0; j < GC_MATMUL_NV; j++) {
       if (i >= mr) continue;
       acc[i][j] = first || count[j] == 0 ? gc_splat(0)
-                                         : GC_ISA(matmul_load)(y + i * ldy + 16 * j, count[j]);
+                                         : gc_load_first(y + i * ldy + 16 * j, count[j]);
     }
   }
   for (int64_t k = 0; k < kc; k++) {
@@ -96,10 +67,10 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
         v *= g->alpha;
         if (g->c) {
           const float *c = g->c + (m0 + i) * g->c_row + (column + 16 * j) * g->c_col;
-          v += g->beta * (g->c_col ? GC_ISA(matmul_load)(c, count[j]) : gc_broadcast(c));
+          v += g->beta * (g->c_col ? gc_load_first(c, count[j]) : gc_broadcast(c));
         }
       }
-      GC_ISA(matmul_store)(y + i * ldy + 16 * j, v, count[j]);
+      gc_store_first(y + i * ldy + 16 * j, v, count[j]);
     }
   }
 }

@@ -2,7 +2,7 @@
 // the rows of the windows are folded first into one row (whole vectors, no shuffles), then
 // the interior columns (whole windows) 16 at a time, the border columns one at a time over
 // their clipped windows.
-// Included once per instruction set with GC_ISA defined; GC_POOLING_AVX512 selects masked
+// Included once per instruction set with GC_ISA defined; GC_VECTOR_MASKED selects masked
 // loads and stores for partial vectors and `vmaxps` for the max.
 #include "gc_pooling.h"
 #include <float.h>
@@ -15,7 +15,7 @@ typedef int32_t gc_pool_i16 __attribute__((vector_size(64), aligned(4)));
 
 /// w > acc ? w : acc in every lane: a NaN in w is skipped.
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_max)(gc_v16 acc, gc_v16 w) {
-#if defined(GC_POOLING_AVX512)
+#if defined(GC_VECTOR_MASKED)
   return (gc_v16)_mm512_max_ps((__m512)w, (__m512)acc);
 #else
   gc_pool_i16 take = (gc_pool_i16)(w > acc);
@@ -27,9 +27,8 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_max)(gc_v16 acc,
 /// lanes are unspecified.
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_gather)(
   const float *p, int64_t s, int n) {
-  if (s == 1 && n == 16) return gc_load(p);
-#if defined(GC_POOLING_AVX512)
-  if (s == 1) return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+  if (s == 1) return gc_load_first(p, n);
+#if defined(GC_VECTOR_MASKED)
   if (s == 2) {
     // Floats [0, 2n - 1) hold the lanes: the first 16 in `low`, the rest in `high`.
     int need = 2 * n - 1;
@@ -53,21 +52,6 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_gather)(
   float lanes[16] = {0};
   for (int i = 0; i < n; i++) lanes[i] = p[i * s];
   return gc_load(lanes);
-}
-
-/// Stores lanes [0, n) of v at y.
-static inline __attribute__((always_inline)) void GC_ISA(pool_store)(float *y, gc_v16 v, int n) {
-  if (n == 16) {
-    gc_store(y, v);
-    return;
-  }
-#if defined(GC_POOLING_AVX512)
-  _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), (__m512)v);
-#else
-  float lanes[16];
-  memcpy(lanes, &v, sizeof lanes);
-  memcpy(y, lanes, (size_t)n * sizeof(float));
-#endif
 }
 
 /// a ∘ b: the max (w > acc ? w : acc) or the sum.
@@ -110,7 +94,7 @@ static inline __attribute__((always_inline)) void GC_ISA(pool_columns)(
     gc_v16 acc = GC_ISA(pool_gather)(base, sx, n);
     for (int64_t kx = 1; kx < kw; kx++)
       acc = GC_ISA(pool_fold)(average, acc, GC_ISA(pool_gather)(base + kx * dx, sx, n));
-    GC_ISA(pool_store)(row + ox, acc, n);
+    gc_store_first(row + ox, acc, n);
   }
   for (int64_t ox = 0; ox < g->out_w; ox++) {
     if (ox == g->interior_lo && g->interior_hi > ox) ox = g->interior_hi;

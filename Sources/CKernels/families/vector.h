@@ -1,9 +1,16 @@
 // The vector type the kernel families are written in: 16 floats, with loads and stores
 // that make no alignment assumption. Lowered to one zmm register under AVX-512 and to
 // several narrower registers elsewhere.
+//
+// GC_VECTOR_MASKED (defined by the AVX-512 files) makes partial loads and stores single
+// masked instructions; elsewhere they go through a stack copy.
 #ifndef GC_VECTOR_H
 #define GC_VECTOR_H
+#include <stdint.h>
 #include <string.h>
+#if defined(GC_VECTOR_MASKED)
+#include <immintrin.h>
+#endif
 
 // The helpers below are always inlined, so passing vectors by value has no ABI to keep.
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -34,5 +41,60 @@ static inline __attribute__((always_inline)) gc_v16 gc_broadcast(const float *s)
 static inline __attribute__((always_inline)) gc_v16 gc_clamp(gc_v16 v, const float *clamp) {
   v = __builtin_elementwise_max(v, gc_splat(clamp[0]));
   return __builtin_elementwise_min(v, gc_splat(clamp[1]));
+}
+
+/// p[0 ..< n] in the first lanes (n in 1...16), zero in the others; nothing past p[n - 1]
+/// is read.
+static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p, int64_t n) {
+  if (n >= 16) return gc_load(p);
+#if defined(GC_VECTOR_MASKED)
+  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+#else
+  float lanes[16] = {0};
+  memcpy(lanes, p, (size_t)n * sizeof(float));
+  return gc_load(lanes);
+#endif
+}
+
+/// p[0 ..< n] = the first n lanes of v (n in 1...16); nothing past p[n - 1] is written.
+static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v16 v, int64_t n) {
+  if (n >= 16) {
+    gc_store(p, v);
+    return;
+  }
+#if defined(GC_VECTOR_MASKED)
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
+#else
+  float lanes[16];
+  memcpy(lanes, &v, sizeof lanes);
+  memcpy(p, lanes, (size_t)n * sizeof(float));
+#endif
+}
+
+/// Transposes the 16 × 16 matrix v in place: 4 rounds, each swapping the off-diagonal
+/// blocks of size s (8, 4, 2, 1) in every 2s × 2s tile, 16 two-vector shuffles a round:
+/// row i (bit s clear) keeps its columns with bit s clear and takes row i + s's others.
+static inline __attribute__((always_inline)) void gc_transpose16(gc_v16 v[16]) {
+#define GC_TRANSPOSE_ROUND(S, LO, HI)              \
+  _Pragma("clang loop unroll(full)")               \
+  for (int i = 0; i < 16; i++) {                   \
+    if (i & (S)) continue;                         \
+    gc_v16 a = v[i], b = v[i + (S)];               \
+    v[i] = __builtin_shufflevector(a, b, LO);      \
+    v[i + (S)] = __builtin_shufflevector(a, b, HI); \
+  }
+#define GC_TRANSPOSE_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define GC_TRANSPOSE_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define GC_TRANSPOSE_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define GC_TRANSPOSE_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define GC_TRANSPOSE_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define GC_TRANSPOSE_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define GC_TRANSPOSE_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define GC_TRANSPOSE_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+  GC_TRANSPOSE_ROUND(8, GC_TRANSPOSE_LO8, GC_TRANSPOSE_HI8)
+  GC_TRANSPOSE_ROUND(4, GC_TRANSPOSE_LO4, GC_TRANSPOSE_HI4)
+  GC_TRANSPOSE_ROUND(2, GC_TRANSPOSE_LO2, GC_TRANSPOSE_HI2)
+  GC_TRANSPOSE_ROUND(1, GC_TRANSPOSE_LO1, GC_TRANSPOSE_HI1)
+#undef GC_TRANSPOSE_ROUND
 }
 #endif

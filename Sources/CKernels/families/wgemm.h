@@ -92,46 +92,6 @@ void GC_ISA(gc_wgemm_tiles)(const gc_wgemm_tiles_args *t) {
 
 // MARK: - Packing dy
 
-/// n ≤ 16 floats from p, zeros after.
-static inline __attribute__((always_inline)) gc_v16 GC_ISA(wgemm_load_first)(
-  const float *p, int64_t n) {
-  if (n == 16) return gc_load(p);
-#if defined(GC_WGEMM_MASKED)
-  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
-#else
-  float t[16] = {0};
-  for (int64_t i = 0; i < n; i++) t[i] = p[i];
-  return gc_load(t);
-#endif
-}
-
-/// Transposes the 16 × 16 matrix v in place: 4 rounds, each swapping the off-diagonal
-/// blocks of size s (8, 4, 2, 1) in every 2s × 2s tile, 16 two-vector shuffles a round:
-/// row i (bit s clear) keeps its columns with bit s clear and takes row i + s's others.
-static inline __attribute__((always_inline)) void GC_ISA(wgemm_transpose)(gc_v16 v[16]) {
-#define GC_WGEMM_ROUND(S, LO, HI)                  \
-  _Pragma("clang loop unroll(full)")               \
-  for (int i = 0; i < 16; i++) {                   \
-    if (i & (S)) continue;                         \
-    gc_v16 a = v[i], b = v[i + (S)];               \
-    v[i] = __builtin_shufflevector(a, b, LO);      \
-    v[i + (S)] = __builtin_shufflevector(a, b, HI); \
-  }
-#define GC_WGEMM_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define GC_WGEMM_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-#define GC_WGEMM_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define GC_WGEMM_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define GC_WGEMM_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define GC_WGEMM_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define GC_WGEMM_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define GC_WGEMM_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-  GC_WGEMM_ROUND(8, GC_WGEMM_LO8, GC_WGEMM_HI8)
-  GC_WGEMM_ROUND(4, GC_WGEMM_LO4, GC_WGEMM_HI4)
-  GC_WGEMM_ROUND(2, GC_WGEMM_LO2, GC_WGEMM_HI2)
-  GC_WGEMM_ROUND(1, GC_WGEMM_LO1, GC_WGEMM_HI1)
-#undef GC_WGEMM_ROUND
-}
-
 void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
   const int64_t lda = g->lda, channels = g->channels, lanes = g->lanes;
   const int64_t stride = g->dy_channel_stride;
@@ -154,9 +114,9 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
         gc_v16 v[16];
 #pragma clang loop unroll(full)
         for (int i = 0; i < 16; i++)
-          v[i] = o + i < channels ? GC_ISA(wgemm_load_first)(src + (o + i) * stride + j, m)
+          v[i] = o + i < channels ? gc_load_first(src + (o + i) * stride + j, m)
                                   : gc_splat(0);
-        GC_ISA(wgemm_transpose)(v);
+        gc_transpose16(v);
         // Constant indices only, so that v stays in registers.
 #pragma clang loop unroll(full)
         for (int t = 0; t < 16; t++)
@@ -185,21 +145,6 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
 
 // MARK: - Unpacking the sums
 
-/// p[0 ..< n] = the first n ≤ 16 lanes of v.
-static inline __attribute__((always_inline)) void GC_ISA(wgemm_store_first)(
-  float *p, gc_v16 v, int64_t n) {
-  if (n == 16) {
-    gc_store(p, v);
-    return;
-  }
-#if defined(GC_WGEMM_MASKED)
-  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
-#else
-  float t[16];
-  gc_store(t, v);
-  for (int64_t i = 0; i < n; i++) p[i] = t[i];
-#endif
-}
 
 void GC_ISA(gc_wgemm_unpack)(const gc_wgemm_unpack_args *g) {
   for (int64_t k = 0; k < g->rows; k += 16) {
@@ -209,10 +154,10 @@ void GC_ISA(gc_wgemm_unpack)(const gc_wgemm_unpack_args *g) {
 #pragma clang loop unroll(full)
       for (int i = 0; i < 16; i++)
         v[i] = i < m ? gc_load(g->c + (k + i) * g->ldc + o) : gc_splat(0);
-      GC_ISA(wgemm_transpose)(v);
+      gc_transpose16(v);
 #pragma clang loop unroll(full)
       for (int t = 0; t < 16; t++)
-        if (o + t < g->channels) GC_ISA(wgemm_store_first)(g->dw + (o + t) * g->ldw + k, v[t], m);
+        if (o + t < g->channels) gc_store_first(g->dw + (o + t) * g->ldw + k, v[t], m);
     }
   }
 }

@@ -91,7 +91,7 @@ package final class PackedMatrix: Sendable {
       unsafe gc_matmul(&task)
       if let activation {
         let columns = panels.lowerBound * Self.nr..<min(n, panels.upperBound * Self.nr)
-        let rows = Int(task.m_begin)..<Int(task.m_end)
+        let rows = unsafe Int(task.m_begin)..<Int(task.m_end)
         if columns.count == n {
           let start = unsafe y + rows.lowerBound * n
           unsafe gc_activation(activation, start, start, Int64(rows.count * n))
