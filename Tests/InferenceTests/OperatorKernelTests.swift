@@ -10,6 +10,9 @@ import Testing
   static let broadcastShapes: [([Int], [Int])] = [
     ([3, 5, 7], [3, 5, 7]), ([3, 5, 7], []), ([], [2, 9]), ([2, 5, 3, 3], [5, 1, 1]),
     ([3, 1, 5], [4, 1]), ([1], [17]), ([2, 3, 1, 9], [1, 3, 4, 1]), ([0, 3], [1, 3]),
+    // Rows cut in pieces and chunks shared by threads: one long row, rows with a value each,
+    // per-channel rows longer than a piece.
+    ([2, 40_001], [2, 40_001]), ([3, 30_000], [3, 1]), ([1, 5, 130, 130], [5, 1, 1]),
   ]
 
   @Test(arguments: [BinaryOperation.add, .subtract, .multiply, .divide, .power, .maximum, .minimum])
@@ -93,6 +96,26 @@ import Testing
           try! Tensor(shape: [y.count], scalars: Reference.pool(kind, x, g)), .float32,
           "\(kind) geometry \(seed), \(configuration)")
       }
+    }
+  }
+
+  /// Global pooling over planes small and large enough to be shared by threads.
+  @Test(arguments: [(3, 7), (300, 300)])
+  func globalPoolingMatchesThePlaneLoop(_ size: (planes: Int, size: Int)) {
+    let x = randomTensor([size.planes * size.size], seed: 5).scalars
+    for kind in [PoolKind.max, .average(countIncludePad: false)] {
+      var y = [Float](repeating: .nan, count: size.planes)
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer { Pooling.global(kind, x, into: $0, size: size.size) }
+      }
+      let expected = (0..<size.planes).map { plane in
+        let values = x[plane * size.size..<(plane + 1) * size.size]
+        return kind == .max
+          ? values.max()! : Float(values.reduce(0.0) { $0 + Double($1) } / Double(size.size))
+      }
+      expectClose(
+        try! Tensor(shape: [size.planes], scalars: y),
+        try! Tensor(shape: [size.planes], scalars: expected), .float32, "\(kind) \(size)")
     }
   }
 

@@ -61,25 +61,36 @@ package struct BroadcastBinary: Sendable {
     else { return }
     let loops = self.loops
     let length = loops.rowLength
-    let rowsPerChunk = Swift.max(1, (1 << 16) / Swift.max(length, 1))
-    let rows = loops.rowCount
-    Threads.parallelFor((rows + rowsPerChunk - 1) / rowsPerChunk) { chunk in
-      for row in chunk * rowsPerChunk..<Swift.min(rows, (chunk + 1) * rowsPerChunk) {
+    // Pieces of rows of at most 16 Ki elements, in chunks of about 64 Ki; work of 64 Ki or
+    // more is cut in at least 4 chunks per thread, so that the threads finish together.
+    let piece = Swift.min(Swift.max(length, 1), 1 << 14)
+    let piecesPerRow = (length + piece - 1) / piece
+    let pieces = loops.rowCount * piecesPerRow
+    let total = loops.rowCount * length
+    let chunks = total < 1 << 16 ? 1 : Swift.max((total + (1 << 16) - 1) >> 16, 4 * Threads.count)
+    let piecesPerChunk = Swift.max(1, (pieces + chunks - 1) / chunks)
+    Threads.parallelFor((pieces + piecesPerChunk - 1) / piecesPerChunk) { chunk in
+      for index in chunk * piecesPerChunk..<Swift.min(pieces, (chunk + 1) * piecesPerChunk) {
+        let (row, part) = index.quotientAndRemainder(dividingBy: piecesPerRow)
+        let start = part * piece
+        let count = Swift.min(piece, length - start)
         let (aOffset, bOffset) = loops.offsets(ofRow: row)
-        let out = unsafe y + row * length
-        let (left, right) = unsafe (a + aOffset, b + bOffset)
+        let out = unsafe y + row * length + start
+        let (left, right) = unsafe (
+          a + aOffset + start * loops.steps.0, b + bOffset + start * loops.steps.1
+        )
         switch operation {
-        case .add: unsafe Self.row(out, left, right, length, loops.steps) { $0 + $1 }
-        case .subtract: unsafe Self.row(out, left, right, length, loops.steps) { $0 - $1 }
-        case .multiply: unsafe Self.row(out, left, right, length, loops.steps) { $0 * $1 }
-        case .divide: unsafe Self.row(out, left, right, length, loops.steps) { $0 / $1 }
-        case .power: unsafe Self.row(out, left, right, length, loops.steps) { powf($0, $1) }
+        case .add: unsafe Self.row(out, left, right, count, loops.steps) { $0 + $1 }
+        case .subtract: unsafe Self.row(out, left, right, count, loops.steps) { $0 - $1 }
+        case .multiply: unsafe Self.row(out, left, right, count, loops.steps) { $0 * $1 }
+        case .divide: unsafe Self.row(out, left, right, count, loops.steps) { $0 / $1 }
+        case .power: unsafe Self.row(out, left, right, count, loops.steps) { powf($0, $1) }
         case .maximum:
-          unsafe Self.row(out, left, right, length, loops.steps) {
+          unsafe Self.row(out, left, right, count, loops.steps) {
             $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1)
           }
         case .minimum:
-          unsafe Self.row(out, left, right, length, loops.steps) {
+          unsafe Self.row(out, left, right, count, loops.steps) {
             $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1)
           }
         }

@@ -151,11 +151,16 @@ package struct Pooling: Sendable {
     size: Int
   ) {
     precondition(x.count == y.count * size)
-    for plane in 0..<y.count {
-      let values = unsafe UnsafeBufferPointer(rebasing: x[plane * size..<(plane + 1) * size])
-      switch kind {
-      case .max: unsafe y[plane] = unsafe values.reduce(-.infinity) { $0 > $1 ? $0 : $1 }
-      case .average: unsafe y[plane] = unsafe sum(values) / Float(size)
+    // Runs of planes spread over threads when there is enough to share (64 Ki elements).
+    let planes = y.count
+    let runs = x.count < 1 << 16 ? 1 : min(planes, 4 * Threads.count)
+    Threads.parallelFor(runs) { run in
+      for plane in planes * run / runs..<planes * (run + 1) / runs {
+        let values = unsafe UnsafeBufferPointer(rebasing: x[plane * size..<(plane + 1) * size])
+        switch kind {
+        case .max: unsafe y[plane] = unsafe values.reduce(-.infinity) { $0 > $1 ? $0 : $1 }
+        case .average: unsafe y[plane] = unsafe sum(values) / Float(size)
+        }
       }
     }
   }
