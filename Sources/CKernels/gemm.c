@@ -39,7 +39,7 @@ void gc_gemm_columns(const gc_gemm_columns_args *args) {
 
 void gc_gemm_transpose(
   const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy,
-  const float *clamp) {
+  const float *clamp, int32_t add) {
   const float low = clamp ? clamp[0] : -__builtin_inff(), high = clamp ? clamp[1] : __builtin_inff();
   // Blocks of 16 × 16 so that both sides stay in cache lines.
   for (int64_t q0 = 0; q0 < positions; q0 += 16) {
@@ -48,7 +48,7 @@ void gc_gemm_transpose(
       int64_t c1 = c0 + 16 < channels ? c0 + 16 : channels;
       for (int64_t c = c0; c < c1; c++) {
         for (int64_t q = q0; q < q1; q++) {
-          float v = t[q * t_stride + c];
+          float v = add ? t[q * t_stride + c] + y[c * ldy + q] : t[q * t_stride + c];
           y[c * ldy + q] = v < low ? low : v > high ? high : v;
         }
       }

@@ -12,6 +12,15 @@ package protocol ForwardKernel: AnyObject, Sendable {
     clamp: UnsafePointer<Float>?)
 }
 
+/// A forward kernel that can also add its result to what y holds (a residual connection
+/// fused into the convolution's stores).
+package protocol AddingForwardKernel: ForwardKernel {
+  /// y = x ⋆ w + bias + y, clamped as `forward` clamps.
+  func forwardAdding(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?)
+}
+
 extension ForwardKernel {
   /// `forward` without a clamp.
   package func forward(

@@ -24,7 +24,7 @@ import Tensors
 ///
 /// When an image has few output positions (a 7×7 or 14×14 plane), 48-position tiles would
 /// leave many lanes idle; `GemmColumns` then turns the product round (channels in the lanes).
-package final class GemmConvolution: ForwardKernel {
+package final class GemmConvolution: AddingForwardKernel {
   private let plan: GemmPlan
   /// The column layout, when it replaces the row kernels.
   private let columns: GemmColumns?
@@ -80,6 +80,21 @@ package final class GemmConvolution: ForwardKernel {
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?
   ) {
+    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, adding: false)
+  }
+
+  package func forwardAdding(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?
+  ) {
+    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, adding: true)
+  }
+
+  /// y = x ⋆ w + bias (+ y when `adding`), clamped.
+  private func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, adding: Bool
+  ) {
     let items = columns.map { plan.batch * $0.chunks.count } ?? plan.itemCount
     let threads = small ? 1 : min(Threads.count, items)
     // The threads' scratch, taken and given back by the caller alone: the workers never
@@ -97,21 +112,24 @@ package final class GemmConvolution: ForwardKernel {
           let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
           unsafe run(
             columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
-            clamp: clamp, scratch: scratch)
+            clamp: clamp, adding: adding, scratch: scratch)
         } else {
           let (image, chunk) = plan.item(item)
           unsafe run(
-            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, scratch: scratch.buffer)
+            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, adding: adding,
+            scratch: scratch.buffer)
         }
       }
     }
     scratch.give(buffers)
   }
 
-  /// One chunk of one image: every K block, prepared (unless in place) and multiplied.
+  /// One chunk of one image: every K block, prepared (unless in place) and multiplied; the
+  /// first from the bias (and y when `adding`), the others from y.
   private func run(
     _ chunk: GemmPlan.Chunk, image: Int, x: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?, scratch: AlignedBuffer
+    y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?, adding: Bool,
+    scratch: AlignedBuffer
   ) {
     let plan = plan
     let (mr, nr, taps) = (GemmPlan.mr, GemmPlan.nr, plan.taps)
@@ -140,7 +158,7 @@ package final class GemmConvolution: ForwardKernel {
       let offsets = inPlace ? inPlaceOffsets : preparedOffsets
       let last = block == plan.blocks - 1
       let bias: UnsafePointer<Float>? =
-        unsafe bias.map { unsafe $0 + chunk.group * plan.yPerGroup + chunk.m.lowerBound }
+        block > 0 ? nil : unsafe bias.map { unsafe $0 + chunk.group * plan.yPerGroup + chunk.m.lowerBound }
       unsafe offsets.withUnsafeBufferPointer { offsets in
         var args = unsafe gc_gemm_tiles_args(
           panels: panels.pointer + (firstPanel * plan.k + c0 * taps) * mr,
@@ -149,18 +167,19 @@ package final class GemmConvolution: ForwardKernel {
           p_end: Int64(pEnd), e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]),
           y_h: Int64(plan.ySize[1]), y_w: Int64(plan.ySize[2]), y: y + firstOutput * plan.yPlane,
           ldy: Int64(plan.yPlane),
-          bias: bias, accumulate: block > 0 ? 1 : 0, clamp: last ? clamp : nil)
+          bias: bias, accumulate: block > 0 || adding ? 1 : 0, clamp: last ? clamp : nil)
         unsafe gc_gemm_tiles(&args)
       }
     }
   }
 
   /// One chunk of the column layout: the group's planes (prepared unless in place or held
-  /// already), each K slice into the sums, the sums transposed into y.
+  /// already), each K slice into the sums, the sums transposed into y (added to it when
+  /// `adding`).
   private func run(
     _ chunk: GemmColumns.Chunk, of columns: GemmColumns, image: Int, x: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    scratch: GemmScratch
+    adding: Bool, scratch: GemmScratch
   ) {
     let plan = plan
     let nr = GemmColumns.nr
@@ -201,7 +220,7 @@ package final class GemmConvolution: ForwardKernel {
       + chunk.positions.lowerBound
     unsafe gc_gemm_transpose(
       sums, Int64(nr), Int64(chunk.positions.count), Int64(channels), output,
-      Int64(plan.yPlane), clamp)
+      Int64(plan.yPlane), clamp, adding ? 1 : 0)
   }
 }
 

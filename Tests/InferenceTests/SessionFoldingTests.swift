@@ -179,6 +179,59 @@ import Testing
     #expect(session.planSummary?.steps.map(\.opType) == ["Conv", "Relu"])
   }
 
+  /// The Add of a residual folds into the convolution before it, and a ReLU after the Add
+  /// with it: for a matrix-product kernel that adds as it stores (the residual a graph input
+  /// or the convolution's own input, copied first; or a value whose buffer the output takes)
+  /// and a depthwise one that does not. A residual made after the convolution stays a
+  /// separate Add.
+  @Test func residualAddFoldsIntoTheConvolution() throws {
+    let x = try Tensor.random(shape: [1, 4, 6, 6], seed: 1)
+    let w1 = try Tensor.random(shape: [4, 4, 1, 1], seed: 2)
+    let w2 = try Tensor.random(shape: [4, 1, 3, 3], seed: 3)
+    let b2 = try Tensor.random(shape: [4], seed: 4)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w1", w1)
+    graph.constant("w2", w2)
+    graph.constant("b2", b2)
+    graph.node("Conv", ["x", "w1"], ["c1"])
+    graph.node("Add", ["c1", "x"], ["a"])
+    graph.node("Relu", ["a"], ["d"])
+    graph.node("Sigmoid", ["d"], ["p"])
+    graph.node("Conv", ["d", "w2", "b2"], ["c2"], ["group": .int(4), "pads": .ints([1, 1, 1, 1])])
+    graph.node("Add", ["p", "c2"], ["e"])
+    graph.node("Neg", ["e"], ["q"])
+    graph.node("Conv", ["e", "w1"], ["f"])
+    graph.node("Add", ["f", "q"], ["h"])
+    graph.node("Conv", ["h", "w1"], ["k"])
+    graph.node("Sigmoid", ["h"], ["m"])
+    graph.node("Add", ["k", "m"], ["n"])
+    graph.node("Conv", ["h", "w1"], ["l"])
+    graph.node("Add", ["l", "h"], ["o"])
+    graph.outputs = ["e", "n", "o"]
+    let session = try InferenceSession(model: graph.model())
+    #expect(
+      session.planSummary?.steps.map(\.opType)
+        == ["Conv", "Sigmoid", "Conv", "Neg", "Conv", "Conv", "Sigmoid", "Add", "Conv"])
+    let outputs = try session.run(["x": x])
+
+    func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+      try Tensor(shape: a.shape, scalars: zip(a.scalars, b.scalars).map(+))
+    }
+    func map(_ a: Tensor, _ f: (Float) -> Float) throws -> Tensor {
+      try Tensor(shape: a.shape, scalars: a.scalars.map(f))
+    }
+    let sigmoid: (Float) -> Float = { 1 / (1 + exp(-$0)) }
+    let d = try map(try add(try convolution(x, weight: w1), x)) { max($0, 0) }
+    let c2 = try convolution(
+      d, weight: w2, bias: b2, options: ConvolutionOptions(padding: [1, 1, 1, 1], groups: 4))
+    let e = try add(try map(d, sigmoid), c2)
+    let h = try add(try convolution(e, weight: w1), try map(e) { -$0 })
+    expectClose(try #require(outputs["e"]), e)
+    expectClose(try #require(outputs["n"]), try add(try convolution(h, weight: w1), try map(h, sigmoid)))
+    expectClose(try #require(outputs["o"]), try add(try convolution(h, weight: w1), h))
+  }
+
   /// A Concat whose inputs are made for it alone is skipped: their steps write into its
   /// output, which a Relu then overwrites in place. A Concat of a graph input, of a value
   /// read twice, or along an axis with more than one slice before it (batch 2) is kept.

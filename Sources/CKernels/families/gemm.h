@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(gemm_load)(
 // MARK: - Microkernel
 
 /// acc[i][j] = sum over k of a[k * 8 + i] * src[koff[k] + 16 j ...] for rows i < mr and
-/// vectors j < nv, started from the bias (or zero, or y when accumulating), then stored
+/// vectors j < nv, started from y when accumulating (else zero) plus the bias, then stored
 /// through the segments: vector j's runs are segments[first[j] ..< first[j + 1]].
 /// mr and nv are constants in every call, so the accumulators stay in registers.
 static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
@@ -75,14 +75,12 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
+      gc_v16 v = gc_splat(0);
       if (accumulate) {
-        gc_v16 v = gc_splat(0);
         for (int s = first[j]; s < first[j + 1]; s++)
           v = GC_ISA(gemm_load)(y + i * ldy, &segments[s], v);
-        acc[i][j] = v;
-      } else {
-        acc[i][j] = bias ? gc_broadcast(bias + i) : gc_splat(0);
       }
+      acc[i][j] = bias ? v + gc_broadcast(bias + i) : v;
     }
   }
   for (int64_t k = 0; k < kc; k++) {

@@ -49,9 +49,9 @@ typedef struct gc_gemm_tiles_args {
   /// Output channel 0's plane; planes are ldy floats apart.
   float *y;
   int64_t ldy;
-  /// Bias of output channel 0 (or NULL), used when not accumulating.
+  /// Bias of output channel 0, or NULL.
   const float *bias;
-  /// Add to y (a later K slice) instead of overwriting it.
+  /// Add to y (a later K slice, or a residual) instead of overwriting it.
   int32_t accumulate;
   /// NULL, or {low, high}: each stored value is clamped to [low, high] (a fused ReLU or
   /// clip; only on the last K slice).
@@ -118,11 +118,11 @@ typedef struct gc_gemm_columns_args {
 
 void gc_gemm_columns(const gc_gemm_columns_args *args);
 
-/// y[channel * ldy + q] = t[q * t_stride + channel] for q < positions, channel < channels,
-/// clamped to [clamp[0], clamp[1]] unless clamp is NULL.
+/// y[channel * ldy + q] = t[q * t_stride + channel] (+ y[channel * ldy + q] when `add`) for
+/// q < positions, channel < channels, clamped to [clamp[0], clamp[1]] unless clamp is NULL.
 void gc_gemm_transpose(
   const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy,
-  const float *clamp);
+  const float *clamp, int32_t add);
 
 #ifdef __cplusplus
 }

@@ -4,13 +4,17 @@ import Tensors
 
 /// An ONNX `Conv` or `ConvTranspose` before it is compiled: its attributes checked and its
 /// weight and bias held as values, so that a following `BatchNormalization`, a per-channel
-/// `Mul` or `Add` and an activation can be folded into it.
+/// `Mul` or `Add`, the `Add` of a residual and an activation can be folded into it.
 struct ConvolutionDraft {
   /// The convolution, always with a bias (zeros when the node has none).
   var convolution: Convolution
   var weight: [Float]
   var bias: [Float]
+  /// Applied last: after the residual, when there is one.
   var activation: Activation?
+  /// Whether a tensor of the output's shape (the step's first input, before x) is added to
+  /// the output, before the activation.
+  var residual = false
 
   var geometry: ConvolutionGeometry { convolution.geometry }
   var outputChannels: Int { geometry.outputChannels }
@@ -169,32 +173,41 @@ struct ConvolutionDraft {
     var text = g.kernel.map(String.init).joined(separator: "x")
     if g.groups > 1 { text += " g\(g.groups)" }
     if g.stride.contains(where: { $0 > 1 }) { text += " s" + g.stride.map(String.init).joined(separator: "x") }
+    if residual { text += " +residual" }
     if let activation { text += " +\(activation)" }
     return text
   }
 }
 
-/// A compiled convolution: the fast kernel with its weight packed, the bias, and the
-/// activation applied to the output.
+/// A compiled convolution: the fast kernel with its weight packed, the bias, a residual
+/// added, and the activation applied to the output.
 final class ConvolutionOperator: CompiledOperator {
   let convolution: Convolution
   let weight: Tensor
   let bias: Tensor
   let activation: Activation?
+  let residual: Bool
   /// ReLU and clip as the bounds the kernels clamp their stores to; nil for the other
   /// activations, which take a pass over the output after (`afterwards`).
   private let clamp: [Float]?
   private let afterwards: Activation?
   private let forwardKernel: (any ForwardKernel)?
   private let transposedKernel: InputGradientKernel?
+  /// The plain output, for a residual the kernel cannot add as it stores (runs are
+  /// serialized by the plan).
+  private let unfused: AlignedBuffer?
 
   var outputShapes: [[Int]] { [convolution.outputShape] }
+  /// With a residual, y may be the residual's buffer: each kernel reads an element of y
+  /// before it writes it, or writes a separate buffer first.
+  var runsInPlace: Bool { residual }
 
   init(_ draft: ConvolutionDraft) {
     convolution = draft.convolution
     weight = Tensor(validShape: draft.convolution.weightShape, scalars: draft.weight)
     bias = Tensor(validShape: [draft.outputChannels], scalars: draft.bias)
     activation = draft.activation
+    residual = draft.residual
     switch draft.activation {
     case .relu?: clamp = [0, .infinity]
     case let .clip(low, high)?: clamp = [low, high]
@@ -209,37 +222,66 @@ final class ConvolutionOperator: CompiledOperator {
       forwardKernel = kernels.forward(weight)
       transposedKernel = nil
     }
+    unfused =
+      draft.residual && !(forwardKernel is any AddingForwardKernel)
+      ? AlignedBuffer(count: draft.outputShape.reduce(1, *)) : nil
   }
 
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
-    let x = inputs[0]!
+    let x = inputs[residual ? 1 : 0]!
     let y = outputs[0]
-    func withClamp(_ body: (UnsafePointer<Float>?) -> Void) {
-      guard let clamp else { return body(nil) }
-      clamp.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
-    if let kernel = forwardKernel {
+    if residual, let kernel = forwardKernel as? any AddingForwardKernel {
+      let r = inputs[0]!
+      if r.baseAddress != UnsafePointer(y.baseAddress) { _ = y.update(fromContentsOf: r) }
       bias.withUnsafeBufferPointer { b in
         withClamp { clamp in
-          kernel.forward(x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp)
+          kernel.forwardAdding(
+            x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp)
+        }
+      }
+      afterwards?.apply(y)
+      return
+    }
+    // Without a residual, into y; with one, into a buffer of its own first, then added.
+    let target = unfused?.buffer ?? y
+    let clamp = residual ? nil : self.clamp
+    if let kernel = forwardKernel {
+      bias.withUnsafeBufferPointer { b in
+        withOptional(clamp) { clamp in
+          kernel.forward(
+            x: x.baseAddress!, bias: b.baseAddress!, y: target.baseAddress!, clamp: clamp)
         }
       }
     } else if let kernel = transposedKernel {
       bias.withUnsafeBufferPointer { b in
-        withClamp { clamp in
-          kernel.run(dy: x.baseAddress!, bias: b.baseAddress!, dx: y.baseAddress!, clamp: clamp)
+        withOptional(clamp) { clamp in
+          kernel.run(dy: x.baseAddress!, bias: b.baseAddress!, dx: target.baseAddress!, clamp: clamp)
         }
       }
-    } else {
-      if y.count > 0 {
-        // Nothing to multiply (an empty input or kernel): the reference writes bias only.
-        let input = Tensor(validShape: convolution.inputShape, scalars: Array(x))
-        let result = (try? convolution.forward(input, weight: weight, bias: bias))?.scalars
-        for i in y.indices { y[i] = result?[i] ?? 0 }
+    } else if target.count > 0 {
+      // Nothing to multiply (an empty input or kernel): the reference writes bias only.
+      let input = Tensor(validShape: convolution.inputShape, scalars: Array(x))
+      let result = (try? convolution.forward(input, weight: weight, bias: bias))?.scalars
+      for i in target.indices { target[i] = result?[i] ?? 0 }
+      if !residual {
+        activation?.apply(y)
+        return
       }
-      activation?.apply(y)
-      return
+    }
+    if residual, let r = inputs[0] {
+      let (low, high) = (self.clamp?[0] ?? -.infinity, self.clamp?[1] ?? .infinity)
+      for i in y.indices { y[i] = Swift.min(Swift.max(target[i] + r[i], low), high) }
     }
     afterwards?.apply(y)
+  }
+
+  /// `body` with this operator's clamp bounds, or nil.
+  private func withClamp(_ body: (UnsafePointer<Float>?) -> Void) {
+    withOptional(clamp, body)
+  }
+
+  private func withOptional(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+    guard let values else { return body(nil) }
+    values.withUnsafeBufferPointer { body($0.baseAddress!) }
   }
 }

@@ -119,7 +119,7 @@ final class ExecutionPlan: @unchecked Sendable {
       for (position, name) in step.outputs.enumerated() {
         let count = shapes[name]!.reduce(1, *)
         if position == 0, operation.runsInPlace, placed[name] == nil,
-          let input = step.inputs.first ?? nil,
+          let input = step.inputs.first ?? nil, !step.inputs.dropFirst().contains(input),
           lastUse[input] == index, !graphInputs.contains(input), let slot = slots[input],
           slot.count == count
         {

@@ -301,6 +301,7 @@ struct GraphPlanner {
     if node.opType == "Mul", try fuseSiLU(node, holders: holders) { return true }
     if node.opType == "Mul", try fuseGELU(context, holders: holders) { return true }
     if node.opType == "Add", try fuseMatMulBias(context, holders: holders) { return true }
+    if node.opType == "Add", try fuseResidual(context, holders: holders) { return true }
     // The computed input and the convolution step that produced it.
     let computed = holders.indices.filter { holders[$0] != nil }
     guard computed.count == 1 else { return false }
@@ -308,7 +309,7 @@ struct GraphPlanner {
     let read = node.inputs[position]
     guard reads[read] == 1, let holder = holders[position], let index = producer[holder],
       case .convolution(var draft) = steps[index].work,
-      draft.activation == nil
+      draft.activation == nil, !draft.residual || !["BatchNormalization", "Mul", "Add"].contains(node.opType)
     else { return false }
     let channels = draft.outputChannels
     switch node.opType {
@@ -418,6 +419,31 @@ struct GraphPlanner {
         PlanStep(
           opType: "Gelu", work: .compiled(operation), inputs: [x], outputs: node.outputs,
           outputShapes: [shape]))
+      return true
+    }
+    return false
+  }
+
+  /// Folds `Add(Conv(x), r)` of two computed tensors of one shape (a residual connection)
+  /// into the convolution, when nothing else reads its output and r exists before it runs:
+  /// the convolution adds r as it stores its output, in r's buffer when r is read last here.
+  private mutating func fuseResidual(_ context: NodeContext, holders: [String?])
+    throws(InferenceError) -> Bool
+  {
+    let node = context.node
+    guard node.inputs.count == 2, let first = holders[0], let second = holders[1],
+      first != second, try context.shape(0) == context.shape(1)
+    else { return false }
+    for (position, r) in [(0, second), (1, first)] {
+      guard reads[node.inputs[position]] == 1, let holder = holders[position],
+        let index = producer[holder], !steps[index].removed,
+        case .convolution(var draft) = steps[index].work, !draft.geometry.transposed,
+        draft.activation == nil, !draft.residual, (producer[r] ?? -1) < index
+      else { continue }
+      draft.residual = true
+      steps[index].work = .convolution(draft)
+      steps[index].inputs = [r] + steps[index].inputs
+      values[node.outputs[0]] = values[node.inputs[position]]
       return true
     }
     return false
