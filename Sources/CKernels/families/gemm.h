@@ -287,6 +287,34 @@ void GC_ISA(gc_gemm_columns)(const gc_gemm_columns_args *g) {
   }
 }
 
+// MARK: - Sums out of the lanes
+
+/// y[channel * ldy + q] = t[q * t_stride + channel] (+ y when adding), clamped: blocks of
+/// 16 positions × 16 channels transposed in registers.
+void GC_ISA(gc_gemm_transpose)(
+  const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy,
+  const float *clamp, int32_t add) {
+  for (int64_t q0 = 0; q0 < positions; q0 += 16) {
+    const int64_t nq = positions - q0 < 16 ? positions - q0 : 16;
+    for (int64_t c0 = 0; c0 < channels; c0 += 16) {
+      const int64_t nc = channels - c0 < 16 ? channels - c0 : 16;
+      gc_v16 v[16];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < 16; i++)
+        v[i] = i < nq ? gc_load_first(t + (q0 + i) * t_stride + c0, nc) : gc_splat(0);
+      gc_transpose16(v);
+#pragma clang loop unroll(full)
+      for (int j = 0; j < 16; j++) {
+        if (j >= nc) continue;
+        float *out = y + (c0 + j) * ldy + q0;
+        gc_v16 value = add ? v[j] + gc_load_first(out, nq) : v[j];
+        if (clamp) value = gc_clamp(value, clamp);
+        gc_store_first(out, value, nq);
+      }
+    }
+  }
+}
+
 // MARK: - Input preparation
 
 #ifndef GC_GEMM_ROW_TYPE
