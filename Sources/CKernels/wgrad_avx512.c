@@ -4,7 +4,7 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))), apply_to = function)
 #include "CKernels.h"
 #define GC_ISA(name) name##_avx512
-#define GC_VECTOR_MASKED 1
+#define GC_VECTOR_AVX512 1
 #define GC_WGRAD_ACCUMULATORS 24
 #define GC_WGRAD_MASKED 1  // short copies and fills as one masked store
 #include "families/vector.h"

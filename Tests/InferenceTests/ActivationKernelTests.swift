@@ -85,4 +85,17 @@ import Testing
         Tolerance(absolute: 2e-7, relative: 0), "erf on [-6, 6], \(configuration)")
     }
   }
+
+  /// GELU, whose erf is cheaper (Abramowitz and Stegun 7.1.28), densely where it bends.
+  @Test func geluIsWithinTheFloatToleranceOnADenseGrid() {
+    let x = (0...160_000).map { Float($0) / 10_000 - 8 }
+    forEachKernelConfiguration { configuration in
+      var y = x
+      y.withUnsafeMutableBufferPointer { Activation.geluErf.apply($0) }
+      expectClose(
+        try! Tensor(shape: [x.count], scalars: y),
+        try! Tensor(shape: [x.count], scalars: x.map(Activation.geluErf.value)),
+        Self.tolerance, "gelu on [-8, 8], \(configuration)")
+    }
+  }
 }

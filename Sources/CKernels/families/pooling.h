@@ -2,7 +2,7 @@
 // the rows of the windows are folded first into one row (whole vectors, no shuffles), then
 // the interior columns (whole windows) 16 at a time, the border columns one at a time over
 // their clipped windows.
-// Included once per instruction set with GC_ISA defined; GC_VECTOR_MASKED selects masked
+// Included once per instruction set with GC_ISA defined; GC_VECTOR_AVX512 selects masked
 // loads and stores for partial vectors and `vmaxps` for the max.
 #include "gc_pooling.h"
 #include <float.h>
@@ -15,7 +15,7 @@ typedef int32_t gc_pool_i16 __attribute__((vector_size(64), aligned(4)));
 
 /// w > acc ? w : acc in every lane: a NaN in w is skipped.
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_max)(gc_v16 acc, gc_v16 w) {
-#if defined(GC_VECTOR_MASKED)
+#if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_max_ps((__m512)w, (__m512)acc);
 #else
   gc_pool_i16 take = (gc_pool_i16)(w > acc);
@@ -28,7 +28,7 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_max)(gc_v16 acc,
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_gather)(
   const float *p, int64_t s, int n) {
   if (s == 1) return gc_load_first(p, n);
-#if defined(GC_VECTOR_MASKED)
+#if defined(GC_VECTOR_AVX512)
   if (s == 2) {
     // Floats [0, 2n - 1) hold the lanes: the first 16 in `low`, the rest in `high`.
     int need = 2 * n - 1;

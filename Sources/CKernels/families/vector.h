@@ -2,13 +2,14 @@
 // that make no alignment assumption. Lowered to one zmm register under AVX-512 and to
 // several narrower registers elsewhere.
 //
-// GC_VECTOR_MASKED (defined by the AVX-512 files) makes partial loads and stores single
-// masked instructions; elsewhere they go through a stack copy.
+// GC_VECTOR_AVX512 (defined by the AVX-512 files) makes partial loads and stores single
+// masked instructions and reciprocals an estimate refined once; elsewhere partial loads and
+// stores go through a stack copy and reciprocals divide.
 #ifndef GC_VECTOR_H
 #define GC_VECTOR_H
 #include <stdint.h>
 #include <string.h>
-#if defined(GC_VECTOR_MASKED)
+#if defined(GC_VECTOR_AVX512)
 #include <immintrin.h>
 #endif
 
@@ -47,7 +48,7 @@ static inline __attribute__((always_inline)) gc_v16 gc_clamp(gc_v16 v, const flo
 /// is read.
 static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p, int64_t n) {
   if (n >= 16) return gc_load(p);
-#if defined(GC_VECTOR_MASKED)
+#if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 #else
   float lanes[16] = {0};
@@ -62,12 +63,22 @@ static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v1
     gc_store(p, v);
     return;
   }
-#if defined(GC_VECTOR_MASKED)
+#if defined(GC_VECTOR_AVX512)
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
 #else
   float lanes[16];
   memcpy(lanes, &v, sizeof lanes);
   memcpy(p, lanes, (size_t)n * sizeof(float));
+#endif
+}
+
+/// 1 / v within 2 ulp or so: AVX-512's 14-bit estimate and one Newton step, else a division.
+static inline __attribute__((always_inline)) gc_v16 gc_reciprocal(gc_v16 v) {
+#if defined(GC_VECTOR_AVX512)
+  gc_v16 r = (gc_v16)_mm512_rcp14_ps((__m512)v);
+  return r * (2.0f - v * r);
+#else
+  return 1.0f / v;
 #endif
 }
 
