@@ -12,3 +12,22 @@ void gc_activation(gc_activation_kind kind, const float *x, float *y, int64_t co
 #endif
   gc_activation_generic(kind, x, y, count);
 }
+
+void gc_binary_avx512(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
+  int64_t count);
+void gc_binary_generic(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
+  int64_t count);
+
+void gc_binary(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
+  int64_t count) {
+#if defined(__x86_64__)
+  if (gc_has_avx512()) {
+    gc_binary_avx512(kind, y, a, a_step, b, b_step, count);
+    return;
+  }
+#endif
+  gc_binary_generic(kind, y, a, a_step, b, b_step, count);
+}

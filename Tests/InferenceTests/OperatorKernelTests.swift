@@ -17,6 +17,12 @@ import Testing
 
   @Test(arguments: [BinaryOperation.add, .subtract, .multiply, .divide, .power, .maximum, .minimum])
   func broadcastRowsMatchTheIndexLoop(_ operation: BinaryOperation) {
+    forEachKernelConfiguration { configuration in
+      broadcastRowsMatchTheIndexLoop(operation, configuration)
+    }
+  }
+
+  private func broadcastRowsMatchTheIndexLoop(_ operation: BinaryOperation, _ configuration: String) {
     for (seed, (aShape, bShape)) in Self.broadcastShapes.enumerated() {
       let output = broadcast(aShape, bShape)!
       let a = randomTensor(aShape, seed: UInt64(seed)).scalars.map { abs($0) + 0.5 }
@@ -32,7 +38,7 @@ import Testing
         operation, a, shape: aShape, b, shape: bShape, outputShape: output)
       expectClose(
         try! Tensor(shape: output, scalars: y), try! Tensor(shape: output, scalars: expected),
-        .float32, "\(operation) \(aShape) \(bShape) seed \(seed)")
+        .float32, "\(operation) \(aShape) \(bShape) seed \(seed), \(configuration)")
     }
   }
 

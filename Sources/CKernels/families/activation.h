@@ -148,3 +148,31 @@ void GC_ISA(gc_activation)(gc_activation_kind kind, const float *x, float *y, in
   }
 }
 #undef ACT_LOOP
+
+// MARK: - Binary arithmetic
+
+// y = a ∘ b over count elements, a and b vectors (step 1) or one value (step 0): whole
+// vectors, then a partial one.
+#define BIN_LOOP(OP)                                                                       \
+  {                                                                                        \
+    const gc_v16 a0 = gc_splat(a[0]), b0 = gc_splat(b[0]);                                 \
+    for (int64_t i = 0; i < count; i += 16) {                                              \
+      const int64_t n = count - i < 16 ? count - i : 16;                                   \
+      const gc_v16 u = a_step ? gc_load_first(a + i, n) : a0;                              \
+      const gc_v16 v = b_step ? gc_load_first(b + i, n) : b0;                              \
+      gc_store_first(y + i, u OP v, n);                                                    \
+    }                                                                                      \
+  }
+
+void GC_ISA(gc_binary)(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
+  int64_t count) {
+  if (count <= 0) return;
+  switch (kind) {
+  case GC_BINARY_ADD: BIN_LOOP(+) break;
+  case GC_BINARY_SUBTRACT: BIN_LOOP(-) break;
+  case GC_BINARY_MULTIPLY: BIN_LOOP(*) break;
+  case GC_BINARY_DIVIDE: BIN_LOOP(/) break;
+  }
+}
+#undef BIN_LOOP

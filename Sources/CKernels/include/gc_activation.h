@@ -24,6 +24,20 @@ typedef enum gc_activation_kind {
 /// gives NaN out, overflow gives inf and underflow 0 as they do.
 void gc_activation(gc_activation_kind kind, const float *x, float *y, int64_t count);
 
+/// Which arithmetic `gc_binary` applies.
+typedef enum gc_binary_kind {
+  GC_BINARY_ADD,
+  GC_BINARY_SUBTRACT,
+  GC_BINARY_MULTIPLY,
+  GC_BINARY_DIVIDE,
+} gc_binary_kind;
+
+/// y[i] = a[i · a_step] ∘ b[i · b_step] for i in [0, count), each step 0 (one value) or 1;
+/// `y` may be `a` or `b` when its step is 1 (each element is read before it is written).
+void gc_binary(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
+  int64_t count);
+
 #ifdef __cplusplus
 }
 #endif

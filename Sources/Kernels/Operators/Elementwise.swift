@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -9,6 +11,17 @@
 /// A function of two floats applied elementwise: ONNX's arithmetic operators.
 package enum BinaryOperation: Sendable {
   case add, subtract, multiply, divide, power, maximum, minimum
+
+  /// The arithmetic as `gc_binary` runs it, vectorized.
+  var kind: gc_binary_kind? {
+    switch self {
+    case .add: GC_BINARY_ADD
+    case .subtract: GC_BINARY_SUBTRACT
+    case .multiply: GC_BINARY_MULTIPLY
+    case .divide: GC_BINARY_DIVIDE
+    default: nil
+    }
+  }
 
   /// The function at one pair: the plain definition the row loops are tested against.
   /// `maximum` and `minimum` return NaN when either operand is NaN, as ONNX's Max and Min.
@@ -80,10 +93,10 @@ package struct BroadcastBinary: Sendable {
           a + aOffset + start * loops.steps.0, b + bOffset + start * loops.steps.1
         )
         switch operation {
-        case .add: unsafe Self.row(out, left, right, count, loops.steps) { $0 + $1 }
-        case .subtract: unsafe Self.row(out, left, right, count, loops.steps) { $0 - $1 }
-        case .multiply: unsafe Self.row(out, left, right, count, loops.steps) { $0 * $1 }
-        case .divide: unsafe Self.row(out, left, right, count, loops.steps) { $0 / $1 }
+        case .add, .subtract, .multiply, .divide:
+          unsafe gc_binary(
+            operation.kind!, out, left, Int64(loops.steps.0), right, Int64(loops.steps.1),
+            Int64(count))
         case .power: unsafe Self.row(out, left, right, count, loops.steps) { powf($0, $1) }
         case .maximum:
           unsafe Self.row(out, left, right, count, loops.steps) {
