@@ -122,6 +122,14 @@ ACT_INLINE gc_v16 act_gelu(gc_v16 x) {
   return 0.5f * x * (1.0f + erf);
 }
 
+// x · min(max(x / 6 + 1/2, 0), 1); NaN stays NaN (it fails both comparisons of the clamp).
+ACT_INLINE gc_v16 act_hard_swish(gc_v16 x) {
+  gc_v16 g = x / 6.0f + 0.5f;
+  g = act_select(g < 0.0f, gc_splat(0.0f), g);
+  g = act_select(g > 1.0f, gc_splat(1.0f), g);
+  return x * g;
+}
+
 // MARK: - The loop, per instruction set
 
 // y[i] = f(x[i]): whole vectors, then the last count % 16 through a zero-padded buffer.
@@ -145,6 +153,7 @@ void GC_ISA(gc_activation)(gc_activation_kind kind, const float *x, float *y, in
   case GC_ACTIVATION_TANH: ACT_LOOP(act_tanh) break;
   case GC_ACTIVATION_ERF: ACT_LOOP(act_erf) break;
   case GC_ACTIVATION_GELU_ERF: ACT_LOOP(act_gelu) break;
+  case GC_ACTIVATION_HARD_SWISH: ACT_LOOP(act_hard_swish) break;
   }
 }
 #undef ACT_LOOP

@@ -17,6 +17,7 @@ typedef enum gc_activation_kind {
   GC_ACTIVATION_TANH,      ///< tanh x
   GC_ACTIVATION_ERF,       ///< the error function
   GC_ACTIVATION_GELU_ERF,  ///< 0.5 · x · (1 + erf(x / √2))
+  GC_ACTIVATION_HARD_SWISH,  ///< x · min(max(x / 6 + 1/2, 0), 1)
 } gc_activation_kind;
 
 /// y[i] = f(x[i]) for i in [0, count); `y` may be `x` (in place), else they must not overlap.

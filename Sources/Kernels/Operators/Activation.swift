@@ -74,15 +74,10 @@ package enum Activation: Equatable, Sendable {
     case .relu: for i in y.indices { unsafe y[i] = unsafe y[i] < 0 ? 0 : y[i] }
     case .clip(let low, let high):
       for i in y.indices { unsafe y[i] = Swift.min(Swift.max(unsafe y[i], low), high) }
-    case .sigmoid, .silu, .tanh, .erf, .geluErf, .exp:
+    case .sigmoid, .silu, .hardSwish, .tanh, .erf, .geluErf, .exp:
       unsafe Self.vectorized(y, vectorizedKind!)
     case .hardSigmoid(let alpha, let beta):
       for i in y.indices { unsafe y[i] = Swift.max(0, Swift.min(1, alpha * (unsafe y[i]) + beta)) }
-    case .hardSwish:
-      for i in y.indices {
-        let v = unsafe y[i]
-        unsafe y[i] = v * Swift.max(0, Swift.min(1, v / 6 + 0.5))
-      }
     case .leakyRelu(let alpha):
       for i in y.indices { unsafe y[i] = unsafe y[i] < 0 ? alpha * y[i] : y[i] }
     case .sqrt: for i in y.indices { unsafe y[i] = (unsafe y[i]).squareRoot() }
@@ -96,6 +91,7 @@ package enum Activation: Equatable, Sendable {
     switch self {
     case .sigmoid: GC_ACTIVATION_SIGMOID
     case .silu: GC_ACTIVATION_SILU
+    case .hardSwish: GC_ACTIVATION_HARD_SWISH
     case .tanh: GC_ACTIVATION_TANH
     case .erf: GC_ACTIVATION_ERF
     case .geluErf: GC_ACTIVATION_GELU_ERF
