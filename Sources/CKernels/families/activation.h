@@ -8,6 +8,7 @@
 //   factors are normal floats and the product overflows to inf, or underflows gradually to
 //   0, where expf does. x is first clamped to [-104, 88.8], beyond which e^x is 0 or inf.
 // sigmoid: 1 / (1 + e^-x), which is 0 (not NaN) when e^-x is inf. silu: x · sigmoid(x).
+// Their reciprocals (and tanh's) are gc_reciprocal: an estimate refined once under AVX-512.
 // tanh: for |x| < 0.625, x + x·z·P(z) with z = x² (Cephes' tanhf, relative error ~1e-7 down
 //   to 0); above, 1 - 2 / (e^2|x| + 1) (no cancellation there: tanh >= 0.55).
 // erf: for |x| < 1, x·P(x²) (P of degree 6, a Chebyshev fit of erf(√s)/√s on s in [0, 1]);
@@ -61,7 +62,7 @@ ACT_INLINE gc_v16 act_exp(gc_v16 x) {
   return p * upper * lower;
 }
 
-ACT_INLINE gc_v16 act_sigmoid(gc_v16 x) { return 1.0f / (1.0f + act_exp(-x)); }
+ACT_INLINE gc_v16 act_sigmoid(gc_v16 x) { return gc_reciprocal(1.0f + act_exp(-x)); }
 
 ACT_INLINE gc_v16 act_silu(gc_v16 x) { return x * act_sigmoid(x); }
 
@@ -73,7 +74,7 @@ ACT_INLINE gc_v16 act_tanh(gc_v16 x) {
   p = p * z - 3.33332819422e-1f;
   const gc_v16 small = x + x * z * p;
   const gc_v16 a = act_abs(x);
-  const gc_v16 large = 1.0f - 2.0f / (act_exp(a + a) + 1.0f);
+  const gc_v16 large = 1.0f - 2.0f * gc_reciprocal(act_exp(a + a) + 1.0f);
   return act_copysign(act_select(a < 0.625f, small, large), x);
 }
 

@@ -72,11 +72,15 @@ static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v1
 #endif
 }
 
-/// 1 / v within 2 ulp or so: AVX-512's 14-bit estimate and one Newton step, else a division.
+/// 1 / v within 2 ulp or so: AVX-512's 14-bit estimate and one Newton step (the estimate
+/// itself where that step gives NaN: v = 0 or ±inf), else a division. NaN stays NaN.
 static inline __attribute__((always_inline)) gc_v16 gc_reciprocal(gc_v16 v) {
 #if defined(GC_VECTOR_AVX512)
-  gc_v16 r = (gc_v16)_mm512_rcp14_ps((__m512)v);
-  return r * (2.0f - v * r);
+  typedef int32_t gc_mask16 __attribute__((vector_size(64), aligned(4)));
+  const gc_v16 r = (gc_v16)_mm512_rcp14_ps((__m512)v);
+  const gc_v16 refined = r * (2.0f - v * r);
+  const gc_mask16 ok = (gc_mask16)(refined == refined);
+  return (gc_v16)(((gc_mask16)refined & ok) | ((gc_mask16)r & ~ok));
 #else
   return 1.0f / v;
 #endif
