@@ -10,7 +10,7 @@ import Tensors
 /// channels: the planes are transposed into the lanes (16 × 16 at a time) and padded with
 /// zeros, every output vector sums its taps with one multiply-add each, and the sums are
 /// transposed back. Weights are packed once: [block][tap][16 channels].
-@safe package final class DepthwiseLanes: ForwardKernel, @unchecked Sendable {
+@safe package final class DepthwiseLanes: FusingForwardKernel, @unchecked Sendable {
   /// Input positions per plane at most: the staged block (16 channels) stays in L1.
   package static let largestPlane = 256
   /// Taps per filter at least: with fewer (3×3), the transposes in and out cost more than
@@ -57,10 +57,20 @@ import Tensors
     small = g.multiplyAdds < parallelMultiplyAdds
   }
 
+  package var addsToOutput: Bool { false }
+
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?
   ) {
+    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, activation: nil, adding: false)
+  }
+
+  package func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
+  ) {
+    precondition(!adding, "the channel-lane kernel does not add to its output")
     let g = geometry
     // The bias in whole blocks of 16, zeros past the channels.
     var blockBias = [Float](repeating: 0, count: unsafe bias == nil ? 0 : blocks * 16)
@@ -82,7 +92,8 @@ import Tensors
         dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
         pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]),
         weights: weights.pointer, bias: blockBias.isEmpty ? nil : blockBias.baseAddress,
-        clamp: clamp, staged_h: Int64(stagedHeight), staged_w: Int64(stagedWidth),
+        clamp: clamp, activation: activation.map { Int32(bitPattern: $0.rawValue) } ?? -1,
+        staged_h: Int64(stagedHeight), staged_w: Int64(stagedWidth),
         scratch: nil, block_begin: 0, block_end: 0)
       let next = Atomic<Int>(0)
       Threads.parallelFor(threads) { [buffers] worker in

@@ -12,7 +12,7 @@ import Tensors
 /// accumulates tiles of output channels × output rows × 16-column vectors in registers,
 /// starting from the bias, and stores them with masked tails. Weights are packed once here in
 /// the order the tiles read them: [group][channel block][input channel][kd][kh][kw][channel].
-@safe package final class DirectConvolution: ForwardKernel, @unchecked Sendable {
+@safe package final class DirectConvolution: FusingForwardKernel, @unchecked Sendable {
   /// The largest number of input channels per group taken by the direct kernel; more, and
   /// matrix multiplication wins.
   package static let maximumInputChannelsPerGroup = 8
@@ -172,7 +172,7 @@ import Tensors
       rows: tile.rows, vecs: tile.vecs, chunks: chunks, pitch: pitch,
       staged_rows: stagedRowCount, shift: shift, plane: plane, ntaps: taps, tile: index,
       isa: options.isa ?? Int(GC_DIRECT_ISA_AUTOMATIC), direct_rows: directRows ? 1 : 0,
-      weight: nil, taps: nil, koff: nil, clamp: nil)
+      weight: nil, taps: nil, koff: nil, clamp: nil, activation: -1)
     scratchCount = unsafe gc_direct_scratch_count(&plan)
     unsafe self.plan = plan
   }
@@ -220,10 +220,20 @@ import Tensors
     return (ocb, r, v)
   }
 
+  package var addsToOutput: Bool { false }
+
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?
   ) {
+    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, activation: nil, adding: false)
+  }
+
+  package func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
+  ) {
+    precondition(!adding, "the direct kernels do not add to their output")
     let small = cost < options.parallelWorkThreshold
     let threads = small ? 1 : min(options.threads ?? Threads.count, items)
     let scratchCount = scratchCount
@@ -235,6 +245,7 @@ import Tensors
         unsafe plan.taps = taps.baseAddress
         unsafe plan.koff = columns.baseAddress
         unsafe plan.clamp = clamp
+        unsafe plan.activation = activation.map { Int($0.rawValue) } ?? -1
         if threads == 1 {
           unsafe gc_direct_forward(&plan, x, bias, y, buffers[0].pointer, 0, items)
         } else {

@@ -1,3 +1,4 @@
+import CKernels
 import Tensors
 
 /// A fast forward pass for one convolution geometry, its weights packed once at creation.
@@ -12,13 +13,17 @@ package protocol ForwardKernel: AnyObject, Sendable {
     clamp: UnsafePointer<Float>?)
 }
 
-/// A forward kernel that can also add its result to what y holds (a residual connection
-/// fused into the convolution's stores).
-package protocol AddingForwardKernel: ForwardKernel {
-  /// y = x ⋆ w + bias + y, clamped as `forward` clamps.
-  func forwardAdding(
+/// A forward kernel that does more as it stores its output, while it is in registers: an
+/// activation after the clamp, and (when `addsToOutput`) adding what y holds, a residual
+/// connection.
+package protocol FusingForwardKernel: ForwardKernel {
+  /// Whether `forward(..., adding: true)` is supported.
+  var addsToOutput: Bool { get }
+  /// y = f(clamp(x ⋆ w + bias (+ y when `adding`))), f the activation (a
+  /// `gc_activation_kind`, or none).
+  func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?)
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool)
 }
 
 extension ForwardKernel {

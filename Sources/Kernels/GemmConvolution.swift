@@ -24,7 +24,7 @@ import Tensors
 ///
 /// When an image has few output positions (a 7×7 or 14×14 plane), 48-position tiles would
 /// leave many lanes idle; `GemmColumns` then turns the product round (channels in the lanes).
-package final class GemmConvolution: AddingForwardKernel {
+package final class GemmConvolution: FusingForwardKernel {
   private let plan: GemmPlan
   /// The column layout, when it replaces the row kernels.
   private let columns: GemmColumns?
@@ -76,25 +76,20 @@ package final class GemmConvolution: AddingForwardKernel {
   /// Whether the column layout (channels in the lanes) computes this convolution.
   package var usesColumns: Bool { columns != nil }
 
+  package var addsToOutput: Bool { true }
+
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?
   ) {
-    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, adding: false)
+    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, activation: nil, adding: false)
   }
 
-  package func forwardAdding(
+  package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
-    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, adding: true)
-  }
-
-  /// y = x ⋆ w + bias (+ y when `adding`), clamped.
-  private func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?, adding: Bool
-  ) {
+    let activation = activation.map { Int32(bitPattern: $0.rawValue) } ?? -1
     let items = columns.map { plan.batch * $0.chunks.count } ?? plan.itemCount
     let threads = small ? 1 : min(Threads.count, items)
     // The threads' scratch, taken and given back by the caller alone: the workers never
@@ -112,12 +107,12 @@ package final class GemmConvolution: AddingForwardKernel {
           let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
           unsafe run(
             columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
-            clamp: clamp, adding: adding, scratch: scratch)
+            clamp: clamp, activation: activation, adding: adding, scratch: scratch)
         } else {
           let (image, chunk) = plan.item(item)
           unsafe run(
-            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, adding: adding,
-            scratch: scratch.buffer)
+            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, activation: activation,
+            adding: adding, scratch: scratch.buffer)
         }
       }
     }
@@ -128,8 +123,8 @@ package final class GemmConvolution: AddingForwardKernel {
   /// first from the bias (and y when `adding`), the others from y.
   private func run(
     _ chunk: GemmPlan.Chunk, image: Int, x: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?, adding: Bool,
-    scratch: AlignedBuffer
+    y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?, activation: Int32,
+    adding: Bool, scratch: AlignedBuffer
   ) {
     let plan = plan
     let (mr, nr, taps) = (GemmPlan.mr, GemmPlan.nr, plan.taps)
@@ -167,7 +162,8 @@ package final class GemmConvolution: AddingForwardKernel {
           p_end: Int64(pEnd), e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]),
           y_h: Int64(plan.ySize[1]), y_w: Int64(plan.ySize[2]), y: y + firstOutput * plan.yPlane,
           ldy: Int64(plan.yPlane),
-          bias: bias, accumulate: block > 0 || adding ? 1 : 0, clamp: last ? clamp : nil)
+          bias: bias, accumulate: block > 0 || adding ? 1 : 0, clamp: last ? clamp : nil,
+          activation: last ? activation : -1)
         unsafe gc_gemm_tiles(&args)
       }
     }
@@ -179,7 +175,7 @@ package final class GemmConvolution: AddingForwardKernel {
   private func run(
     _ chunk: GemmColumns.Chunk, of columns: GemmColumns, image: Int, x: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    adding: Bool, scratch: GemmScratch
+    activation: Int32, adding: Bool, scratch: GemmScratch
   ) {
     let plan = plan
     let nr = GemmColumns.nr
@@ -220,7 +216,7 @@ package final class GemmConvolution: AddingForwardKernel {
       + chunk.positions.lowerBound
     unsafe gc_gemm_transpose(
       sums, Int64(nr), Int64(chunk.positions.count), Int64(channels), output,
-      Int64(plan.yPlane), clamp, adding ? 1 : 0)
+      Int64(plan.yPlane), clamp, adding ? 1 : 0, activation)
   }
 }
 

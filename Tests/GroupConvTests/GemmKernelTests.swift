@@ -156,7 +156,7 @@ extension KernelSettingsSuites {
             try Tensor(shape: geometry.yShape, scalars: expected), tolerance,
             "\(c.testDescription) \(String(cString: gc_isa_name())) threads \(threadCount)")
 
-          // Added to a residual in y, then clamped: y = clamp(x ⋆ w + b + r).
+          // Added to a residual in y, clamped, then SiLU: y = silu(clamp(x ⋆ w + b + r)).
           let r = try Tensor.random(shape: geometry.yShape, seed: 4).scalars
           let bounds: [Float] = [-1, 1.5]
           y = r
@@ -164,14 +164,17 @@ extension KernelSettingsSuites {
             b.withUnsafeBufferPointer { b in
               bounds.withUnsafeBufferPointer { bounds in
                 y.withUnsafeMutableBufferPointer { y in
-                  kernel.forwardAdding(
+                  kernel.forward(
                     x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!,
-                    clamp: bounds.baseAddress!)
+                    clamp: bounds.baseAddress!, activation: Activation.silu.vectorizedKind,
+                    adding: true)
                 }
               }
             }
           }
-          let added = zip(expected, r).map { min(max($0 + $1, bounds[0]), bounds[1]) }
+          let added = zip(expected, r).map {
+            Activation.silu.value(min(max($0 + $1, bounds[0]), bounds[1]))
+          }
           expectClose(
             try Tensor(shape: geometry.yShape, scalars: y),
             try Tensor(shape: geometry.yShape, scalars: added), tolerance,

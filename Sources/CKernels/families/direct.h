@@ -39,6 +39,7 @@
 
 #ifdef GC_ISA
 #include "CKernels.h"
+#include "activation_math.h"
 
 #define GC_INLINE static inline __attribute__((always_inline))
 
@@ -274,6 +275,11 @@ GC_INLINE gc_v16 direct_bias(const float *bias, long o, long noc) {
         _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                      \
           _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                    \
             acc[o][j][v] = gc_clamp(acc[o][j][v], p->clamp);                                \
+    if (p->activation >= 0)                                                                 \
+      _Pragma("clang loop unroll(full)") for (int o = 0; o < OCB; o++)                      \
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                      \
+          _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                    \
+            acc[o][j][v] = act_apply((int)p->activation, acc[o][j][v]);                     \
     _Pragma("clang loop unroll(full)") for (int o = 0; o < OCB; o++) {                      \
       if (o >= noc) break;                                                                  \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++) {                      \

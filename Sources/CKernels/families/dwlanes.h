@@ -2,6 +2,7 @@
 // and out of the lanes by 16 × 16 transposes, the taps one multiply-add per output vector.
 // Included once per instruction set with GC_ISA defined.
 #include "gc_dwlanes.h"
+#include "activation_math.h"
 #include <string.h>
 
 /// Output positions [ox, ox + R) of row oy, R a constant: R vectors of sums over the taps,
@@ -29,6 +30,7 @@ static inline __attribute__((always_inline)) void GC_ISA(dw_segment)(
   for (int r = 0; r < 8; r++) {
     if (r >= R) continue;
     if (g->clamp) acc[r] = gc_clamp(acc[r], g->clamp);
+    if (g->activation >= 0) acc[r] = act_apply(g->activation, acc[r]);
     gc_store(sums + ((oy * g->out_w + ox + r) * 16), acc[r]);
   }
 }

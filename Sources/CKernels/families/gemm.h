@@ -4,6 +4,7 @@
 // of few positions; and the input preparation. Included once per instruction set with GC_ISA
 // defined; GC_GEMM_MASKED selects AVX-512 masked loads and stores for partial vectors.
 #include "gc_gemm.h"
+#include "activation_math.h"
 #include <string.h>
 
 #ifndef GC_GEMM_FAMILY_TYPES
@@ -68,7 +69,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   const int mr, const int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
-  const int prefetch, const float *clamp) {
+  const int prefetch, const float *clamp, int activation) {
   gc_v16 acc[GC_GEMM_MR][GC_GEMM_NV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_GEMM_MR; i++) {
@@ -109,6 +110,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
       if (clamp) acc[i][j] = gc_clamp(acc[i][j], clamp);
+      if (activation >= 0) acc[i][j] = act_apply(activation, acc[i][j]);
       for (int s = first[j]; s < first[j + 1]; s++)
         GC_ISA(gemm_store)(y + i * ldy, &segments[s], acc[i][j]);
     }
@@ -118,7 +120,8 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #define GC_GEMM_CASE(MR, NV, PREFETCH)                                                 \
   case ((PREFETCH) * 8 + (MR)) * 4 + (NV):                                             \
     GC_ISA(gemm_kernel)(                                                               \
-      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, PREFETCH, clamp); \
+      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, PREFETCH, clamp, \
+      activation);                                                                     \
     break;
 #define GC_GEMM_CASES(MR) \
   GC_GEMM_CASE(MR, 1, 0) GC_GEMM_CASE(MR, 2, 0) GC_GEMM_CASE(MR, 3, 0) GC_GEMM_CASE(MR, 3, 1)
@@ -129,7 +132,7 @@ static void GC_ISA(gemm_kernel_any)(
   int mr, int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
-  int prefetch, const float *clamp) {
+  int prefetch, const float *clamp, int activation) {
   switch (((prefetch && nv == 3) * 8 + mr) * 4 + nv) {
     GC_GEMM_CASES(8)
     GC_GEMM_CASES(7)
@@ -195,7 +198,7 @@ void GC_ISA(gc_gemm_tiles)(const gc_gemm_tiles_args *t) {
       GC_ISA(gemm_kernel_any)(
         mr, nv, t->panels + (m0 / GC_GEMM_MR) * t->panel_stride, src, t->koff, t->kc,
         t->y + m0 * t->ldy, t->ldy, segments, first, t->bias ? t->bias + m0 : NULL,
-        t->accumulate, m0 == 0 && p + GC_GEMM_NR < t->p_end, t->clamp);
+        t->accumulate, m0 == 0 && p + GC_GEMM_NR < t->p_end, t->clamp, t->activation);
     }
   }
 }
@@ -293,7 +296,7 @@ void GC_ISA(gc_gemm_columns)(const gc_gemm_columns_args *g) {
 /// 16 positions × 16 channels transposed in registers.
 void GC_ISA(gc_gemm_transpose)(
   const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy,
-  const float *clamp, int32_t add) {
+  const float *clamp, int32_t add, int32_t activation) {
   for (int64_t q0 = 0; q0 < positions; q0 += 16) {
     const int64_t nq = positions - q0 < 16 ? positions - q0 : 16;
     for (int64_t c0 = 0; c0 < channels; c0 += 16) {
@@ -309,6 +312,7 @@ void GC_ISA(gc_gemm_transpose)(
         float *out = y + (c0 + j) * ldy + q0;
         gc_v16 value = add ? v[j] + gc_load_first(out, nq) : v[j];
         if (clamp) value = gc_clamp(value, clamp);
+        if (activation >= 0) value = act_apply(activation, value);
         gc_store_first(out, value, nq);
       }
     }

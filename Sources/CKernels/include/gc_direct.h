@@ -39,6 +39,7 @@ typedef struct gc_direct_plan {
   const long *taps;           // [cin][kd][kh][kw]: staged offset of each tap
   const long *koff;           // [kw]: staged offset of each column tap (sliding kernels)
   const float *clamp;         // NULL, or {low, high}: outputs clamped (a fused ReLU or clip)
+  long activation;            // -1, or a gc_activation_kind applied after the clamp
 } gc_direct_plan;
 
 /// Kinds of microkernel: taps from the table (any geometry), or a sliding window over rows

@@ -31,6 +31,8 @@ typedef struct gc_dwlanes_args {
   const float *bias;
   /// NULL, or {low, high}: each output clamped to [low, high].
   const float *clamp;
+  /// -1, or a gc_activation_kind applied to each output after the clamp.
+  int32_t activation;
   /// Extents of the staged, padded planes: every row and column a tap reads.
   int64_t staged_h, staged_w;
   /// staged_h · staged_w · 16 floats, then out_h · out_w · 16 (rounded up to 16 positions):

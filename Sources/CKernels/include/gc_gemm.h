@@ -56,6 +56,9 @@ typedef struct gc_gemm_tiles_args {
   /// NULL, or {low, high}: each stored value is clamped to [low, high] (a fused ReLU or
   /// clip; only on the last K slice).
   const float *clamp;
+  /// -1, or a gc_activation_kind applied to each stored value after the clamp (only on the
+  /// last K slice).
+  int32_t activation;
 } gc_gemm_tiles_args;
 
 /// Y = A · B (+ bias, or + Y) for the tiles of `args`.
@@ -119,10 +122,11 @@ typedef struct gc_gemm_columns_args {
 void gc_gemm_columns(const gc_gemm_columns_args *args);
 
 /// y[channel * ldy + q] = t[q * t_stride + channel] (+ y[channel * ldy + q] when `add`) for
-/// q < positions, channel < channels, clamped to [clamp[0], clamp[1]] unless clamp is NULL.
+/// q < positions, channel < channels, clamped to [clamp[0], clamp[1]] unless clamp is NULL,
+/// then `activation` (a gc_activation_kind, or -1 for none).
 void gc_gemm_transpose(
   const float *t, int64_t t_stride, int64_t positions, int64_t channels, float *y, int64_t ldy,
-  const float *clamp, int32_t add);
+  const float *clamp, int32_t add, int32_t activation);
 
 #ifdef __cplusplus
 }

@@ -222,24 +222,29 @@ final class ConvolutionOperator: CompiledOperator {
       forwardKernel = kernels.forward(weight)
       transposedKernel = nil
     }
+    let adds = (forwardKernel as? any FusingForwardKernel)?.addsToOutput ?? false
     unfused =
-      draft.residual && !(forwardKernel is any AddingForwardKernel)
-      ? AlignedBuffer(count: draft.outputShape.reduce(1, *)) : nil
+      draft.residual && !adds ? AlignedBuffer(count: draft.outputShape.reduce(1, *)) : nil
   }
 
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     let x = inputs[residual ? 1 : 0]!
     let y = outputs[0]
-    if residual, let kernel = forwardKernel as? any AddingForwardKernel {
-      let r = inputs[0]!
-      if r.baseAddress != UnsafePointer(y.baseAddress) { _ = y.update(fromContentsOf: r) }
+    if let kernel = forwardKernel as? any FusingForwardKernel, !residual || kernel.addsToOutput {
+      // Everything as the kernel stores its output: the residual (copied into y first unless
+      // y is its buffer), the clamp and a vectorized activation.
+      if residual, let r = inputs[0], r.baseAddress != UnsafePointer(y.baseAddress) {
+        _ = y.update(fromContentsOf: r)
+      }
+      let fused = afterwards?.vectorizedKind
       bias.withUnsafeBufferPointer { b in
         withClamp { clamp in
-          kernel.forwardAdding(
-            x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp)
+          kernel.forward(
+            x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
+            activation: fused, adding: residual)
         }
       }
-      afterwards?.apply(y)
+      if fused == nil { afterwards?.apply(y) }
       return
     }
     // Without a residual, into y; with one, into a buffer of its own first, then added.
