@@ -31,3 +31,20 @@ void gc_binary(
 #endif
   gc_binary_generic(kind, y, a, a_step, b, b_step, count);
 }
+
+void gc_binary_rows(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_row, int64_t a_step, const float *b,
+  int64_t b_row, int64_t b_step, int64_t rows, int64_t count) {
+  for (int64_t r = 0; r < rows; r++)
+    gc_binary(kind, y + r * count, a + r * a_row, a_step, b + r * b_row, b_step, count);
+}
+
+float gc_sum_avx512(const float *x, int64_t count);
+float gc_sum_generic(const float *x, int64_t count);
+
+float gc_sum(const float *x, int64_t count) {
+#if defined(__x86_64__)
+  if (gc_has_avx512()) return gc_sum_avx512(x, count);
+#endif
+  return gc_sum_generic(x, count);
+}

@@ -79,3 +79,21 @@ void GC_ISA(gc_binary)(
   }
 }
 #undef BIN_LOOP
+
+// MARK: - Sum
+
+float GC_ISA(gc_sum)(const float *x, int64_t count) {
+  gc_v16 s0 = gc_splat(0), s1 = gc_splat(0), s2 = gc_splat(0), s3 = gc_splat(0);
+  int64_t i = 0;
+  for (; i + 64 <= count; i += 64) {
+    s0 += gc_load(x + i);
+    s1 += gc_load(x + i + 16);
+    s2 += gc_load(x + i + 32);
+    s3 += gc_load(x + i + 48);
+  }
+  for (; i < count; i += 16) s0 += gc_load_first(x + i, count - i);
+  const gc_v16 s = (s0 + s1) + (s2 + s3);
+  float total = 0;
+  for (int l = 0; l < 16; l++) total += s[l];
+  return total;
+}

@@ -39,6 +39,15 @@ void gc_binary(
   gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
   int64_t count);
 
+/// `gc_binary` over `rows` rows of `count`: row r reads a + r · a_row, b + r · b_row and
+/// writes y + r · count.
+void gc_binary_rows(
+  gc_binary_kind kind, float *y, const float *a, int64_t a_row, int64_t a_step, const float *b,
+  int64_t b_row, int64_t b_step, int64_t rows, int64_t count);
+
+/// The sum of x[0 ..< count], in 64 interleaved partial sums.
+float gc_sum(const float *x, int64_t count);
+
 #ifdef __cplusplus
 }
 #endif

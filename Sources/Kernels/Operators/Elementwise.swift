@@ -74,6 +74,12 @@ package struct BroadcastBinary: Sendable {
     else { return }
     let loops = self.loops
     let length = loops.rowLength
+    if let kind = operation.kind, loops.sizes.count == 1 {
+      // One outer dimension (a per-channel operand, or a row broadcast): runs of rows, one
+      // C call each.
+      unsafe runRows(kind, a, b, y)
+      return
+    }
     // Pieces of rows of at most 16 Ki elements, in chunks of about 64 Ki; work of 64 Ki or
     // more is cut in at least 4 chunks per thread, so that the threads finish together.
     let piece = Swift.min(Swift.max(length, 1), 1 << 14)
@@ -108,6 +114,28 @@ package struct BroadcastBinary: Sendable {
           }
         }
       }
+    }
+  }
+
+  /// y = a ∘ b with one outer dimension of rows: runs of rows of about 64 Ki elements, at
+  /// least 4 per thread when there are 64 Ki or more, each one `gc_binary_rows` call.
+  private func runRows(
+    _ kind: gc_binary_kind, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>
+  ) {
+    let loops = self.loops
+    let (rows, length) = (loops.rowCount, loops.rowLength)
+    let total = rows * length
+    let chunks = total < 1 << 16 ? 1 : Swift.max((total + (1 << 16) - 1) >> 16, 4 * Threads.count)
+    let runs = Swift.min(rows, chunks)
+    Threads.parallelFor(runs) { run in
+      let first = rows * run / runs
+      let count = rows * (run + 1) / runs - first
+      let (aOffset, bOffset) = loops.offsets(ofRow: first)
+      unsafe gc_binary_rows(
+        kind, y + first * length, a + aOffset, Int64(loops.strides.0[0]), Int64(loops.steps.0),
+        b + bOffset, Int64(loops.strides.1[0]), Int64(loops.steps.1), Int64(count),
+        Int64(length))
     }
   }
 

@@ -166,22 +166,10 @@ package struct Pooling: Sendable {
   }
 }
 
-/// The sum of `x`, in eight interleaved partial sums so that the loop vectorizes.
+/// The sum of `x`, in interleaved partial sums (`gc_sum`).
 package func sum(_ x: UnsafeBufferPointer<Float>) -> Float {
-  var partial = SIMD8<Float>()
-  let whole = x.count / 8 * 8
-  var i = 0
-  while i < whole {
-    unsafe partial += SIMD8(
-      x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7])
-    i += 8
-  }
-  var total = partial.sum()
-  while i < x.count {
-    total += unsafe x[i]
-    i += 1
-  }
-  return total
+  guard let base = x.baseAddress else { return 0 }
+  return unsafe gc_sum(base, Int64(x.count))
 }
 
 extension Reference {
