@@ -38,6 +38,10 @@ package final class GemmConvolution: FusingForwardKernel {
   /// Multiply-adds below which one thread runs the whole pass (about 10 µs): waking a second
   /// thread and sharing the output with it costs more than it saves.
   package static let parallelMultiplyAdds = 1 << 20
+  /// Weight bytes from which a pass is shared whatever its work: with few positions (the
+  /// 1×1 convolutions of squeeze-and-excitation blocks) it streams its weights, and two
+  /// cores stream them faster than one.
+  package static let parallelWeightBytes = 1 << 17
   /// Scratch buffers not in use: a call takes one per thread (making more when calls
   /// overlap) and gives them back.
   private let scratch = ScratchPool<GemmScratch>()
@@ -53,7 +57,9 @@ package final class GemmConvolution: FusingForwardKernel {
     else { return nil }
     let plan = GemmPlan(geometry, threads: Threads.count)
     self.plan = plan
-    small = geometry.multiplyAdds < parallelMultiplyAdds
+    small =
+      geometry.multiplyAdds < parallelMultiplyAdds
+      && weight.count * MemoryLayout<Float>.stride < Self.parallelWeightBytes
     if let columns = GemmColumns(plan, threads: Threads.count) {
       self.columns = columns
       panels = AlignedBuffer(count: columns.panelCount)
