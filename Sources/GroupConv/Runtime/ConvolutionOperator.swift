@@ -188,7 +188,8 @@ final class ConvolutionOperator: CompiledOperator {
   let activation: Activation?
   let residual: Bool
   /// ReLU and clip as the bounds the kernels clamp their stores to; nil for the other
-  /// activations, which take a pass over the output after (`afterwards`).
+  /// activations (`afterwards`), which a fusing kernel applies as it stores when they are
+  /// vectorized, and a pass over the output applies otherwise.
   private let clamp: [Float]?
   private let afterwards: Activation?
   private let forwardKernel: (any ForwardKernel)?
