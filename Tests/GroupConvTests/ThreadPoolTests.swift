@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import TestSupport
 import Testing
@@ -38,25 +39,23 @@ extension KernelSettingsSuites {
       #expect(total.load(ordering: .relaxed) == 8 * 10)
     }
 
-    @Test func loopsFromSeveralThreadsAtOnceAllFinish() async {
+    @Test func loopsFromSeveralThreadsAtOnceAllFinish() {
+      lockKernelSettings()
       let saved = Threads.count
-      defer { Threads.count = saved }
-      Threads.count = 2
-      let sums = await withTaskGroup(of: Int.self) { group in
-        for caller in 0..<6 {
-          group.addTask {
-            let total = Atomic<Int>(0)
-            for _ in 0..<50 {
-              Threads.parallelFor(37) { index in total.add(index + caller, ordering: .relaxed) }
-            }
-            return total.load(ordering: .relaxed)
-          }
-        }
-        var sums: [Int] = []
-        for await sum in group { sums.append(sum) }
-        return sums.sorted()
+      defer {
+        Threads.count = saved
+        unlockKernelSettings()
       }
-      #expect(sums == (0..<6).map { 50 * (666 + 37 * $0) })
+      Threads.count = 2
+      let sums = Mutex([Int](repeating: 0, count: 6))
+      DispatchQueue.concurrentPerform(iterations: 6) { caller in
+        let total = Atomic<Int>(0)
+        for _ in 0..<50 {
+          Threads.parallelFor(37) { index in total.add(index + caller, ordering: .relaxed) }
+        }
+        sums.withLock { $0[caller] = total.load(ordering: .relaxed) }
+      }
+      #expect(sums.withLock { $0 } == (0..<6).map { 50 * (666 + 37 * $0) })
     }
   }
 }
