@@ -224,13 +224,6 @@ import Tensors
 
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?
-  ) {
-    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, activation: nil, adding: false)
-  }
-
-  package func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
     precondition(!adding, "the direct kernels do not add to their output")

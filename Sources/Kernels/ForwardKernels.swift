@@ -26,6 +26,16 @@ package protocol FusingForwardKernel: ForwardKernel {
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool)
 }
 
+extension FusingForwardKernel {
+  /// `forward` with nothing fused but the clamp.
+  package func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?
+  ) {
+    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, activation: nil, adding: false)
+  }
+}
+
 extension ForwardKernel {
   /// `forward` without a clamp.
   package func forward(

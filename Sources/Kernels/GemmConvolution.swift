@@ -86,13 +86,6 @@ package final class GemmConvolution: FusingForwardKernel {
 
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?
-  ) {
-    unsafe forward(x: x, bias: bias, y: y, clamp: clamp, activation: nil, adding: false)
-  }
-
-  package func forward(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
     let activation = activation.map { Int32(bitPattern: $0.rawValue) } ?? -1

@@ -22,20 +22,16 @@
 
 #include "gc_activation.h"
 #include "activation_math.h"
-#include <string.h>
 
 // MARK: - The loop, per instruction set
 
-// y[i] = f(x[i]): whole vectors, then the last count % 16 through a zero-padded buffer.
+// y[i] = f(x[i]): whole vectors, then the last count % 16 as a partial one (zeros past the
+// end, which f never sees stored).
 #define ACT_LOOP(f)                                                                        \
   {                                                                                        \
-    int64_t i = 0;                                                                         \
-    for (; i + 16 <= count; i += 16) gc_store(y + i, f(gc_load(x + i)));                   \
-    if (i < count) {                                                                       \
-      float tail[16] = {0};                                                                \
-      memcpy(tail, x + i, (size_t)(count - i) * sizeof(float));                            \
-      gc_store(tail, f(gc_load(tail)));                                                    \
-      memcpy(y + i, tail, (size_t)(count - i) * sizeof(float));                            \
+    for (int64_t i = 0; i < count; i += 16) {                                              \
+      const int64_t n = count - i < 16 ? count - i : 16;                                   \
+      gc_store_first(y + i, f(gc_load_first(x + i, n)), n);                                \
     }                                                                                      \
   }
 

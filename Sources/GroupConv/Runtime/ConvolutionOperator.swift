@@ -239,7 +239,7 @@ final class ConvolutionOperator: CompiledOperator {
       }
       let fused = afterwards?.vectorizedKind
       bias.withUnsafeBufferPointer { b in
-        withClamp { clamp in
+        withOptional(self.clamp) { clamp in
           kernel.forward(
             x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
             activation: fused, adding: residual)
@@ -279,11 +279,6 @@ final class ConvolutionOperator: CompiledOperator {
       for i in y.indices { y[i] = Swift.min(Swift.max(target[i] + r[i], low), high) }
     }
     afterwards?.apply(y)
-  }
-
-  /// `body` with this operator's clamp bounds, or nil.
-  private func withClamp(_ body: (UnsafePointer<Float>?) -> Void) {
-    withOptional(clamp, body)
   }
 
   private func withOptional(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {

@@ -80,13 +80,12 @@ package struct BroadcastBinary: Sendable {
       unsafe runRows(kind, a, b, y)
       return
     }
-    // Pieces of rows of at most 16 Ki elements, in chunks of about 64 Ki; work of 64 Ki or
-    // more is cut in at least 4 chunks per thread, so that the threads finish together.
+    // Pieces of rows of at most 16 Ki elements, in `chunks`.
     let piece = Swift.min(Swift.max(length, 1), 1 << 14)
     let piecesPerRow = (length + piece - 1) / piece
     let pieces = loops.rowCount * piecesPerRow
     let total = loops.rowCount * length
-    let chunks = total < 1 << 16 ? 1 : Swift.max((total + (1 << 16) - 1) >> 16, 4 * Threads.count)
+    let chunks = Self.chunks(total)
     let piecesPerChunk = Swift.max(1, (pieces + chunks - 1) / chunks)
     Threads.parallelFor((pieces + piecesPerChunk - 1) / piecesPerChunk) { chunk in
       for index in chunk * piecesPerChunk..<Swift.min(pieces, (chunk + 1) * piecesPerChunk) {
@@ -117,8 +116,8 @@ package struct BroadcastBinary: Sendable {
     }
   }
 
-  /// y = a ∘ b with one outer dimension of rows: runs of rows of about 64 Ki elements, at
-  /// least 4 per thread when there are 64 Ki or more, each one `gc_binary_rows` call.
+  /// y = a ∘ b with one outer dimension of rows: runs of rows (`chunks`), each one
+  /// `gc_binary_rows` call.
   private func runRows(
     _ kind: gc_binary_kind, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
     _ y: UnsafeMutablePointer<Float>
@@ -126,7 +125,7 @@ package struct BroadcastBinary: Sendable {
     let loops = self.loops
     let (rows, length) = (loops.rowCount, loops.rowLength)
     let total = rows * length
-    let chunks = total < 1 << 16 ? 1 : Swift.max((total + (1 << 16) - 1) >> 16, 4 * Threads.count)
+    let chunks = Self.chunks(total)
     let runs = Swift.min(rows, chunks)
     Threads.parallelFor(runs) { run in
       let first = rows * run / runs
@@ -137,6 +136,12 @@ package struct BroadcastBinary: Sendable {
         b + bOffset, Int64(loops.strides.1[0]), Int64(loops.steps.1), Int64(count),
         Int64(length))
     }
+  }
+
+  /// Chunks for `total` elements: one below 64 Ki, else chunks of about 64 Ki and at least
+  /// 4 per thread, so that the threads finish together.
+  private static func chunks(_ total: Int) -> Int {
+    total < 1 << 16 ? 1 : Swift.max((total + (1 << 16) - 1) >> 16, 4 * Threads.count)
   }
 
   /// One row: y[i] = f(a[i · steps.0], b[i · steps.1]), each step 0 or 1.

@@ -63,7 +63,6 @@ package struct Pooling: Sendable {
 
   package let kind: PoolKind
   package let geometry: PoolGeometry
-  let taps: [Taps]
   /// Output positions along the width whose window holds all its taps.
   let interior: Range<Int>
   /// The taps as the C kernel reads them: per dimension and output position, lo and hi.
@@ -97,7 +96,6 @@ package struct Pooling: Sendable {
       }
       return taps
     }
-    self.taps = taps
     let full = taps[2].range.indices.filter { taps[2].range[$0] == 0..<g.kernel[2] }
     interior = full.isEmpty ? 0..<0 : full.first!..<full.last! + 1
     tapTable = taps.flatMap { $0.range.flatMap { [Int32($0.lowerBound), Int32($0.upperBound)] } }
