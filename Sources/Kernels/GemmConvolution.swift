@@ -88,6 +88,38 @@ package final class GemmConvolution: FusingForwardKernel {
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
+    unsafe forward(
+      x: x, bias: bias, y: y, clamp: clamp, activation: activation, adding: adding,
+      panels: panels.pointer)
+  }
+
+  /// Floats of the packed weights, for `scalePanels(by:into:)`.
+  package var panelCount: Int { columns?.panelCount ?? plan.panelCount }
+
+  /// The packed weights with every weight that reads input channel c multiplied by
+  /// scale[c], into `scaled` (`panelCount` floats, 64-byte aligned): for a convolution of
+  /// x · scale, a per-channel gate (squeeze-and-excitation) folded into the weights.
+  package func scalePanels(by scale: UnsafePointer<Float>, into scaled: UnsafeMutablePointer<Float>) {
+    let (k, taps, xPerGroup) = (plan.k, plan.taps, plan.xPerGroup)
+    let (width, perGroup) =
+      columns.map { (GemmColumns.nr, $0.blocks) } ?? (GemmPlan.mr, plan.panelsPerGroup)
+    let source = unsafe UnsafePointer(panels.pointer)
+    for panel in 0..<(plan.groups * perGroup) {
+      let firstChannel = panel / perGroup * xPerGroup
+      for index in 0..<k {
+        let factor = unsafe scale[firstChannel + index / taps]
+        let start = (panel * k + index) * width
+        for lane in start..<(start + width) { unsafe scaled[lane] = source[lane] * factor }
+      }
+    }
+  }
+
+  /// `forward` with the packed weights `panels`: this kernel's own, or `scalePanels`' result.
+  package func forward(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool,
+    panels: UnsafePointer<Float>
+  ) {
     let activation = activation.map { Int32(bitPattern: $0.rawValue) } ?? -1
     let items = columns.map { plan.batch * $0.chunks.count } ?? plan.itemCount
     let threads = small ? 1 : min(Threads.count, items)
@@ -106,12 +138,13 @@ package final class GemmConvolution: FusingForwardKernel {
           let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
           unsafe run(
             columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
-            clamp: clamp, activation: activation, adding: adding, scratch: scratch)
+            clamp: clamp, activation: activation, adding: adding, panels: panels,
+            scratch: scratch)
         } else {
           let (image, chunk) = plan.item(item)
           unsafe run(
             chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, activation: activation,
-            adding: adding, scratch: scratch.buffer)
+            adding: adding, panels: panels, scratch: scratch.buffer)
         }
       }
     }
@@ -123,7 +156,7 @@ package final class GemmConvolution: FusingForwardKernel {
   private func run(
     _ chunk: GemmPlan.Chunk, image: Int, x: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?, activation: Int32,
-    adding: Bool, scratch: AlignedBuffer
+    adding: Bool, panels: UnsafePointer<Float>, scratch: AlignedBuffer
   ) {
     let plan = plan
     let (mr, nr, taps) = (GemmPlan.mr, GemmPlan.nr, plan.taps)
@@ -155,7 +188,7 @@ package final class GemmConvolution: FusingForwardKernel {
         block > 0 ? nil : unsafe bias.map { unsafe $0 + chunk.group * plan.yPerGroup + chunk.m.lowerBound }
       unsafe offsets.withUnsafeBufferPointer { offsets in
         var args = unsafe gc_gemm_tiles_args(
-          panels: panels.pointer + (firstPanel * plan.k + c0 * taps) * mr,
+          panels: panels + (firstPanel * plan.k + c0 * taps) * mr,
           panel_stride: Int64(plan.k * mr), m: Int64(chunk.m.count), src: source,
           koff: offsets.baseAddress, kc: Int64(channels * taps), p_begin: Int64(pBegin),
           p_end: Int64(pEnd), e_h: Int64(plan.eSize[1]), e_w: Int64(plan.eSize[2]),
@@ -174,7 +207,7 @@ package final class GemmConvolution: FusingForwardKernel {
   private func run(
     _ chunk: GemmColumns.Chunk, of columns: GemmColumns, image: Int, x: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    activation: Int32, adding: Bool, scratch: GemmScratch
+    activation: Int32, adding: Bool, panels: UnsafePointer<Float>, scratch: GemmScratch
   ) {
     let plan = plan
     let nr = GemmColumns.nr
@@ -198,7 +231,7 @@ package final class GemmConvolution: FusingForwardKernel {
     if let bias = unsafe bias {
       for c in 0..<nr { unsafe biasBlock[c] = c < channels ? bias[firstChannel + c] : 0 }
     }
-    let panel = unsafe panels.pointer + (chunk.group * columns.blocks + chunk.block) * plan.k * nr
+    let panel = unsafe panels + (chunk.group * columns.blocks + chunk.block) * plan.k * nr
     unsafe columnOffsets.withUnsafeBufferPointer { offsets in
       for k0 in stride(from: 0, to: plan.k, by: GemmColumns.kc) {
         var args = unsafe gc_gemm_columns_args(

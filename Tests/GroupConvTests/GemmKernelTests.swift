@@ -120,6 +120,41 @@ extension KernelSettingsSuites {
       #expect(kernel.usesColumns)
     }
 
+    /// Weights scaled per input channel (a squeeze-and-excitation gate folded in) give the
+    /// convolution of the scaled input, in the row and the column layouts, grouped or not.
+    @Test(arguments: [pointwise[4], pointwise[7], pointwise[11], spatial[3], columns[2], columns[6]])
+    func scaledPanelsMatchAScaledInput(_ c: Case) throws {
+      let (geometry, x, w, b, _) = try c.problem()
+      let scale = try Tensor.random(shape: [c.input[1]], seed: 5).scalars
+      let plane = c.input[2...].reduce(1, *)
+      let scaledX = x.scalars.indices.map { x.scalars[$0] * scale[$0 / plane % c.input[1]] }
+      var expected = Reference.correlate(x: scaledX, w: w.scalars, geometry)
+      if c.bias {
+        Reference.addBias(
+          b.scalars, to: &expected, channels: geometry.yChannels, plane: geometry.ySize.reduce(1, *))
+      }
+      let kernel = try #require(
+        w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0, parallelMultiplyAdds: 0) })
+      let panels = AlignedBuffer(count: kernel.panelCount)
+      scale.withUnsafeBufferPointer { kernel.scalePanels(by: $0.baseAddress!, into: panels.pointer) }
+      var y = [Float](repeating: .nan, count: expected.count)
+      x.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { b in
+          y.withUnsafeMutableBufferPointer { y in
+            kernel.forward(
+              x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!,
+              clamp: nil, activation: nil, adding: false, panels: panels.pointer)
+          }
+        }
+      }
+      let terms = Float(c.weight[1...].reduce(1, *))
+      expectClose(
+        try Tensor(shape: geometry.yShape, scalars: y),
+        try Tensor(shape: geometry.yShape, scalars: expected),
+        Tolerance(absolute: 1e-5 * max(1, (terms / 16).squareRoot()), relative: 1e-4),
+        c.testDescription)
+    }
+
     @Test(arguments: pointwise + spatial + columns)
     func matchesReference(_ c: Case) throws {
       let (geometry, x, w, b, expected) = try c.problem()

@@ -232,6 +232,75 @@ import Testing
     expectClose(try #require(outputs["o"]), try add(try convolution(h, weight: w1), h))
   }
 
+  /// A squeeze-and-excitation gate, `Mul(x, s)` with s of shape [1, C, 1, 1] computed from
+  /// x, folds into the convolution after it (the gate's product read there alone): a matrix
+  /// product of rows or of columns, grouped, or a depthwise kernel, with a residual and a
+  /// ReLU after it. A gate per image (batch 2) or a convolution with more weights than x has
+  /// elements keeps its Mul.
+  @Test(arguments: [
+    ([1, 16, 6, 6], [8, 16, 1, 1], 1, true),  // rows
+    ([1, 32, 7, 7], [32, 32, 1, 1], 1, false),  // columns
+    ([1, 8, 6, 6], [8, 4, 3, 3], 2, true),  // grouped 3×3
+    ([1, 8, 6, 6], [8, 1, 3, 3], 8, true),  // depthwise
+    ([2, 16, 6, 6], [8, 16, 1, 1], 1, false),  // a gate per image
+    ([1, 4, 3, 3], [16, 4, 1, 1], 1, false),  // more weights than x
+  ])
+  func squeezeExcitationGateFoldsIntoTheNextConvolution(
+    _ xShape: [Int], _ wShape: [Int], _ groups: Int, _ scaleFirst: Bool
+  ) throws {
+    let channels = xShape[1]
+    let x = try Tensor.random(shape: xShape, seed: 1)
+    let w = try Tensor.random(shape: wShape, seed: 2)
+    let b = try Tensor.random(shape: [wShape[0]], seed: 3)
+    let fc = try Tensor.random(shape: [channels, channels, 1, 1], seed: 4)
+    let residual = wShape[0] == channels
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w", w)
+    graph.constant("b", b)
+    graph.constant("fc", fc)
+    graph.node("GlobalAveragePool", ["x"], ["p"])
+    graph.node("Conv", ["p", "fc"], ["q"])
+    graph.node("Sigmoid", ["q"], ["s"])
+    graph.node("Mul", scaleFirst ? ["s", "x"] : ["x", "s"], ["m"])
+    graph.node("Conv", ["m", "w", "b"], ["c"], ["group": .int(groups), "pads": .ints(wShape[2] == 3 ? [1, 1, 1, 1] : [0, 0, 0, 0])])
+    if residual {
+      graph.node("Add", ["c", "x"], ["a"])
+      graph.node("Relu", ["a"], ["y"])
+    } else {
+      graph.node("Relu", ["c"], ["y"])
+    }
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model())
+    let folds = xShape[0] == 1 && w.count <= x.count
+    #expect(
+      session.planSummary?.steps.map(\.opType)
+        == ["GlobalAveragePool", "Conv"] + (folds ? [] : ["Mul"]) + ["Conv"])
+    let y = try #require(try session.run(["x": x])["y"])
+
+    let plane = xShape[2...].reduce(1, *)
+    var gates = [Float]()
+    for n in 0..<xShape[0] {
+      let means = (0..<channels).map { c in
+        x.scalars[((n * channels + c) * plane)..<((n * channels + c + 1) * plane)].reduce(0, +)
+          / Float(plane)
+      }
+      gates += (0..<channels).map { o in
+        let sum = (0..<channels).reduce(Float(0)) { $0 + fc.scalars[o * channels + $1] * means[$1] }
+        return 1 / (1 + exp(-sum))
+      }
+    }
+    let gated = try Tensor(
+      shape: xShape, scalars: x.scalars.indices.map { x.scalars[$0] * gates[$0 / plane] })
+    var expected = try convolution(
+      gated, weight: w, bias: b,
+      options: ConvolutionOptions(padding: wShape[2] == 3 ? 1 : 0, groups: groups))
+    if residual {
+      expected = try Tensor(shape: expected.shape, scalars: zip(expected.scalars, x.scalars).map(+))
+    }
+    expectClose(y, try Tensor(shape: expected.shape, scalars: expected.scalars.map { max($0, 0) }))
+  }
+
   /// A Concat whose inputs are made for it alone is skipped: their steps write into its
   /// output, which a Relu then overwrites in place. A Concat of a graph input, of a value
   /// read twice, or along an axis with more than one slice before it (batch 2) is kept.

@@ -15,6 +15,9 @@ struct ConvolutionDraft {
   /// Whether a tensor of the output's shape (the step's first input, before x) is added to
   /// the output, before the activation.
   var residual = false
+  /// Whether x is multiplied, channel by channel, by a tensor of shape [1, C_in, 1...] (the
+  /// step's last input) before the convolution: a squeeze-and-excitation gate.
+  var inputScale = false
 
   var geometry: ConvolutionGeometry { convolution.geometry }
   var outputChannels: Int { geometry.outputChannels }
@@ -173,20 +176,23 @@ struct ConvolutionDraft {
     var text = g.kernel.map(String.init).joined(separator: "x")
     if g.groups > 1 { text += " g\(g.groups)" }
     if g.stride.contains(where: { $0 > 1 }) { text += " s" + g.stride.map(String.init).joined(separator: "x") }
+    if inputScale { text += " +input scale" }
     if residual { text += " +residual" }
     if let activation { text += " +\(activation)" }
     return text
   }
 }
 
-/// A compiled convolution: the fast kernel with its weight packed, the bias, a residual
-/// added, and the activation applied to the output.
+/// A compiled convolution: the fast kernel with its weight packed, the bias, an input gate
+/// folded into the weights for the run, a residual added, and the activation applied to the
+/// output.
 final class ConvolutionOperator: CompiledOperator {
   let convolution: Convolution
   let weight: Tensor
   let bias: Tensor
   let activation: Activation?
   let residual: Bool
+  let inputScale: Bool
   /// ReLU and clip as the bounds the kernels clamp their stores to; nil for the other
   /// activations (`afterwards`), which a fusing kernel applies as it stores when they are
   /// vectorized, and a pass over the output applies otherwise.
@@ -197,6 +203,10 @@ final class ConvolutionOperator: CompiledOperator {
   /// The plain output, for a residual the kernel cannot add as it stores (runs are
   /// serialized by the plan).
   private let unfused: AlignedBuffer?
+  /// With an input scale: the GEMM kernel's weights scaled for this run, or (other kernels)
+  /// x scaled.
+  private let scaledPanels: AlignedBuffer?
+  private let scaledInput: AlignedBuffer?
 
   var outputShapes: [[Int]] { [convolution.outputShape] }
   /// With a residual, y may be the residual's buffer: each kernel reads an element of y
@@ -209,6 +219,7 @@ final class ConvolutionOperator: CompiledOperator {
     bias = Tensor(validShape: [draft.outputChannels], scalars: draft.bias)
     activation = draft.activation
     residual = draft.residual
+    inputScale = draft.inputScale
     switch draft.activation {
     case .relu?: clamp = [0, .infinity]
     case let .clip(low, high)?: clamp = [low, high]
@@ -226,11 +237,31 @@ final class ConvolutionOperator: CompiledOperator {
     let adds = (forwardKernel as? any FusingForwardKernel)?.addsToOutput ?? false
     unfused =
       draft.residual && !adds ? AlignedBuffer(count: draft.outputShape.reduce(1, *)) : nil
+    let gemm = forwardKernel as? GemmConvolution
+    scaledPanels = draft.inputScale ? gemm.map { AlignedBuffer(count: $0.panelCount) } : nil
+    scaledInput =
+      draft.inputScale && gemm == nil
+      ? AlignedBuffer(count: draft.convolution.inputShape.reduce(1, *)) : nil
   }
 
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
-    let x = inputs[residual ? 1 : 0]!
+    var x = inputs[residual ? 1 : 0]!
     let y = outputs[0]
+    var panels: UnsafePointer<Float>?
+    if inputScale, let scale = inputs.last!?.baseAddress {
+      if let scaled = scaledPanels, let gemm = forwardKernel as? GemmConvolution {
+        gemm.scalePanels(by: scale, into: scaled.pointer)
+        panels = UnsafePointer(scaled.pointer)
+      } else if let scaled = scaledInput {
+        let plane = convolution.inputShape.dropFirst(2).reduce(1, *)
+        let channels = convolution.inputShape[1]
+        for start in stride(from: 0, to: scaled.count, by: max(1, plane)) {
+          let factor = scale[start / max(1, plane) % channels]
+          for i in start..<(start + plane) { scaled.pointer[i] = x[i] * factor }
+        }
+        x = UnsafeBufferPointer(scaled.buffer)
+      }
+    }
     if let kernel = forwardKernel as? any FusingForwardKernel, !residual || kernel.addsToOutput {
       // Everything as the kernel stores its output: the residual (copied into y first unless
       // y is its buffer), the clamp and a vectorized activation.
@@ -240,9 +271,15 @@ final class ConvolutionOperator: CompiledOperator {
       let fused = afterwards?.vectorizedKind
       bias.withUnsafeBufferPointer { b in
         withOptional(self.clamp) { clamp in
-          kernel.forward(
-            x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
-            activation: fused, adding: residual)
+          if let panels, let gemm = kernel as? GemmConvolution {
+            gemm.forward(
+              x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
+              activation: fused, adding: residual, panels: panels)
+          } else {
+            kernel.forward(
+              x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
+              activation: fused, adding: residual)
+          }
         }
       }
       if fused == nil { afterwards?.apply(y) }

@@ -81,11 +81,15 @@ struct GraphPlanner {
     if try fuse(context, holders: holders) { return }
 
     if node.opType == "Conv" || node.opType == "ConvTranspose" {
-      guard holders[0] != nil else { throw context.notComputedInput(0) }
-      let draft = try ConvolutionDraft(context)
+      guard let holder = holders[0] else { throw context.notComputedInput(0) }
+      var draft = try ConvolutionDraft(context)
+      var inputs = [holders[0], nil, nil]
+      if let (x, scale) = foldInputScale(node.inputs[0], holder: holder, into: &draft) {
+        inputs = [x, nil, nil, scale]
+      }
       try append(
         PlanStep(
-          opType: node.opType, work: .convolution(draft), inputs: [holders[0], nil, nil],
+          opType: node.opType, work: .convolution(draft), inputs: inputs,
           outputs: [node.outputs[0]], outputShapes: [draft.outputShape], node: node))
       return
     }
@@ -447,6 +451,31 @@ struct GraphPlanner {
       return true
     }
     return false
+  }
+
+  /// Folds `Mul(x, s)`, the convolution's input `name`, into the convolution when s is a
+  /// computed gate of shape [1, C_in, 1...] (squeeze-and-excitation), nothing else reads the
+  /// product, and the weights are fewer than x's elements: scaling the weights each run
+  /// costs less than the pass over x it saves. Removes the Mul step; returns x and s.
+  private mutating func foldInputScale(
+    _ name: String, holder: String, into draft: inout ConvolutionDraft
+  ) -> (x: String, scale: String)? {
+    let xShape = draft.convolution.inputShape
+    guard !draft.geometry.transposed, draft.weight.count <= xShape.reduce(1, *),
+      let index = computedStep(holder, "Mul", readOnce: name), let mul = steps[index].node,
+      mul.inputs.count == 2, steps[index].inputs.count == 2
+    else { return nil }
+    let gateShape = [1, xShape[1]] + Array(repeating: 1, count: xShape.count - 2)
+    for (x, s) in [(0, 1), (1, 0)] {
+      guard case let .computed(shape, _)? = values[mul.inputs[x]], shape == xShape,
+        case let .computed(sShape, _)? = values[mul.inputs[s]], sShape == gateShape,
+        let xHolder = steps[index].inputs[x], let sHolder = steps[index].inputs[s]
+      else { continue }
+      steps[index].removed = true
+      draft.inputScale = true
+      return (xHolder, sHolder)
+    }
+    return nil
   }
 
   /// Folds `Add(MatMul(x, B), bias)` with B a constant matrix and bias a constant row of its
