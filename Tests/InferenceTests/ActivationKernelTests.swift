@@ -74,11 +74,15 @@ import Testing
   }
 
   /// Dense grids where the curves bend: the vector erf within its own bound (tighter than
-  /// the float tolerance), and GELU, whose erf is cheaper (Abramowitz and Stegun 7.1.28),
-  /// within the float tolerance.
+  /// the float tolerance), GELU, whose erf is cheaper (Abramowitz and Stegun 7.1.28), and
+  /// exp (AVX-512: rounded and scaled by 2^n in single instructions), sigmoid and SiLU made
+  /// from it, within the float tolerance.
   @Test(arguments: [
     (Activation.erf, Float(6), Tolerance(absolute: 2e-7, relative: 0)),
     (Activation.geluErf, Float(8), tolerance),
+    (Activation.exp, Float(20), tolerance),
+    (Activation.sigmoid, Float(20), tolerance),
+    (Activation.silu, Float(20), tolerance),
   ])
   func denseGridIsWithinItsBound(_ activation: Activation, _ range: Float, _ bound: Tolerance) {
     let steps = Int(range) * 20_000
