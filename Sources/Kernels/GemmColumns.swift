@@ -26,6 +26,11 @@ struct GemmColumns {
   static let nr = Int(GC_GEMM_COLUMNS_NR)
   /// K rows per slice: a 64 KiB slice of weights, read from L1/L2 by every 6 positions.
   static let kc = 256
+  /// Compute positions per image up to which the columns replace the row kernels whatever
+  /// their lane use (13×13 and 14×14 planes), given K of at least `longK` and 64 or more
+  /// output channels per group.
+  static let smallPlane = 256
+  static let longK = 96
 
   let plan: GemmPlan
   /// 64-channel blocks per group.
@@ -52,7 +57,12 @@ struct GemmColumns {
     let columnUse = 0.97 * Double(yPerGroup) / Double((yPerGroup + 15) / 16 * 16)
     let planeLength = GemmPlan.planeLength(plan.computeCount + plan.maxOffset)
     let planesCount = plan.readsInPlace ? 0 : plan.xPerGroup * plan.phaseCount * planeLength
-    guard columnUse > rowUse + 0.05, planesCount <= 1 << 20 else { return nil }
+    // On small planes with a long K, the row kernels' 48-position tiles read a new row of B
+    // (4 cache lines of a 1×1) for every k: a K block fills L1 and each 8-channel panel
+    // streams it again from L2. The columns read 6 positions' values per k and keep them.
+    let smallPlane =
+      plan.computeCount <= Self.smallPlane && plan.k >= Self.longK && yPerGroup >= Self.nr
+    guard columnUse > rowUse + 0.05 || smallPlane, planesCount <= 1 << 20 else { return nil }
 
     let blocks = (yPerGroup + Self.nr - 1) / Self.nr
     let units = plan.batch * plan.groups * blocks

@@ -97,7 +97,8 @@ extension KernelSettingsSuites {
       Case([1, 4, 40, 40], [9, 4, 3, 3], .init(padding: 1)),  // 35 tiles: several chunks
     ]
 
-    /// Few positions and many output channels: the column layout (channels in the lanes).
+    /// Few positions and many output channels, or a small plane with a long K: the column
+    /// layout (channels in the lanes).
     static let columns: [Case] = [
       Case([1, 64, 4, 4], [240, 64, 3, 3], .init(padding: 1)),
       Case([1, 40, 7, 7], [32, 40, 3, 3], .init(padding: 1)),  // K = 360: two K slices
@@ -108,6 +109,7 @@ extension KernelSettingsSuites {
       Case([1, 300, 2, 3], [64, 300, 1, 1]),  // K slices in place
       Case([1, 4, 3, 4, 5], [33, 4, 2, 3, 3], .init(padding: [1, 1, 1])),  // 3-D
       Case([1, 6, 3, 5], [40, 6, 2, 2], .init(padding: [0, 0, 1, 1])),  // end padding only
+      Case([1, 96, 13, 13], [72, 96, 1, 1]),  // a small plane with a long K
     ]
 
     @Test(arguments: columns)
