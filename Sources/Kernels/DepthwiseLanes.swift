@@ -1,5 +1,4 @@
 import CKernels
-import Synchronization
 import Tensors
 
 /// Depthwise convolution (one filter per channel) of small 2-D planes, the late layers of
@@ -88,20 +87,15 @@ import Tensors
         clamp: clamp, activation: activation.map { Int32(bitPattern: $0.rawValue) } ?? -1,
         staged_h: Int64(stagedHeight), staged_w: Int64(stagedWidth),
         scratch: nil, block_begin: 0, block_end: 0)
-      let next = Atomic<Int>(0)
-      Threads.parallelFor(threads) { [buffers] worker in
+      Threads.forEachItem(items, threads: threads) { [buffers] worker, item in
         var task = unsafe args
         unsafe task.scratch = buffers[worker].pointer
-        while true {
-          let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-          guard item < items else { break }
-          let (image, part) = item.quotientAndRemainder(dividingBy: perImage)
-          unsafe task.x = x + image * g.xChannels * plane
-          unsafe task.y = y + image * g.yChannels * outPlane
-          unsafe task.block_begin = Int64(blocks * part / perImage)
-          unsafe task.block_end = Int64(blocks * (part + 1) / perImage)
-          unsafe gc_dwlanes(&task)
-        }
+        let (image, part) = item.quotientAndRemainder(dividingBy: perImage)
+        unsafe task.x = x + image * g.xChannels * plane
+        unsafe task.y = y + image * g.yChannels * outPlane
+        unsafe task.block_begin = Int64(blocks * part / perImage)
+        unsafe task.block_end = Int64(blocks * (part + 1) / perImage)
+        unsafe gc_dwlanes(&task)
       }
     }
     scratchPool.give(buffers)

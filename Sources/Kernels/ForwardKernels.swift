@@ -56,6 +56,9 @@ package enum ForwardKernels {
     precondition(!geometry.transposed && geometry.paddingMode == .zeros)
     precondition(weight.count == geometry.weightShape.reduce(1, *))
     if geometry.multiplyAdds == 0 { return nil }
+    if DepthwisePlane.prefers(geometry), let plane = unsafe DepthwisePlane(geometry, weight: weight) {
+      return plane
+    }
     if let lanes = unsafe DepthwiseLanes(geometry, weight: weight) { return lanes }
     if let direct = unsafe DirectConvolution(geometry, weight: weight) { return direct }
     if let gemm = unsafe GemmConvolution(geometry, weight: weight) { return gemm }

@@ -1,5 +1,4 @@
 import CKernels
-import Synchronization
 import Tensors
 
 /// Convolution as one matrix product per group, for dense, pointwise and many-channel grouped
@@ -128,24 +127,19 @@ package final class GemmConvolution: FusingForwardKernel {
     let scratchCount = scratchCount
     let buffers = scratch.take(threads) { GemmScratch(count: scratchCount) }
     for buffer in buffers { buffer.holds = nil }  // a new x
-    let next = Atomic<Int>(0)
-    Threads.parallelFor(threads) { [buffers] worker in
+    Threads.forEachItem(items, threads: threads) { [buffers] worker, item in
       let scratch = buffers[worker]
-      while true {
-        let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard item < items else { break }
-        if let columns {
-          let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
-          unsafe run(
-            columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
-            clamp: clamp, activation: activation, adding: adding, panels: panels,
-            scratch: scratch)
-        } else {
-          let (image, chunk) = plan.item(item)
-          unsafe run(
-            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, activation: activation,
-            adding: adding, panels: panels, scratch: scratch.buffer)
-        }
+      if let columns {
+        let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
+        unsafe run(
+          columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
+          clamp: clamp, activation: activation, adding: adding, panels: panels,
+          scratch: scratch)
+      } else {
+        let (image, chunk) = plan.item(item)
+        unsafe run(
+          chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, activation: activation,
+          adding: adding, panels: panels, scratch: scratch.buffer)
       }
     }
     scratch.give(buffers)

@@ -30,6 +30,22 @@ package enum Threads {
     set { configured.store(max(1, newValue), ordering: .relaxed) }
   }
 
+  /// Runs `body(worker, item)` for every item in `0..<items` on up to `threads` threads
+  /// (worker in `0..<threads`), each thread taking the next unclaimed item, so that items of
+  /// uneven cost, or a thread the OS delays, still end together.
+  package static func forEachItem(
+    _ items: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void
+  ) {
+    let next = Atomic<Int>(0)
+    parallelFor(threads) { worker in
+      while true {
+        let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard item < items else { break }
+        body(worker, item)
+      }
+    }
+  }
+
   /// Runs `body(index)` for every index in `0..<count`, spread over up to `Threads.count`
   /// threads, each taking the next unclaimed index. Runs inline when one thread suffices.
   ///

@@ -41,6 +41,7 @@ float gc_fma_peak(long iterations);
 #include "gc_pool.h"
 #include "gc_pooling.h"
 #include "gc_dwlanes.h"
+#include "gc_dwplane.h"
 #include "gc_activation.h"
 #include "gc_wgemm.h"
 #include "gc_matmul.h"
