@@ -203,10 +203,10 @@ final class ConvolutionOperator: CompiledOperator {
   /// The plain output, for a residual the kernel cannot add as it stores (runs are
   /// serialized by the plan).
   private let unfused: AlignedBuffer?
-  /// With an input scale: the GEMM kernel's weights scaled for this run, or (other kernels)
-  /// x scaled.
-  private let scaledPanels: AlignedBuffer?
-  private let scaledInput: AlignedBuffer?
+  /// With an input scale and the GEMM kernel: the kernel, and its weights scaled for the run.
+  private let scaling: (kernel: GemmConvolution, panels: AlignedBuffer)?
+  /// With an input scale and another kernel: the gate's Mul, and x scaled by it for the run.
+  private let gating: (mul: BroadcastBinary, input: AlignedBuffer)?
 
   var outputShapes: [[Int]] { [convolution.outputShape] }
   /// With a residual, y may be the residual's buffer: each kernel reads an element of y
@@ -237,29 +237,27 @@ final class ConvolutionOperator: CompiledOperator {
     let adds = (forwardKernel as? any FusingForwardKernel)?.addsToOutput ?? false
     unfused =
       draft.residual && !adds ? AlignedBuffer(count: draft.outputShape.reduce(1, *)) : nil
-    let gemm = forwardKernel as? GemmConvolution
-    scaledPanels = draft.inputScale ? gemm.map { AlignedBuffer(count: $0.panelCount) } : nil
-    scaledInput =
+    let gemm = draft.inputScale ? forwardKernel as? GemmConvolution : nil
+    scaling = gemm.map { ($0, AlignedBuffer(count: $0.panelCount)) }
+    let xShape = draft.convolution.inputShape
+    let gateShape = [1, xShape[1]] + Array(repeating: 1, count: xShape.count - 2)
+    gating =
       draft.inputScale && gemm == nil
-      ? AlignedBuffer(count: draft.convolution.inputShape.reduce(1, *)) : nil
+      ? (
+        BroadcastBinary(.multiply, a: xShape, b: gateShape, outputShape: xShape),
+        AlignedBuffer(count: xShape.reduce(1, *))
+      ) : nil
   }
 
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     var x = inputs[residual ? 1 : 0]!
     let y = outputs[0]
-    var panels: UnsafePointer<Float>?
-    if inputScale, let scale = inputs.last!?.baseAddress {
-      if let scaled = scaledPanels, let gemm = forwardKernel as? GemmConvolution {
-        gemm.scalePanels(by: scale, into: scaled.pointer)
-        panels = UnsafePointer(scaled.pointer)
-      } else if let scaled = scaledInput {
-        let plane = convolution.inputShape.dropFirst(2).reduce(1, *)
-        let channels = convolution.inputShape[1]
-        for start in stride(from: 0, to: scaled.count, by: max(1, plane)) {
-          let factor = scale[start / max(1, plane) % channels]
-          for i in start..<(start + plane) { scaled.pointer[i] = x[i] * factor }
-        }
-        x = UnsafeBufferPointer(scaled.buffer)
+    if inputScale, let scale = inputs.last! {
+      if let scaling {
+        scaling.kernel.scalePanels(by: scale.baseAddress!, into: scaling.panels.pointer)
+      } else if let gating {
+        gating.mul.run(x, scale, into: gating.input.buffer)
+        x = UnsafeBufferPointer(gating.input.buffer)
       }
     }
     if let kernel = forwardKernel as? any FusingForwardKernel, !residual || kernel.addsToOutput {
@@ -271,10 +269,10 @@ final class ConvolutionOperator: CompiledOperator {
       let fused = afterwards?.vectorizedKind
       bias.withUnsafeBufferPointer { b in
         withOptional(self.clamp) { clamp in
-          if let panels, let gemm = kernel as? GemmConvolution {
-            gemm.forward(
+          if let scaling {
+            scaling.kernel.forward(
               x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
-              activation: fused, adding: residual, panels: panels)
+              activation: fused, adding: residual, panels: scaling.panels.pointer)
           } else {
             kernel.forward(
               x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!, clamp: clamp,
