@@ -1,12 +1,6 @@
 // Picks the direct convolution kernels for this CPU, and answers the planner's questions.
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE
-#endif
 #include "CKernels.h"
 #include "families/direct.h"
-#if defined(__linux__)
-#include <sched.h>
-#endif
 
 void gc_direct_forward_avx512(
   const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
@@ -45,14 +39,6 @@ long gc_direct_scratch_count(const gc_direct_plan *p) {
   // a zero row (with a vector of margin each side) that rows-reading tiles read for rows
   // outside the input, and that staging never writes.
   return p->cin * p->kd * p->plane + 16 + p->sw * p->pitch + 48;
-}
-
-int gc_direct_current_processor(void) {
-#if defined(__linux__)
-  return sched_getcpu();
-#else
-  return -1;
-#endif
 }
 
 int gc_direct_cpu_has_avx512(void) { return gc_cpu_supports_avx512(); }

@@ -1,3 +1,6 @@
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 #include "gc_pool.h"
 
 #include <pthread.h>
@@ -34,6 +37,8 @@ static struct {
 #define GC_GENERATION(state) ((state) >> 17)
 
 static _Thread_local int inside_task;
+/// 0 on any thread but the pool's; worker w of the pool (in start order) has w + 1.
+static _Thread_local int worker_number;
 static int64_t spin_nanoseconds = -1;
 
 int64_t gc_pool_spin_microseconds(void) {
@@ -78,6 +83,7 @@ static void run_tasks(void) {
 
 typedef struct {
   uint64_t seen;
+  int number;
 } worker_start;
 
 /// Joins the job of generation `generation` if it is still open.
@@ -94,6 +100,7 @@ static int join(uint64_t generation) {
 
 static void *worker_main(void *argument) {
   uint64_t seen = ((worker_start *)argument)->seen;
+  worker_number = ((worker_start *)argument)->number;
   free(argument);
   for (;;) {
     uint64_t generation;
@@ -128,6 +135,7 @@ static int grow(int wanted) {
     worker_start *start = malloc(sizeof *start);
     if (!start) return 0;
     start->seen = GC_GENERATION(atomic_load_explicit(&pool.state, memory_order_relaxed));
+    start->number = pool.workers + 1;
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
@@ -172,4 +180,87 @@ void gc_parallel_for(int64_t count, int threads, gc_task task, void *context) {
     state = atomic_load_explicit(&pool.state, memory_order_acquire);
   }
   atomic_store_explicit(&pool.busy, 0, memory_order_release);
+}
+
+// MARK: - Items with a home thread
+
+typedef struct {
+  int64_t count;
+  int ranges;
+  gc_item_task task;
+  void *context;
+  _Atomic uint64_t taken;  // slots in use, one bit each
+  // Per range, the items not yet claimed: [low, high) as high << 32 | low. Its slot's thread
+  // takes them from the front, threads done with their own from the back: the last items
+  // (the smallest, when a loop makes them shrink for that) are the ones shared out.
+  _Atomic uint64_t left[GC_POOL_MAX_SLOTS];
+} item_job;
+
+/// Claims the first (front) or last item left in `range`; -1 when none is.
+static inline int64_t claim(item_job *job, int range, int front) {
+  uint64_t state = atomic_load_explicit(&job->left[range], memory_order_relaxed);
+  for (;;) {
+    const uint64_t low = state & 0xffffffffu, high = state >> 32;
+    if (low >= high) return -1;
+    const uint64_t next = front ? state + 1 : state - ((uint64_t)1 << 32);
+    if (atomic_compare_exchange_weak_explicit(
+          &job->left[range], &state, next, memory_order_relaxed, memory_order_relaxed))
+      return (int64_t)(front ? low : high - 1);
+  }
+}
+
+static inline int64_t range_begin(const item_job *job, int range) {
+  return job->count * range / job->ranges;
+}
+
+/// The slot a thread asks for first: that of the processor it runs on (whose caches hold
+/// what the same slot of the last loop wrote), else its number in the pool.
+static int home_slot(int ranges) {
+#if defined(__linux__)
+  const int cpu = sched_getcpu();
+  if (cpu >= 0) return cpu % ranges;
+#endif
+  return worker_number % ranges;
+}
+
+/// One participant: takes a slot (its home slot when free, else the lowest free one),
+/// drains that slot's range, then the others' in turn.
+static void run_items(void *context, int64_t index) {
+  (void)index;
+  item_job *job = context;
+  const int home = home_slot(job->ranges);
+  uint64_t taken = atomic_load_explicit(&job->taken, memory_order_relaxed);
+  int slot;
+  for (;;) {
+    slot = !(taken & ((uint64_t)1 << home)) ? home : -1;
+    for (int s = 0; slot < 0 && s < job->ranges; s++)
+      if (!(taken & ((uint64_t)1 << s))) slot = s;
+    if (slot < 0) return;  // every range has a participant; they finish the work
+    if (atomic_compare_exchange_weak_explicit(
+          &job->taken, &taken, taken | ((uint64_t)1 << slot), memory_order_acq_rel,
+          memory_order_relaxed))
+      break;
+  }
+  for (int k = 0; k < job->ranges; k++) {
+    const int range = (slot + k) % job->ranges;
+    for (int64_t item; (item = claim(job, range, k == 0)) >= 0;)
+      job->task(job->context, slot, item);
+  }
+}
+
+void gc_parallel_items(int64_t count, int threads, gc_item_task task, void *context) {
+  if (count <= 0) return;
+  if (threads > count) threads = (int)count;
+  if (threads > GC_POOL_MAX_SLOTS) threads = GC_POOL_MAX_SLOTS;
+  if (threads < 1) threads = 1;
+  if (count > (int64_t)0xffffffff) {  // beyond the packed counters: one range, in order
+    for (int64_t item = 0; item < count; item++) task(context, 0, item);
+    return;
+  }
+  item_job job = {.count = count, .ranges = threads, .task = task, .context = context};
+  atomic_init(&job.taken, 0);
+  for (int r = 0; r < threads; r++)
+    atomic_init(
+      &job.left[r], (uint64_t)range_begin(&job, r + 1) << 32 | (uint64_t)range_begin(&job, r));
+  gc_parallel_for(threads, threads, run_items, &job);
 }

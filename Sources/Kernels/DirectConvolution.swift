@@ -1,5 +1,4 @@
 import CKernels
-import Synchronization
 import Tensors
 
 /// Direct convolution for depthwise convolutions (any channel multiplier) and grouped
@@ -249,58 +248,21 @@ import Tensors
     scratchPool.give(buffers)
   }
 
-  /// Spreads the work items over `buffers.count` threads. The items form one contiguous
-  /// share per thread, cut into a few tasks each; a thread works through the share of the
-  /// processor it runs on, then helps with the others. So the same processor tends to get
-  /// the same share on every call, and finds that share's input and output in its own cache.
+  /// Spreads the work items over `buffers.count` threads, as a few tasks per thread of
+  /// consecutive items (`Threads.forEachItem`): the processor a thread runs on gets the same
+  /// share of the channels on every call, and finds that share's input and output in its
+  /// own caches.
   private func run(
     _ plan: gc_direct_plan, x: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, buffers: [AlignedBuffer]
   ) {
-    let threads = buffers.count
     let items = self.items
-    let tasksPerShare = max(1, min(8, items / threads))
-    let shares = (0..<threads).map { _ in TaskCounter() }
-    let claimed = (0..<threads).map { _ in TaskCounter() }
-    Threads.parallelFor(threads) { worker in
+    let tasks = min(items, 8 * buffers.count)
+    Threads.forEachItem(tasks, threads: buffers.count) { worker, task in
       var plan = unsafe plan
-      // One scratch buffer per parallel iteration: iterations never share one.
-      let scratch = unsafe buffers[worker].pointer
-      let home = Self.currentProcessor(worker: worker, threads: threads, claimed: claimed)
-      for offset in 0..<threads {
-        let share = (home + offset) % threads
-        let first = items * share / threads
-        let count = items * (share + 1) / threads - first
-        while true {
-          let task = shares[share].next.wrappingAdd(1, ordering: .relaxed).oldValue
-          guard task < tasksPerShare else { break }
-          let begin = first + count * task / tasksPerShare
-          let end = first + count * (task + 1) / tasksPerShare
-          if begin < end { unsafe gc_direct_forward(&plan, x, bias, y, scratch, begin, end) }
-        }
-      }
+      unsafe gc_direct_forward(
+        &plan, x, bias, y, buffers[worker].pointer, items * task / tasks,
+        items * (task + 1) / tasks)
     }
   }
-
-  /// The share a worker starts with: the one of the processor it runs on, unless another
-  /// worker of this call took it first.
-  private static func currentProcessor(worker: Int, threads: Int, claimed: [TaskCounter]) -> Int
-  {
-    let cpu = Int(gc_direct_current_processor())
-    let preferred = cpu >= 0 ? cpu % threads : worker
-    for offset in 0..<threads {
-      let share = (preferred + offset) % threads
-      if claimed[share].next.compareExchange(expected: 0, desired: 1, ordering: .relaxed)
-        .exchanged
-      {
-        return share
-      }
-    }
-    return preferred
-  }
-}
-
-/// A counter that parallel workers claim numbers from.
-private final class TaskCounter: Sendable {
-  let next = Atomic<Int>(0)
 }

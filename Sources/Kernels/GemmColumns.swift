@@ -68,10 +68,12 @@ struct GemmColumns {
     let units = plan.batch * plan.groups * blocks
     let wanted = max(1, (4 * max(2, threads) + units - 1) / units)
     let ranges = max(1, min(wanted, plan.yPlane / (4 * Int(GC_GEMM_COLUMNS_MR))))
+    // Ranges of positions outermost: each thread's share (`Threads.forEachItem`) is a range
+    // of positions, those the layers before and after it wrote and will read there too.
     var chunks = [Chunk]()
-    for group in 0..<plan.groups {
-      for block in 0..<blocks {
-        for r in 0..<ranges {
+    for r in 0..<ranges {
+      for group in 0..<plan.groups {
+        for block in 0..<blocks {
           let positions = plan.yPlane * r / ranges..<plan.yPlane * (r + 1) / ranges
           chunks.append(Chunk(group: group, block: block, positions: positions))
         }

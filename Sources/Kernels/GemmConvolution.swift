@@ -127,7 +127,10 @@ package final class GemmConvolution: FusingForwardKernel {
     let scratchCount = scratchCount
     let buffers = scratch.take(threads) { GemmScratch(count: scratchCount) }
     for buffer in buffers { buffer.holds = nil }  // a new x
-    Threads.forEachItem(items, threads: threads) { [buffers] worker, item in
+    // The column layout's chunks go by positions, each thread's share those it wrote in
+    // the layer before; the row kernels' chunks go by output channels first, and share
+    // best when the threads take neighbouring ones together.
+    Threads.forEachItem(items, threads: threads, shares: columns != nil) { [buffers] worker, item in
       let scratch = buffers[worker]
       if let columns {
         let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)

@@ -30,18 +30,39 @@ package enum Threads {
     set { configured.store(max(1, newValue), ordering: .relaxed) }
   }
 
-  /// Runs `body(worker, item)` for every item in `0..<items` on up to `threads` threads
-  /// (worker in `0..<threads`), each thread taking the next unclaimed item, so that items of
-  /// uneven cost, or a thread the OS delays, still end together.
+  /// Runs `body(worker, item)` for every item in `0..<items` on up to `threads` threads,
+  /// each holding a worker number in `0..<threads` that no other holds meanwhile.
+  ///
+  /// With `shares` (the default) the items are cut, in order, into one share per thread; a
+  /// thread starts with the share of the processor it runs on, then takes the last items of
+  /// the others' (`gc_parallel_items`). When consecutive layers cut their work alike (by
+  /// positions, say), each core mostly reads what it wrote itself. Without, each thread
+  /// takes the next unclaimed item: neighbouring items run at the same time on different
+  /// cores. Either way, items of uneven cost, or a thread the OS delays, still end together.
   package static func forEachItem(
-    _ items: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) -> Void
+    _ items: Int, threads: Int, shares: Bool = true,
+    _ body: (_ worker: Int, _ item: Int) -> Void
   ) {
-    let next = Atomic<Int>(0)
-    parallelFor(threads) { worker in
-      while true {
-        let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard item < items else { break }
-        body(worker, item)
+    let threads = min(threads, count, items)
+    if threads <= 1 || !shares {
+      let next = Atomic<Int>(0)
+      parallelFor(max(threads, 1)) { worker in
+        while true {
+          let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+          guard item < items else { break }
+          body(worker, item)
+        }
+      }
+      return
+    }
+    withoutActuallyEscaping(body) { body in
+      var work = body
+      unsafe withUnsafeMutablePointer(to: &work) { pointer in
+        unsafe gc_parallel_items(Int64(items), Int32(threads), { context, slot, item in
+          let body = unsafe context!.assumingMemoryBound(
+            to: ((Int, Int) -> Void).self).pointee
+          body(Int(slot), Int(item))
+        }, pointer)
       }
     }
   }

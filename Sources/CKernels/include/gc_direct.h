@@ -70,10 +70,6 @@ void gc_direct_forward(
   const gc_direct_plan *plan, const float *x, const float *bias, float *y, float *scratch,
   long first, long last);
 
-/// The processor the calling thread runs on, or -1 where that is unknown; to give each
-/// processor the same share of the work on every call, so that it finds it in its caches.
-int gc_direct_current_processor(void);
-
 #ifdef __cplusplus
 }
 #endif
