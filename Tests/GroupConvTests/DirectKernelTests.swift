@@ -31,6 +31,13 @@ import Testing
       input: input, weight: [input[1] * multiplier, 1] + kernel, options: options, bias: bias)
   }
 
+  static func dense(
+    _ input: [Int], outputs: Int, kernel: [Int], _ options: ConvolutionOptions = .init(),
+    bias: Bool = true
+  ) -> Case {
+    Case(input: input, weight: [outputs, input[1]] + kernel, options: options, bias: bias)
+  }
+
   static func grouped(
     _ input: [Int], groups: Int, outputsPerGroup: Int, kernel: [Int],
     _ options: ConvolutionOptions = .init(), bias: Bool = true
@@ -120,6 +127,18 @@ import Testing
       .init(padding: [2, 0, 0, 3])),
   ]
 
+  /// Dense convolutions of few input channels and short filters: networks' stems.
+  static let denseCases: [Case] = [
+    dense([1, 3, 17, 35], outputs: 8, kernel: [3, 3], .init(stride: 2, padding: 1)),
+    dense([2, 3, 16, 33], outputs: 5, kernel: [4, 4], .init(stride: 4), bias: false),
+    dense([1, 3, 12, 40], outputs: 7, kernel: [5, 5], .init(stride: 2, padding: 2)),
+    dense([1, 8, 7, 19], outputs: 4, kernel: [3, 3], .init(padding: 1)),
+    dense([1, 2, 9, 20], outputs: 6, kernel: [3, 3], .init(padding: 2, dilation: 2)),
+    dense([1, 4, 6, 17], outputs: 9, kernel: [1, 1]),
+    dense([1, 3, 40], outputs: 5, kernel: [5], .init(stride: 2, padding: 2)),
+    dense([1, 2, 4, 5, 18], outputs: 3, kernel: [3, 3, 3], .init(padding: 1)),
+  ]
+
   static let otherRankCases: [Case] = [
     depthwise([2, 4, 37], kernel: [5], .init(stride: 2, padding: 2)),
     depthwise([1, 3, 17], multiplier: 2, kernel: [7], .init(padding: 3), bias: false),
@@ -199,13 +218,18 @@ import Testing
     try check(c)
   }
 
+  @Test(arguments: denseCases) func denseStemsMatchReference(_ c: Case) throws {
+    try check(c)
+  }
+
   @Test(arguments: otherRankCases) func oneAndThreeDimensionsMatchReference(_ c: Case) throws {
     try check(c)
   }
 
-  @Test func denseAndWideGroupsAreLeftToOtherKernels() throws {
+  @Test func longDenseFiltersAndWideGroupsAreLeftToOtherKernels() throws {
     let cases: [([Int], [Int], Int)] = [
-      ([1, 3, 8, 8], [8, 3, 3, 3], 1),  // dense, several input channels
+      ([1, 3, 8, 8], [8, 3, 7, 7], 1),  // dense, 147 multiply-adds per output
+      ([1, 9, 8, 8], [8, 9, 3, 3], 1),  // dense, 9 input channels
       ([1, 18, 8, 8], [18, 9, 3, 3], 2),  // 9 input channels per group
     ]
     for (input, weight, groups) in cases {
