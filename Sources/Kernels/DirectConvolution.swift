@@ -2,9 +2,9 @@ import CKernels
 import Tensors
 
 /// Direct convolution for depthwise convolutions (any channel multiplier), grouped
-/// convolutions with few input channels per group, and dense convolutions of few input
-/// channels and short filters (a network's stem), NCHW (and NCW, NCDHW), vectorised along
-/// the output width.
+/// convolutions with few input channels per group, and dense convolutions with few
+/// multiply-adds per output on large planes (a network's stem, 1×1 expansions of 16 or 24
+/// channels), NCHW (and NCW, NCDHW), vectorised along the output width.
 ///
 /// Work item: (image, group, output depth, band of output rows). The C kernel stages the
 /// input rows a band reads into a zero-padded, 64-byte-aligned scratch buffer (each row split
@@ -16,11 +16,21 @@ import Tensors
   /// The largest number of input channels per group taken by the direct kernel; more, and
   /// matrix multiplication wins.
   package static let maximumInputChannelsPerGroup = 8
-  /// The most multiply-adds per output (input channels × taps) of a dense convolution (one
-  /// group) the direct kernel takes: a stem's 3 channels × 3×3 or 4×4, 36–40 % faster here
-  /// than the matrix product, whose 8 × 48 tiles spend as long storing as summing such a
-  /// short K. From a 7×7 stem's 147 on, the matrix product is as fast or faster.
-  package static let maximumDenseReduction = 127
+  /// The most multiply-adds per output (input channels × taps, the matrix product's K) of
+  /// a dense convolution (one group) the direct kernel takes, on planes of at least
+  /// `minimumDensePlane` outputs: any with K up to `maximumDenseReduction` (1×1 expansions
+  /// of 16 or 24 channels: 20–30 % faster here, alone and in MobileNetV2), and those of up
+  /// to `maximumInputChannelsPerGroup` channels with K up to `maximumStemReduction` (a
+  /// stem's 3 channels × 3×3 or 4×4: 20–35 % faster). The matrix product's 8 × 48 tiles
+  /// spend nearly as long storing as summing such a short K. From K = 32 to 48 the two were
+  /// even alone, and the direct kernel lost by up to 35 % inside EfficientNet; from K = 64
+  /// (1×1) or 147 (a 7×7 stem) on, the matrix product is as fast or faster.
+  package static let maximumDenseReduction = 24
+  package static let maximumStemReduction = 127
+  /// Output positions per image from which dense convolutions may take the direct kernel:
+  /// on smaller planes (squeeze-and-excitation's 1 × 1) its vectors along a row leave most
+  /// lanes idle.
+  package static let minimumDensePlane = 256
 
   /// Choices a kernel is made with. The defaults serve everyone; tests change them per kernel
   /// (never through globals, which other suites running at the same time also read).
@@ -55,8 +65,9 @@ import Tensors
 
   /// `nil` for geometries this kernel does not take: transposed or non-zero padding modes,
   /// more than `maximumInputChannelsPerGroup` input channels per group, or a dense
-  /// convolution (several input channels and a single group) of more than
-  /// `maximumDenseReduction` multiply-adds per output.
+  /// convolution (several input channels and a single group) of more multiply-adds per
+  /// output than `maximumDenseReduction` (`maximumStemReduction` for a few channels) or
+  /// with fewer than `minimumDensePlane` outputs per image.
   package init?(
     _ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>,
     options: Options = Options()
@@ -67,10 +78,15 @@ import Tensors
     else { return nil }
     let cin = g.xChannels / g.groups
     let cout = g.yChannels / g.groups
-    let fewInputs =
-      cin <= Self.maximumInputChannelsPerGroup
-      && (g.groups > 1 || cin * g.kernel.reduce(1, *) <= Self.maximumDenseReduction)
-    guard cin >= 1, cout >= 1, cin == 1 || fewInputs else { return nil }
+    let reduction = cin * g.kernel.reduce(1, *)
+    let fewInputs = cin <= Self.maximumInputChannelsPerGroup
+    let taken =
+      g.groups > 1
+      ? fewInputs
+      : g.ySize.reduce(1, *) >= Self.minimumDensePlane
+        && (reduction <= Self.maximumDenseReduction
+          || (fewInputs && reduction <= Self.maximumStemReduction))
+    guard cin >= 1, cout >= 1, cin == 1 || taken else { return nil }
     func extent(_ values: [Int], _ fill: Int) -> (Int, Int, Int) {
       let v = Array(repeating: fill, count: 3 - values.count) + values
       return (v[0], v[1], v[2])

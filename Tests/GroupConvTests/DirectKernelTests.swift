@@ -127,15 +127,19 @@ import Testing
       .init(padding: [2, 0, 0, 3])),
   ]
 
-  /// Dense convolutions of few input channels and short filters: networks' stems.
+  /// Dense convolutions with few multiply-adds per output: networks' stems, and 1×1
+  /// expansions.
   static let denseCases: [Case] = [
-    dense([1, 3, 17, 35], outputs: 8, kernel: [3, 3], .init(stride: 2, padding: 1)),
-    dense([2, 3, 16, 33], outputs: 5, kernel: [4, 4], .init(stride: 4), bias: false),
-    dense([1, 3, 12, 40], outputs: 7, kernel: [5, 5], .init(stride: 2, padding: 2)),
-    dense([1, 8, 7, 19], outputs: 4, kernel: [3, 3], .init(padding: 1)),
-    dense([1, 2, 9, 20], outputs: 6, kernel: [3, 3], .init(padding: 2, dilation: 2)),
-    dense([1, 4, 6, 17], outputs: 9, kernel: [1, 1]),
-    dense([1, 3, 40], outputs: 5, kernel: [5], .init(stride: 2, padding: 2)),
+    dense([1, 16, 16, 37], outputs: 11, kernel: [1, 1]),
+    dense([2, 24, 16, 17], outputs: 3, kernel: [1, 1], bias: false),
+    dense([1, 12, 17, 33], outputs: 5, kernel: [1, 2], .init(stride: [1, 2])),
+    dense([1, 3, 33, 35], outputs: 8, kernel: [3, 3], .init(stride: 2, padding: 1)),
+    dense([2, 3, 64, 65], outputs: 5, kernel: [4, 4], .init(stride: 4), bias: false),
+    dense([1, 3, 34, 40], outputs: 7, kernel: [5, 5], .init(stride: 2, padding: 2)),
+    dense([1, 8, 16, 19], outputs: 4, kernel: [3, 3], .init(padding: 1)),
+    dense([1, 2, 17, 20], outputs: 6, kernel: [3, 3], .init(padding: 2, dilation: 2)),
+    dense([1, 4, 16, 17], outputs: 9, kernel: [1, 1]),
+    dense([1, 3, 600], outputs: 5, kernel: [5], .init(stride: 2, padding: 2)),
     dense([1, 2, 4, 5, 18], outputs: 3, kernel: [3, 3, 3], .init(padding: 1)),
   ]
 
@@ -228,8 +232,10 @@ import Testing
 
   @Test func longDenseFiltersAndWideGroupsAreLeftToOtherKernels() throws {
     let cases: [([Int], [Int], Int)] = [
-      ([1, 3, 8, 8], [8, 3, 7, 7], 1),  // dense, 147 multiply-adds per output
-      ([1, 9, 8, 8], [8, 9, 3, 3], 1),  // dense, 9 input channels
+      ([1, 3, 22, 22], [8, 3, 7, 7], 1),  // dense, 147 multiply-adds per output
+      ([1, 9, 16, 16], [8, 9, 3, 3], 1),  // dense, 9 input channels, 81 multiply-adds
+      ([1, 25, 16, 16], [8, 25, 1, 1], 1),  // dense 1×1, 25 input channels
+      ([1, 3, 8, 8], [8, 3, 3, 3], 1),  // a dense 3×3 on an 8×8 plane
       ([1, 18, 8, 8], [18, 9, 3, 3], 2),  // 9 input channels per group
     ]
     for (input, weight, groups) in cases {

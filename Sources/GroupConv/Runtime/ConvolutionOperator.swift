@@ -231,7 +231,12 @@ final class ConvolutionOperator: CompiledOperator {
       forwardKernel = nil
       transposedKernel = kernels.inputGradient(weight)
     } else {
-      forwardKernel = kernels.forward(weight)
+      // With an input gate, a dense convolution takes the matrix product, which folds the
+      // gate into its weights, rather than a kernel that would read a gated copy of x.
+      let gated =
+        draft.inputScale && draft.geometry.groups == 1
+        ? weight.withUnsafeBufferPointer { GemmConvolution(draft.geometry, weight: $0) } : nil
+      forwardKernel = gated ?? kernels.forward(weight)
       transposedKernel = nil
     }
     let adds = (forwardKernel as? any FusingForwardKernel)?.addsToOutput ?? false
