@@ -68,11 +68,13 @@ struct GemmColumns {
     let units = plan.batch * plan.groups * blocks
     let wanted = max(1, (4 * max(2, threads) + units - 1) / units)
     let ranges = max(1, min(wanted, plan.yPlane / (4 * Int(GC_GEMM_COLUMNS_MR))))
-    // Ranges of positions outermost: each thread's share (`Threads.forEachItem`) is a range
-    // of positions, those the layers before and after it wrote and will read there too.
+    // Ranges of positions before channel blocks: in a dense convolution each thread's share
+    // (`Threads.forEachItem`) is a range of positions, those the layers before and after it
+    // wrote and will read there too. Groups stay outermost, so that a thread's consecutive
+    // chunks keep to one group's prepared planes.
     var chunks = [Chunk]()
-    for r in 0..<ranges {
-      for group in 0..<plan.groups {
+    for group in 0..<plan.groups {
+      for r in 0..<ranges {
         for block in 0..<blocks {
           let positions = plan.yPlane * r / ranges..<plan.yPlane * (r + 1) / ranges
           chunks.append(Chunk(group: group, block: block, positions: positions))
