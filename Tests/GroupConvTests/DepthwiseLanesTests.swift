@@ -37,17 +37,7 @@ extension KernelSettingsSuites {
           return
         }
         var y = [Float](repeating: .nan, count: expected.count)
-        x.withUnsafeBufferPointer { x in
-          b.withUnsafeBufferPointer { b in
-            bounds.withUnsafeBufferPointer { bounds in
-              y.withUnsafeMutableBufferPointer { y in
-                kernel.forward(
-                  x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!,
-                  clamp: clamped ? bounds.baseAddress! : nil)
-              }
-            }
-          }
-        }
+        kernel.forward(x, bias: c.bias ? b : nil, y: &y, clamp: clamped ? bounds : nil)
         expectClose(
           try! Tensor(shape: geometry.yShape, scalars: y),
           try! Tensor(shape: geometry.yShape, scalars: expected), .float32,

@@ -42,18 +42,9 @@ extension KernelSettingsSuites {
         }
         for adding in [false, true] {
           var y = adding ? r : [Float](repeating: .nan, count: expected.count)
-          x.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { b in
-              bounds.withUnsafeBufferPointer { bounds in
-                y.withUnsafeMutableBufferPointer { y in
-                  kernel.forward(
-                    x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!,
-                    clamp: adding ? bounds.baseAddress! : nil,
-                    activation: adding ? Activation.silu.vectorizedKind : nil, adding: adding)
-                }
-              }
-            }
-          }
+          kernel.forward(
+            x, bias: c.bias ? b : nil, y: &y, clamp: adding ? bounds : nil,
+            activation: adding ? .silu : nil, adding: adding)
           expectClose(
             try! Tensor(shape: geometry.yShape, scalars: y),
             try! Tensor(shape: geometry.yShape, scalars: adding ? fused : expected), .float32,

@@ -180,14 +180,7 @@ extension KernelSettingsSuites {
               GemmConvolution(geometry, weight: $0, parallelMultiplyAdds: 0)
             })
           var y = [Float](repeating: .nan, count: expected.count)
-          x.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { b in
-              y.withUnsafeMutableBufferPointer { y in
-                kernel.forward(
-                  x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!)
-              }
-            }
-          }
+          kernel.forward(x, bias: c.bias ? b : nil, y: &y)
           expectClose(
             try Tensor(shape: geometry.yShape, scalars: y),
             try Tensor(shape: geometry.yShape, scalars: expected), tolerance,
@@ -197,18 +190,8 @@ extension KernelSettingsSuites {
           let r = try Tensor.random(shape: geometry.yShape, seed: 4).scalars
           let bounds: [Float] = [-1, 1.5]
           y = r
-          x.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { b in
-              bounds.withUnsafeBufferPointer { bounds in
-                y.withUnsafeMutableBufferPointer { y in
-                  kernel.forward(
-                    x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!,
-                    clamp: bounds.baseAddress!, activation: Activation.silu.vectorizedKind,
-                    adding: true)
-                }
-              }
-            }
-          }
+          kernel.forward(
+            x, bias: c.bias ? b : nil, y: &y, clamp: bounds, activation: .silu, adding: true)
           let added = zip(expected, r).map {
             Activation.silu.value(min(max($0 + $1, bounds[0]), bounds[1]))
           }
