@@ -45,5 +45,6 @@ float gc_fma_peak(long iterations);
 #include "gc_activation.h"
 #include "gc_wgemm.h"
 #include "gc_matmul.h"
+#include "gc_blocked.h"
 
 #endif

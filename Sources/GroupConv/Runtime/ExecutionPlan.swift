@@ -21,6 +21,8 @@ struct PlanStep {
   var node: ONNXNode? = nil
   /// Replaced by a later step that does its work.
   var removed = false
+  /// What step listings show after the operator's name, when not the convolution's summary.
+  var detail: String? = nil
 }
 
 /// A model prepared for fixed input shapes: the steps in order, and buffers shared between
@@ -80,6 +82,10 @@ final class ExecutionPlan: @unchecked Sendable {
     var planned = planned.filter { !$0.removed }
     let placed = Self.placeJoinedInputs(
       &planned, graphInputs: graphInputs, graphOutputs: Set(graphOutputs.map(\.name)))
+    // Elements of each value: the product of its shape, unless it is kept blocked.
+    let blockedCounts = BlockedLayoutPass.apply(
+      &planned, shapes: &shapes, graphOutputs: Set(graphOutputs.map(\.name)))
+    func elementCount(_ name: String) -> Int { blockedCounts[name] ?? shapes[name]!.reduce(1, *) }
     // The last step that reads each value; graph outputs live to the end.
     var lastUse: [String: Int] = [:]
     for (index, step) in planned.enumerated() {
@@ -93,11 +99,11 @@ final class ExecutionPlan: @unchecked Sendable {
       if let (joined, offset) = placed[name] {
         // A piece of a skipped Concat's output, which lives from its first piece on.
         let whole = slots[joined] ?? assign(joined)
-        let slot = Slot(buffer: whole.buffer, offset: offset, count: shapes[name]!.reduce(1, *))
+        let slot = Slot(buffer: whole.buffer, offset: offset, count: elementCount(name))
         slots[name] = slot
         return slot
       }
-      let count = shapes[name]!.reduce(1, *)
+      let count = elementCount(name)
       let slot = Slot(buffer: pool.take(count), count: count)
       slots[name] = slot
       return slot
@@ -106,18 +112,18 @@ final class ExecutionPlan: @unchecked Sendable {
     var steps: [Step] = []
     for (index, step) in planned.enumerated() {
       let operation: any CompiledOperator
-      var detail = ""
+      var detail = step.detail ?? ""
       switch step.work {
       case let .convolution(draft):
         operation = draft.compiled()
-        detail = draft.summary
+        detail = step.detail ?? draft.summary
       case let .compiled(compiled): operation = compiled
       }
       let inputSlots = step.inputs.map { name in name.flatMap { slots[$0] } }
       var outputSlots: [Slot] = []
       var shared: String?
       for (position, name) in step.outputs.enumerated() {
-        let count = shapes[name]!.reduce(1, *)
+        let count = elementCount(name)
         if position == 0, operation.runsInPlace, placed[name] == nil,
           let input = step.inputs.first ?? nil, !step.inputs.dropFirst().contains(input),
           lastUse[input] == index, !graphInputs.contains(input), let slot = slots[input],
@@ -167,7 +173,7 @@ final class ExecutionPlan: @unchecked Sendable {
       )
     }
     bytes = pool.capacities.reduce(0, +) * MemoryLayout<Float>.stride
-    unsharedBytes = shapes.values.map { $0.reduce(1, *) }.reduce(0, +) * MemoryLayout<Float>.stride
+    unsharedBytes = shapes.keys.map(elementCount).reduce(0, +) * MemoryLayout<Float>.stride
   }
 
   deinit {

@@ -1,0 +1,277 @@
+// Convolutions in the channel-blocked layout (see include/gc_blocked.h): every load and store
+// is a whole vector of 16 channels at one position, so no lane is wasted at a plane's edge
+// and no output needs transposing.
+// Included once per instruction set with GC_ISA defined; GC_VECTOR_AVX512 selects gathers for
+// the layout changes.
+#include "gc_blocked.h"
+#include "activation_math.h"
+
+#ifndef GC_BLOCKED_FAMILY_HELPERS
+#define GC_BLOCKED_FAMILY_HELPERS
+/// The clamp, then the activation, of one stored vector.
+static inline __attribute__((always_inline)) gc_v16 gc_blocked_finish(
+  gc_v16 v, const float *clamp, int activation) {
+  if (clamp) v = gc_clamp(v, clamp);
+  if (activation >= 0) v = act_apply(activation, v);
+  return v;
+}
+#endif
+
+// MARK: - Pointwise
+
+/// acc[i][j] = bias (+ y) + sum over k of x[position p + i, k] * w[k, 16 j ...] for positions
+/// i < mr and output blocks j < nv, finished and stored to y.
+static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kernel)(
+  const int mr, const int nv, const gc_blocked_pointwise_args *g, int64_t p) {
+  const int64_t bs = g->block_stride;
+  gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
+  float *y = g->y + p * 16;
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++) {
+      if (i >= mr || j >= nv) continue;
+      acc[i][j] = gc_load(g->bias + 16 * j);
+      if (g->add) acc[i][j] += gc_load(y + j * bs + i * 16);
+    }
+  }
+  const float *xb = g->x + p * 16;
+  const float *w = g->w;
+  for (int64_t b = 0; b < g->in_blocks; b++, xb += bs) {
+    for (int lane = 0; lane < 16; lane++, w += 64) {
+      gc_v16 wv[GC_BLOCKED_POINTWISE_BLOCKS];
+#pragma clang loop unroll(full)
+      for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+        wv[j] = j < nv ? gc_load(w + 16 * j) : gc_splat(0);
+#pragma clang loop unroll(full)
+      for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+        if (i >= mr) continue;
+        gc_v16 v = gc_broadcast(xb + i * 16 + lane);
+#pragma clang loop unroll(full)
+        for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+          if (j < nv) acc[i][j] += v * wv[j];
+      }
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+      if (i < mr && j < nv)
+        gc_store(y + j * bs + i * 16, gc_blocked_finish(acc[i][j], g->clamp, g->activation));
+  }
+}
+
+#define GC_BLOCKED_POINTWISE_CASE(MR, NV) \
+  case (MR) * 8 + (NV): GC_ISA(blocked_pointwise_kernel)(MR, NV, g, p); break;
+#define GC_BLOCKED_POINTWISE_CASES(MR)                              \
+  GC_BLOCKED_POINTWISE_CASE(MR, 1) GC_BLOCKED_POINTWISE_CASE(MR, 2) \
+  GC_BLOCKED_POINTWISE_CASE(MR, 3) GC_BLOCKED_POINTWISE_CASE(MR, 4)
+
+void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
+  for (int64_t p = g->p_begin; p < g->p_end; p += GC_BLOCKED_POINTWISE_MR) {
+    int mr = g->p_end - p < GC_BLOCKED_POINTWISE_MR ? (int)(g->p_end - p)
+                                                     : GC_BLOCKED_POINTWISE_MR;
+    switch (mr * 8 + g->blocks) {
+      GC_BLOCKED_POINTWISE_CASES(6)
+      GC_BLOCKED_POINTWISE_CASES(5)
+      GC_BLOCKED_POINTWISE_CASES(4)
+      GC_BLOCKED_POINTWISE_CASES(3)
+      GC_BLOCKED_POINTWISE_CASES(2)
+      GC_BLOCKED_POINTWISE_CASES(1)
+      default: break;
+    }
+  }
+}
+#undef GC_BLOCKED_POINTWISE_CASES
+#undef GC_BLOCKED_POINTWISE_CASE
+
+// MARK: - Depthwise
+
+/// Outputs per step along a depthwise row.
+#define GC_BLOCKED_DEPTHWISE_TILE 8
+
+/// Output columns [ox, ox + n) of a row over kernel rows [ky_lo, ky_hi), with the kernel
+/// width k, stride s and tile width n known at compile time and dilation 1: each input
+/// column of a kernel row is loaded once and used by every output that reads it. With
+/// `checked`, columns outside the input read as zeros (masked loads, or a branch, that
+/// touch no memory there).
+static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed)(
+  const int k, const int s, const int n, const int checked, const gc_blocked_depthwise_args *g,
+  const float *top, int64_t ky_lo, int64_t ky_hi, int64_t ox, float *yrow) {
+  gc_v16 acc[GC_BLOCKED_DEPTHWISE_TILE];
+  const gc_v16 bias = gc_load(g->bias);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_DEPTHWISE_TILE; i++) {
+    if (i >= n) continue;
+    acc[i] = g->add ? bias + gc_load(yrow + (ox + i) * 16) : bias;
+  }
+  const int64_t x0 = ox * s - g->pad_left;
+  const float *first = top + x0 * 16;
+  for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
+    const float *row = first + ky * g->dilation_h * g->in_w * 16;
+    const float *w = g->w + ky * k * 16;
+    gc_v16 v[(GC_BLOCKED_DEPTHWISE_TILE - 1) * 2 + 7];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < (GC_BLOCKED_DEPTHWISE_TILE - 1) * 2 + 7; j++) {
+      if (j >= (n - 1) * s + k) continue;
+      if (checked && (x0 + j < 0 || x0 + j >= g->in_w)) {
+        v[j] = gc_splat(0);
+      } else {
+        v[j] = gc_load(row + j * 16);
+      }
+    }
+#pragma clang loop unroll(full)
+    for (int kx = 0; kx < 7; kx++) {
+      if (kx >= k) continue;
+      const gc_v16 wv = gc_load(w + kx * 16);
+#pragma clang loop unroll(full)
+      for (int i = 0; i < GC_BLOCKED_DEPTHWISE_TILE; i++)
+        if (i < n) acc[i] += wv * v[i * s + kx];
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_DEPTHWISE_TILE; i++) {
+    if (i >= n) continue;
+    gc_v16 out = acc[i];
+    if (g->clamp) out = gc_clamp(out, g->clamp);
+    gc_store(yrow + (ox + i) * 16, out);
+  }
+}
+
+/// One output column, any kernel width, stride and dilation: its kernel columns inside the
+/// input only.
+static void GC_ISA(blocked_depthwise_column)(
+  const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
+  int64_t ox, float *yrow) {
+  const int64_t x0 = ox * g->stride_w - g->pad_left;
+  int64_t kx_lo = 0, kx_hi = g->kernel_w;
+  while (kx_lo < kx_hi && x0 + kx_lo * g->dilation_w < 0) kx_lo++;
+  while (kx_hi > kx_lo && x0 + (kx_hi - 1) * g->dilation_w >= g->in_w) kx_hi--;
+  gc_v16 acc = gc_load(g->bias);
+  if (g->add) acc += gc_load(yrow + ox * 16);
+  for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
+    const float *row = top + (ky * g->dilation_h * g->in_w + x0) * 16;
+    const float *w = g->w + ky * g->kernel_w * 16;
+    for (int64_t kx = kx_lo; kx < kx_hi; kx++)
+      acc += gc_load(w + kx * 16) * gc_load(row + kx * g->dilation_w * 16);
+  }
+  if (g->clamp) acc = gc_clamp(acc, g->clamp);
+  gc_store(yrow + ox * 16, acc);
+}
+
+#define GC_BLOCKED_DW_CASE(K, S, N, C)                                                       \
+  case ((K) * 4 + (S)) * 32 + (N) * 2 + (C):                                               \
+    GC_ISA(blocked_depthwise_fixed)(K, S, N, C, g, top, ky_lo, ky_hi, ox, yrow);            \
+    return 1;
+#define GC_BLOCKED_DW_WIDTHS(K, S, C)                                                        \
+  GC_BLOCKED_DW_CASE(K, S, 1, C) GC_BLOCKED_DW_CASE(K, S, 2, C) GC_BLOCKED_DW_CASE(K, S, 3, C) \
+  GC_BLOCKED_DW_CASE(K, S, 4, C) GC_BLOCKED_DW_CASE(K, S, 5, C) GC_BLOCKED_DW_CASE(K, S, 6, C) \
+  GC_BLOCKED_DW_CASE(K, S, 7, C) GC_BLOCKED_DW_CASE(K, S, 8, C)
+#define GC_BLOCKED_DW_KERNEL(K, S) GC_BLOCKED_DW_WIDTHS(K, S, 0) GC_BLOCKED_DW_WIDTHS(K, S, 1)
+
+/// Output columns [ox, ox + n) by a fixed-shape tile; 0 when none fits (kernel width other
+/// than 3, 5, 7, stride other than 1, 2, or a dilation).
+static int GC_ISA(blocked_depthwise_tile)(
+  const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
+  int64_t ox, int n, int checked, float *yrow) {
+  if (g->dilation_w != 1 || g->stride_w > 2) return 0;
+  switch (((g->kernel_w * 4 + g->stride_w) * 32) + n * 2 + checked) {
+    GC_BLOCKED_DW_KERNEL(3, 1)
+    GC_BLOCKED_DW_KERNEL(3, 2)
+    GC_BLOCKED_DW_KERNEL(5, 1)
+    GC_BLOCKED_DW_KERNEL(5, 2)
+    GC_BLOCKED_DW_KERNEL(7, 1)
+    GC_BLOCKED_DW_KERNEL(7, 2)
+    default: return 0;
+  }
+}
+#undef GC_BLOCKED_DW_KERNEL
+#undef GC_BLOCKED_DW_WIDTHS
+#undef GC_BLOCKED_DW_CASE
+
+void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
+  const int64_t in_h = g->in_h, in_w = g->in_w, out_w = g->out_w;
+  const int64_t sw = g->stride_w, reach = (g->kernel_w - 1) * g->dilation_w;
+  // Interior columns: every kernel column inside the input.
+  int64_t lo = (g->pad_left + sw - 1) / sw;
+  int64_t hi = in_w - 1 - reach + g->pad_left < 0 ? 0 : (in_w - 1 - reach + g->pad_left) / sw + 1;
+  if (hi > out_w) hi = out_w;
+  if (lo > hi) lo = hi;
+  for (int64_t oy = g->row_begin; oy < g->row_end; oy++) {
+    const int64_t y0 = oy * g->stride_h - g->pad_top;
+    int64_t ky_lo = 0, ky_hi = g->kernel_h;
+    while (ky_lo < ky_hi && y0 + ky_lo * g->dilation_h < 0) ky_lo++;
+    while (ky_hi > ky_lo && y0 + (ky_hi - 1) * g->dilation_h >= in_h) ky_hi--;
+    // The input row of kernel row 0 (perhaps above the plane: only rows from ky_lo are read).
+    const float *top = g->x + y0 * in_w * 16;
+    float *yrow = g->y + oy * out_w * 16;
+    for (int64_t ox = 0; ox < out_w; ox += GC_BLOCKED_DEPTHWISE_TILE) {
+      const int n = out_w - ox < GC_BLOCKED_DEPTHWISE_TILE ? (int)(out_w - ox)
+                                                          : GC_BLOCKED_DEPTHWISE_TILE;
+      const int checked = ox < lo || ox + n > hi;
+      if (!GC_ISA(blocked_depthwise_tile)(g, top, ky_lo, ky_hi, ox, n, checked, yrow))
+        for (int i = 0; i < n; i++)
+          GC_ISA(blocked_depthwise_column)(g, top, ky_lo, ky_hi, ox + i, yrow);
+    }
+    if (g->activation >= 0)
+      for (int64_t i = 0; i < out_w; i++)
+        gc_store(yrow + i * 16, act_apply(g->activation, gc_load(yrow + i * 16)));
+  }
+}
+
+// MARK: - Layout changes
+
+void GC_ISA(gc_blocked_from_planes)(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t block, int64_t p_begin,
+  int64_t p_end) {
+  const int64_t c0 = block * 16;
+  const int64_t lanes = channels - c0 < 16 ? channels - c0 : 16;
+  const float *src = x + c0 * positions;
+  float *dst = y + block * positions * 16;
+#if defined(GC_VECTOR_AVX512)
+  if (lanes * positions <= INT32_MAX) {
+    const __mmask16 mask = (__mmask16)((1u << lanes) - 1u);
+    const __m512i index = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32((int32_t)positions));
+    for (int64_t p = p_begin; p < p_end; p++) {
+      __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, src + p, 4);
+      _mm512_storeu_ps(dst + p * 16, v);
+    }
+    return;
+  }
+#endif
+  for (int64_t p = p_begin; p < p_end; p++) {
+    float lanesOut[16] = {0};
+    for (int64_t l = 0; l < lanes; l++) lanesOut[l] = src[l * positions + p];
+    gc_store(dst + p * 16, gc_load(lanesOut));
+  }
+}
+
+void GC_ISA(gc_blocked_to_planes)(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t block, int64_t p_begin,
+  int64_t p_end) {
+  const int64_t c0 = block * 16;
+  const int64_t lanes = channels - c0 < 16 ? channels - c0 : 16;
+  const float *src = x + block * positions * 16;
+  float *dst = y + c0 * positions;
+#if defined(GC_VECTOR_AVX512)
+  const __m512i index = _mm512_setr_epi32(
+    0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
+  for (int64_t l = 0; l < lanes; l++) {
+    int64_t p = p_begin;
+    for (; p + 16 <= p_end; p += 16)
+      _mm512_storeu_ps(dst + l * positions + p,
+                       _mm512_i32gather_ps(index, src + p * 16 + l, 4));
+    if (p < p_end) {
+      const __mmask16 mask = (__mmask16)((1u << (p_end - p)) - 1u);
+      __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, src + p * 16 + l, 4);
+      _mm512_mask_storeu_ps(dst + l * positions + p, mask, v);
+    }
+  }
+#else
+  for (int64_t l = 0; l < lanes; l++)
+    for (int64_t p = p_begin; p < p_end; p++) dst[l * positions + p] = src[p * 16 + l];
+#endif
+}

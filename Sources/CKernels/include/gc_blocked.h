@@ -1,0 +1,85 @@
+// Convolutions and layout changes in the channel-blocked layout NCHW16c: the channels of an
+// image in blocks of 16, each block's plane position-major with its 16 channels side by side,
+// x[((n · blocks + b) · positions + p) · 16 + lane] for channel 16 · b + lane. Lanes past the
+// last channel hold zeros (or, after an activation, f(0): always finite).
+#ifndef GC_BLOCKED_H
+#define GC_BLOCKED_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Channels per block: one vector.
+#define GC_BLOCKED_LANES 16
+/// Output positions per pointwise microkernel call.
+#define GC_BLOCKED_POINTWISE_MR 6
+/// Output blocks per pointwise weight panel (64 channels).
+#define GC_BLOCKED_POINTWISE_BLOCKS 4
+
+/// One call of `gc_blocked_pointwise`: a 1×1 convolution of stride 1 (a channel mix), output
+/// blocks [0, blocks) of a panel at positions [p_begin, p_end) of one image.
+typedef struct gc_blocked_pointwise_args {
+  /// The image's input at block 0, position 0.
+  const float *x;
+  /// Floats from one block to the next, in x and in y: positions · 16.
+  int64_t block_stride;
+  /// Input blocks summed.
+  int64_t in_blocks;
+  /// The panel: w[k · 64 + channel] for k = 16 · input block + lane, zeros past the channels.
+  const float *w;
+  /// 64 floats: the panel's bias, zeros past the channels.
+  const float *bias;
+  /// The image's output at the panel's first block, position 0.
+  float *y;
+  int64_t p_begin, p_end;
+  /// Output blocks of the panel computed (1...4).
+  int32_t blocks;
+  /// Add the value y already holds (a residual) to the sums.
+  int32_t add;
+  /// Clamp bounds (ReLU, clip) or NULL; then an activation (a gc_activation_kind, or -1).
+  const float *clamp;
+  int32_t activation;
+} gc_blocked_pointwise_args;
+
+void gc_blocked_pointwise(const gc_blocked_pointwise_args *args);
+
+/// One call of `gc_blocked_depthwise`: a depthwise 2-D convolution (one filter per channel)
+/// of one block of 16 channels, output rows [row_begin, row_end), zeros padding.
+typedef struct gc_blocked_depthwise_args {
+  /// The block's input plane [in_h, in_w, 16] and output plane [out_h, out_w, 16].
+  const float *x;
+  float *y;
+  int64_t in_h, in_w, out_w;
+  int64_t row_begin, row_end;
+  /// The block's filters w[(ky · kernel_w + kx) · 16 + lane] and bias[16].
+  const float *w;
+  const float *bias;
+  int64_t kernel_h, kernel_w;
+  int64_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  /// As in `gc_blocked_pointwise_args`.
+  int32_t add;
+  const float *clamp;
+  int32_t activation;
+} gc_blocked_depthwise_args;
+
+void gc_blocked_depthwise(const gc_blocked_depthwise_args *args);
+
+/// Channels [16 · block, +16) of one image's plain planes x[c · positions + p] into block
+/// `block` of the blocked layout, positions [p_begin, p_end): zeros for channels ≥ channels.
+void gc_blocked_from_planes(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
+  int64_t p_begin, int64_t p_end);
+
+/// The reverse: block `block` of one blocked image into the plain planes of its channels
+/// below `channels`, positions [p_begin, p_end).
+void gc_blocked_to_planes(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
+  int64_t p_begin, int64_t p_end);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

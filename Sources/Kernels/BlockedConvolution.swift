@@ -1,0 +1,219 @@
+import CKernels
+import Tensors
+
+/// The channel-blocked layout NCHW16c: an image's channels in blocks of 16, each block's
+/// plane position-major with its 16 channels side by side (one vector per position), lanes
+/// past the last channel zero. A chain of pointwise and depthwise convolutions kept in it
+/// reads and writes whole cache lines per position, so the threads of consecutive layers can
+/// split every layer by positions, each mostly reading what it wrote itself.
+package enum BlockedLayout {
+  package static let lanes = Int(GC_BLOCKED_LANES)
+
+  /// Blocks of `channels`.
+  package static func blocks(_ channels: Int) -> Int { (channels + lanes - 1) / lanes }
+
+  /// Floats of a tensor of plain shape [N, C, spatial...] in the blocked layout.
+  package static func count(_ shape: [Int]) -> Int {
+    shape[0] * blocks(shape[1]) * lanes * shape.dropFirst(2).reduce(1, *)
+  }
+
+  /// Floats below which a layout change runs on one thread.
+  static let parallelCount = 1 << 15
+
+  /// y (blocked) = x (plain, `shape`), or the reverse with `toPlanes`.
+  package static func convert(
+    _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, shape: [Int],
+    toPlanes: Bool
+  ) {
+    let (batch, channels) = (shape[0], shape[1])
+    let positions = shape.dropFirst(2).reduce(1, *)
+    let blocks = blocks(channels)
+    guard batch * blocks * positions > 0 else { return }
+    let threads = count(shape) < parallelCount ? 1 : Threads.count
+    // Ranges of positions outside runs of blocks: each thread converts a range of the plane.
+    let ranges = min(positions, threads)
+    let runs = min(blocks, (4 * threads + ranges - 1) / ranges)
+    Threads.forEachItem(batch * ranges * runs, threads: threads) { _, item in
+      let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
+      let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
+      let begin = Int64(positions * range / ranges), end = Int64(positions * (range + 1) / ranges)
+      let plainImage = image * channels * positions
+      let blockedImage = image * blocks * lanes * positions
+      for block in (blocks * run / runs)..<(blocks * (run + 1) / runs) {
+        if toPlanes {
+          unsafe gc_blocked_to_planes(
+            x + blockedImage, y + plainImage, Int64(channels), Int64(positions), Int64(block),
+            begin, end)
+        } else {
+          unsafe gc_blocked_from_planes(
+            x + plainImage, y + blockedImage, Int64(channels), Int64(positions), Int64(block),
+            begin, end)
+        }
+      }
+    }
+  }
+}
+
+/// Pointwise (1×1, stride 1, dense) and depthwise (one filter per channel) 2-D convolutions
+/// in the blocked layout, x and y both blocked, with the bias, an optional residual already
+/// in y, a clamp and an activation applied as each vector is stored.
+///
+/// Pointwise: per image, 6 positions × 64 output channels per microkernel call, each input
+/// value broadcast against a row of the packed weights panel[k · 64 + channel]. Depthwise:
+/// per block and output row, 8 output positions at a time, each tap one vector FMA.
+/// Both split their work by ranges of positions (rows) first, so that a thread reads the
+/// part of the plane the previous layer's same thread wrote.
+package final class BlockedConvolution: @unchecked Sendable {
+  package enum Kind: Sendable { case pointwise, depthwise }
+
+  package let geometry: ConvolutionGeometry
+  package let kind: Kind
+  /// Pointwise: panels of 64 output channels by K = 16 · input blocks; depthwise: per block,
+  /// taps × 16.
+  private let weights: AlignedBuffer
+  /// Per output channel, padded to whole panels (pointwise) or blocks (depthwise).
+  private let bias: AlignedBuffer
+  private let inBlocks, outBlocks, panels, positions: Int
+  /// Whether a pass is too small to share: one thread runs it.
+  private let small: Bool
+
+  /// Multiply-adds below which one thread runs the whole pass.
+  static let parallelMultiplyAdds = 1 << 16
+
+  /// Which kind of blocked convolution computes `g`, if any.
+  package static func kind(of g: ConvolutionGeometry) -> Kind? {
+    guard !g.transposed, g.paddingMode == .zeros, g.spatialRank == 2, g.multiplyAdds > 0
+    else { return nil }
+    if g.groups == 1, g.kernel == [1, 1], g.stride == [1, 1], g.padBegin == [0, 0],
+      g.padEnd == [0, 0]
+    {
+      return .pointwise
+    }
+    if g.groups == g.xChannels, g.yChannels == g.xChannels { return .depthwise }
+    return nil
+  }
+
+  /// - Parameters:
+  ///   - weight: `geometry.weightShape`.
+  ///   - bias: `yChannels` floats.
+  ///   - parallelMultiplyAdds: the work from which passes are shared by threads (tests lower
+  ///     it to 0).
+  package init?(
+    _ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>,
+    bias: UnsafeBufferPointer<Float>,
+    parallelMultiplyAdds: Int = BlockedConvolution.parallelMultiplyAdds
+  ) {
+    guard let kind = Self.kind(of: geometry), weight.count == geometry.weightShape.reduce(1, *),
+      bias.count == geometry.yChannels
+    else { return nil }
+    self.geometry = geometry
+    self.kind = kind
+    let lanes = BlockedLayout.lanes
+    let (cin, cout) = (geometry.xChannels, geometry.yChannels)
+    inBlocks = BlockedLayout.blocks(cin)
+    outBlocks = BlockedLayout.blocks(cout)
+    positions = geometry.ySize.reduce(1, *)
+    let panelWidth = Int(GC_BLOCKED_POINTWISE_BLOCKS) * lanes
+    switch kind {
+    case .pointwise:
+      panels = (cout + panelWidth - 1) / panelWidth
+      let k = inBlocks * lanes
+      weights = AlignedBuffer(count: panels * k * panelWidth)
+      self.bias = AlignedBuffer(count: panels * panelWidth)
+      for o in 0..<cout {
+        let (panel, column) = o.quotientAndRemainder(dividingBy: panelWidth)
+        for i in 0..<cin {
+          unsafe weights.pointer[(panel * k + i) * panelWidth + column] = weight[o * cin + i]
+        }
+      }
+    case .depthwise:
+      panels = outBlocks
+      let taps = geometry.kernel.reduce(1, *)
+      weights = AlignedBuffer(count: outBlocks * taps * lanes)
+      self.bias = AlignedBuffer(count: outBlocks * lanes)
+      for c in 0..<cout {
+        let (block, lane) = c.quotientAndRemainder(dividingBy: lanes)
+        for t in 0..<taps {
+          unsafe weights.pointer[(block * taps + t) * lanes + lane] = weight[c * taps + t]
+        }
+      }
+    }
+    for c in 0..<cout { unsafe self.bias.pointer[c] = bias[c] }
+
+    small = geometry.multiplyAdds < parallelMultiplyAdds
+  }
+
+  /// y = f(clamp(x ⋆ w + bias (+ y when `adding`))) over the batch, x and y blocked.
+  package func forward(
+    x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
+    activation: gc_activation_kind?, adding: Bool
+  ) {
+    let threads = small ? 1 : Threads.count
+    // Items per image: ranges of positions (rows), outside runs of consecutive panels
+    // (blocks); at least one range per thread (each thread's share of the items is then its
+    // part of the plane), and a few items per thread.
+    let perImage = geometry.batch == 1 ? threads : 1
+    let ranges: Int
+    switch kind {
+    case .pointwise:
+      let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
+      ranges = max(1, min(tiles, max(perImage, (4 * perImage + panels - 1) / panels)))
+    case .depthwise:
+      ranges = max(1, min(geometry.ySize[0], perImage))
+    }
+    let panels = self.panels
+    let runs = min(panels, (4 * perImage + ranges - 1) / ranges)
+    Threads.forEachItem(geometry.batch * ranges * runs, threads: threads) { _, item in
+      let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
+      let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
+      for panel in (panels * run / runs)..<(panels * (run + 1) / runs) {
+        unsafe self.run(
+          image: image, range: range, of: ranges, panel: panel, x: x, y: y, clamp: clamp,
+          activation: activation, adding: adding)
+      }
+    }
+  }
+
+  private func run(
+    image: Int, range: Int, of ranges: Int, panel: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
+  ) {
+    let lanes = BlockedLayout.lanes
+    let g = geometry
+    let act = activation.map { Int32($0.rawValue) } ?? -1
+    let xPositions = g.xSize.reduce(1, *)
+    let xImage = unsafe x + image * inBlocks * lanes * xPositions
+    let yImage = unsafe y + image * outBlocks * lanes * positions
+    switch kind {
+    case .pointwise:
+      let mr = Int(GC_BLOCKED_POINTWISE_MR)
+      let tiles = (positions + mr - 1) / mr
+      let begin = min(positions, tiles * range / ranges * mr)
+      let end = min(positions, tiles * (range + 1) / ranges * mr)
+      let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
+      let k = inBlocks * lanes
+      var args = unsafe gc_blocked_pointwise_args(
+        x: xImage, block_stride: Int64(positions * lanes), in_blocks: Int64(inBlocks),
+        w: weights.pointer + panel * k * width * lanes,
+        bias: bias.pointer + panel * width * lanes,
+        y: yImage + panel * width * positions * lanes, p_begin: Int64(begin), p_end: Int64(end),
+        blocks: Int32(min(width, outBlocks - panel * width)), add: adding ? 1 : 0,
+        clamp: clamp, activation: act)
+      unsafe gc_blocked_pointwise(&args)
+    case .depthwise:
+      let (outH, outW) = (g.ySize[0], g.ySize[1])
+      let taps = g.kernel[0] * g.kernel[1]
+      var args = unsafe gc_blocked_depthwise_args(
+        x: xImage + panel * xPositions * lanes, y: yImage + panel * positions * lanes,
+        in_h: Int64(g.xSize[0]), in_w: Int64(g.xSize[1]), out_w: Int64(outW),
+        row_begin: Int64(outH * range / ranges), row_end: Int64(outH * (range + 1) / ranges),
+        w: weights.pointer + panel * taps * lanes, bias: bias.pointer + panel * lanes,
+        kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
+        stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
+        dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
+        pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]), add: adding ? 1 : 0,
+        clamp: clamp, activation: act)
+      unsafe gc_blocked_depthwise(&args)
+    }
+  }
+}

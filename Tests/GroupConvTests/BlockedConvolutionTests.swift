@@ -1,0 +1,150 @@
+import CKernels
+import Kernels
+import Tensors
+import TestSupport
+import Testing
+
+/// The channel-blocked kernels against the reference loops, through the layout changes:
+/// channel counts below, at and past a block (and past a 64-channel panel), position counts
+/// that leave every remainder of the 6-position pointwise tile, and depthwise filters of
+/// widths 3, 5, 7 with strides 1 and 2 (the fixed tiles, on rows narrower and wider than a
+/// tile, crossing both edges) and of other widths, strides and dilations (the general
+/// column loop); plain, and adding to a residual with a clamp and SiLU; for both
+/// instruction sets and 1 and 2 threads. The output starts as NaN, so an element the kernel
+/// fails to write fails the comparison.
+extension KernelSettingsSuites {
+  @Suite(.serialized) struct BlockedConvolutionTests {
+    typealias Case = GemmKernelTests.Case
+
+    static let pointwise: [Case] = [
+      Case([1, 3, 1, 1], [5, 3, 1, 1]),  // 1 position, 1 block each side
+      Case([1, 16, 2, 3], [16, 16, 1, 1], bias: false),  // 6 positions: one whole tile
+      Case([2, 37, 5, 7], [70, 37, 1, 1]),  // 35 positions; 3 input blocks, 2 panels
+      Case([1, 20, 4, 4], [130, 20, 1, 1]),  // 3 panels, the last of 1 block
+      Case([1, 64, 3, 5], [7, 64, 1, 1]),  // 15 positions, 4 whole input blocks
+    ]
+
+    static let depthwise: [Case] = [
+      Case([1, 37, 7, 7], [37, 1, 3, 3], .init(padding: 1, groups: 37)),
+      Case([1, 16, 3, 20], [16, 1, 3, 3], bias: false, .init(padding: 1, groups: 16)),
+      Case([1, 20, 9, 9], [20, 1, 3, 3], .init(stride: 2, padding: 1, groups: 20)),
+      Case([1, 18, 12, 11], [18, 1, 5, 5], .init(stride: 2, padding: 2, groups: 18)),
+      Case([2, 5, 10, 19], [5, 1, 5, 5], .init(padding: 2, groups: 5)),
+      Case([1, 16, 9, 22], [16, 1, 7, 7], .init(padding: 3, groups: 16)),
+      Case([1, 17, 15, 15], [17, 1, 7, 7], .init(stride: 2, padding: 3, groups: 17)),
+      Case([1, 17, 9, 9], [17, 1, 3, 3], .init(padding: 2, dilation: 2, groups: 17)),
+      Case([1, 6, 8, 10], [6, 1, 4, 4], .init(padding: [1, 2, 2, 1], groups: 6)),
+      Case([1, 9, 10, 10], [9, 1, 3, 3], .init(stride: 3, groups: 9)),
+      Case([1, 16, 6, 5], [16, 1, 3, 1], .init(padding: [1, 0, 2, 0], groups: 16)),
+      Case([1, 8, 2, 2], [8, 1, 3, 3], .init(padding: 1, groups: 8)),  // window past both edges
+    ]
+
+    @Test(arguments: pointwise + depthwise)
+    func matchesReference(_ c: Case) throws {
+      let (geometry, x, w, b, expected) = try c.problem()
+      let bias = c.bias ? b.scalars : [Float](repeating: 0, count: geometry.yChannels)
+      let r = try Tensor.random(shape: geometry.yShape, seed: 4).scalars
+      let bounds: [Float] = [-1, 1.5]
+      let fused = zip(expected, r).map {
+        Activation.silu.value(min(max($0 + $1, bounds[0]), bounds[1]))
+      }
+      forEachKernelConfiguration { configuration in
+        let kernel = w.withUnsafeBufferPointer { w in
+          bias.withUnsafeBufferPointer { b in
+            BlockedConvolution(geometry, weight: w, bias: b, parallelMultiplyAdds: 0)
+          }
+        }
+        guard let kernel else {
+          Issue.record("no kernel for \(c.testDescription)")
+          return
+        }
+        let xBlocked = Self.blocked(x.scalars, shape: geometry.xShape)
+        for adding in [false, true] {
+          var y =
+            adding
+            ? Self.blocked(r, shape: geometry.yShape)
+            : [Float](repeating: .nan, count: BlockedLayout.count(geometry.yShape))
+          xBlocked.withUnsafeBufferPointer { x in
+            bounds.withUnsafeBufferPointer { clamp in
+              y.withUnsafeMutableBufferPointer { y in
+                kernel.forward(
+                  x: x.baseAddress!, y: y.baseAddress!, clamp: adding ? clamp.baseAddress! : nil,
+                  activation: adding ? Activation.silu.vectorizedKind : nil, adding: adding)
+              }
+            }
+          }
+          expectClose(
+            try! Tensor(shape: geometry.yShape, scalars: Self.plain(y, shape: geometry.yShape)),
+            try! Tensor(shape: geometry.yShape, scalars: adding ? fused : expected), .float32,
+            "\(c.testDescription) adding \(adding), \(configuration)")
+          let finite = y.allSatisfy { $0.isFinite }
+          #expect(finite, "padding lanes: \(c.testDescription), \(configuration)")
+        }
+      }
+    }
+
+    /// The layout change both ways, for both instruction sets and thread counts: channels
+    /// land in their lanes, the padding lanes are zero, and the way back restores x.
+    @Test(arguments: [[1, 1, 1, 1], [2, 37, 5, 3], [1, 40, 30, 31], [1, 3, 300]])
+    func layoutChangesRoundTrip(_ shape: [Int]) throws {
+      let x = try Tensor.random(shape: shape, seed: 9).scalars
+      let (channels, positions) = (shape[1], shape.dropFirst(2).reduce(1, *))
+      let blocks = BlockedLayout.blocks(channels)
+      forEachKernelConfiguration { configuration in
+        let blocked = Self.blocked(x, shape: shape)
+        var expected = [Float](repeating: 0, count: blocked.count)
+        for n in 0..<shape[0] {
+          for c in 0..<channels {
+            for p in 0..<positions {
+              let (block, lane) = c.quotientAndRemainder(dividingBy: 16)
+              expected[((n * blocks + block) * positions + p) * 16 + lane] =
+                x[(n * channels + c) * positions + p]
+            }
+          }
+        }
+        #expect(blocked == expected, "\(shape), \(configuration)")
+        #expect(Self.plain(blocked, shape: shape) == x, "\(shape), \(configuration)")
+      }
+    }
+
+    /// The kinds the blocked kernels take: pointwise of stride 1 without padding, and
+    /// depthwise without a multiplier, in 2-D.
+    @Test func takesPointwiseAndDepthwise() throws {
+      func kind(_ input: [Int], _ weight: [Int], _ options: ConvolutionOptions = .init())
+        -> BlockedConvolution.Kind?
+      {
+        let geometry = try! ConvolutionGeometry(
+          inputShape: input, weightShape: weight, biasShape: nil, options: options)
+        return BlockedConvolution.kind(of: geometry)
+      }
+      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1]) == .pointwise)
+      #expect(kind([1, 8, 5, 5], [8, 1, 3, 3], .init(padding: 1, groups: 8)) == .depthwise)
+      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(stride: 2)) == nil)
+      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(padding: 1)) == nil)
+      #expect(kind([1, 8, 5, 5], [4, 4, 1, 1], .init(groups: 2)) == nil)
+      #expect(kind([1, 8, 5, 5], [16, 1, 3, 3], .init(groups: 8)) == nil)  // multiplier 2
+      #expect(kind([1, 8, 5, 5], [8, 8, 3, 3]) == nil)  // dense 3×3
+      #expect(kind([1, 8, 5], [4, 8, 1]) == nil)  // 1-D
+    }
+
+    static func blocked(_ x: [Float], shape: [Int]) -> [Float] {
+      var y = [Float](repeating: .nan, count: BlockedLayout.count(shape))
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer { y in
+          BlockedLayout.convert(x.baseAddress!, into: y.baseAddress!, shape: shape, toPlanes: false)
+        }
+      }
+      return y
+    }
+
+    static func plain(_ x: [Float], shape: [Int]) -> [Float] {
+      var y = [Float](repeating: .nan, count: shape.reduce(1, *))
+      x.withUnsafeBufferPointer { x in
+        y.withUnsafeMutableBufferPointer { y in
+          BlockedLayout.convert(x.baseAddress!, into: y.baseAddress!, shape: shape, toPlanes: true)
+        }
+      }
+      return y
+    }
+  }
+}

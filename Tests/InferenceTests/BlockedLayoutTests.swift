@@ -1,0 +1,69 @@
+import GroupConv
+import TestSupport
+import Testing
+
+/// Chains of pointwise and depthwise convolutions run in the channel-blocked layout, with
+/// the layout changed where a chain starts and ends, and give what the plain convolutions
+/// give.
+@Suite struct BlockedLayoutTests {
+  /// Two inverted-residual blocks: 24 → 40 (clip) → depthwise 3×3 (ReLU) → 24 with the
+  /// block's input added; 24 → 48 (HardSwish) → depthwise 5×5 stride 2, read both as a graph
+  /// output and by a pooling. Channel counts that are not multiples of 16 leave padding
+  /// lanes in every blocked value.
+  @Test func invertedResidualBlocksMatchThePlainConvolutions() throws {
+    let x = try Tensor.random(shape: [1, 24, 9, 10], seed: 1)
+    let w1 = try Tensor.random(shape: [40, 24, 1, 1], seed: 2)
+    let b1 = try Tensor.random(shape: [40], seed: 3)
+    let w2 = try Tensor.random(shape: [40, 1, 3, 3], seed: 4)
+    let b2 = try Tensor.random(shape: [40], seed: 5)
+    let w3 = try Tensor.random(shape: [24, 40, 1, 1], seed: 6)
+    let w4 = try Tensor.random(shape: [48, 24, 1, 1], seed: 7)
+    let w5 = try Tensor.random(shape: [48, 1, 5, 5], seed: 8)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    for (name, tensor) in [("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2), ("w3", w3), ("w4", w4), ("w5", w5)] {
+      graph.constant(name, tensor)
+    }
+    graph.constant("low", try Tensor(shape: [], scalars: [0]))
+    graph.constant("high", try Tensor(shape: [], scalars: [6]))
+    graph.node("Conv", ["x", "w1", "b1"], ["a"])
+    graph.node("Clip", ["a", "low", "high"], ["a1"])
+    graph.node("Conv", ["a1", "w2", "b2"], ["d"], ["group": .int(40), "pads": .ints([1, 1, 1, 1])])
+    graph.node("Relu", ["d"], ["d1"])
+    graph.node("Conv", ["d1", "w3"], ["p"])
+    graph.node("Add", ["p", "x"], ["r"])
+    graph.node("Conv", ["r", "w4"], ["e"])
+    graph.node("HardSwish", ["e"], ["e1"])
+    graph.node(
+      "Conv", ["e1", "w5"], ["f"],
+      ["group": .int(48), "pads": .ints([2, 2, 2, 2]), "strides": .ints([2, 2])])
+    graph.node("GlobalAveragePool", ["f"], ["g"])
+    graph.outputs = ["f", "g"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(
+      steps.map(\.opType)
+        == ["Reorder", "Conv", "Conv", "Conv", "Conv", "Conv", "Reorder", "GlobalAveragePool"])
+    #expect(steps.filter { $0.detail.hasSuffix("NCHW16c") }.count == 6)
+    let outputs = try session.run(["x": x])
+
+    func map(_ t: Tensor, _ f: (Float) -> Float) throws -> Tensor {
+      try Tensor(shape: t.shape, scalars: t.scalars.map(f))
+    }
+    let a = try map(try convolution(x, weight: w1, bias: b1)) { min(max($0, 0), 6) }
+    let d = try map(
+      try convolution(a, weight: w2, bias: b2, options: ConvolutionOptions(padding: 1, groups: 40))
+    ) { max($0, 0) }
+    let p = try convolution(d, weight: w3)
+    let r = try Tensor(shape: p.shape, scalars: zip(p.scalars, x.scalars).map(+))
+    let e = try map(try convolution(r, weight: w4)) { $0 * min(max($0 / 6 + 0.5, 0), 1) }
+    let f = try convolution(
+      e, weight: w5, options: ConvolutionOptions(stride: 2, padding: 2, groups: 48))
+    let plane = f.count / 48
+    let g = try Tensor(
+      shape: [1, 48, 1, 1],
+      scalars: (0..<48).map { c in f.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane) })
+    expectClose(try #require(outputs["f"]), f)
+    expectClose(try #require(outputs["g"]), g)
+  }
+}
