@@ -30,3 +30,7 @@ GC_BLOCKED_DISPATCH(
   (const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
    int64_t p_begin, int64_t p_end),
   (x, y, channels, positions, block, p_begin, p_end))
+GC_BLOCKED_DISPATCH(
+  gc_blocked_mean,
+  (const float *x, float *y, int64_t channels, int64_t positions, int64_t block),
+  (x, y, channels, positions, block))

@@ -17,6 +17,25 @@ package enum BlockedLayout {
     shape[0] * blocks(shape[1]) * lanes * shape.dropFirst(2).reduce(1, *)
   }
 
+  /// y[n, c] = the mean of channel c of image n over its positions, x blocked (plain shape
+  /// `shape`), y plain: a global average pooling.
+  package static func mean(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, shape: [Int]) {
+    let (batch, channels) = (shape[0], shape[1])
+    let positions = shape.dropFirst(2).reduce(1, *)
+    let blocks = blocks(channels)
+    guard positions > 0 else {
+      unsafe y.update(repeating: .nan, count: batch * channels)
+      return
+    }
+    let threads = count(shape) < parallelCount ? 1 : Threads.count
+    Threads.forEachItem(batch * blocks, threads: threads) { _, item in
+      let (image, block) = item.quotientAndRemainder(dividingBy: blocks)
+      unsafe gc_blocked_mean(
+        x + image * blocks * lanes * positions, y + image * channels, Int64(channels),
+        Int64(positions), Int64(block))
+    }
+  }
+
   /// Floats below which a layout change runs on one thread.
   static let parallelCount = 1 << 15
 
@@ -143,11 +162,35 @@ package final class BlockedConvolution: @unchecked Sendable {
     small = geometry.multiplyAdds < parallelMultiplyAdds
   }
 
-  /// y = f(clamp(x ⋆ w + bias (+ y when `adding`))) over the batch, x and y blocked.
+  /// Floats of the packed weights, for `scaleWeights(by:into:)`.
+  package var weightCount: Int { weights.count }
+
+  /// The packed weights of a pointwise convolution with every weight that reads input
+  /// channel c multiplied by scale[c], into `scaled` (`weightCount` floats, 64-byte aligned,
+  /// zero where the input channels run out): for a convolution of x · scale, a per-channel
+  /// gate (squeeze-and-excitation) folded into the weights.
+  package func scaleWeights(by scale: UnsafePointer<Float>, into scaled: UnsafeMutablePointer<Float>) {
+    precondition(kind == .pointwise)
+    let width = Int(GC_BLOCKED_POINTWISE_BLOCKS) * BlockedLayout.lanes
+    let k = inBlocks * BlockedLayout.lanes
+    for panel in 0..<panels {
+      for channel in 0..<geometry.xChannels {
+        let factor = unsafe scale[channel]
+        let start = (panel * k + channel) * width
+        for index in start..<(start + width) {
+          unsafe scaled[index] = weights.pointer[index] * factor
+        }
+      }
+    }
+  }
+
+  /// y = f(clamp(x ⋆ w + bias (+ y when `adding`))) over the batch, x and y blocked; with the
+  /// packed weights `weights` when given (`scaleWeights`' result), else the kernel's own.
   package func forward(
     x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    activation: gc_activation_kind?, adding: Bool
+    activation: gc_activation_kind?, adding: Bool, weights: UnsafePointer<Float>? = nil
   ) {
+    let weights = unsafe weights ?? UnsafePointer(self.weights.pointer)
     let threads = small ? 1 : Threads.count
     // Items per image: ranges of positions (rows), outside runs of consecutive panels
     // (blocks); at least one range per thread (each thread's share of the items is then its
@@ -168,15 +211,15 @@ package final class BlockedConvolution: @unchecked Sendable {
       let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
       for panel in (panels * run / runs)..<(panels * (run + 1) / runs) {
         unsafe self.run(
-          image: image, range: range, of: ranges, panel: panel, x: x, y: y, clamp: clamp,
-          activation: activation, adding: adding)
+          image: image, range: range, of: ranges, panel: panel, x: x, y: y, weights: weights,
+          clamp: clamp, activation: activation, adding: adding)
       }
     }
   }
 
   private func run(
-    image: Int, range: Int, of ranges: Int, panel: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
+    image: Int, range: Int, of ranges: Int, panel: Int, x: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
     let lanes = BlockedLayout.lanes
     let g = geometry
@@ -194,7 +237,7 @@ package final class BlockedConvolution: @unchecked Sendable {
       let k = inBlocks * lanes
       var args = unsafe gc_blocked_pointwise_args(
         x: xImage, block_stride: Int64(positions * lanes), in_blocks: Int64(inBlocks),
-        w: weights.pointer + panel * k * width * lanes,
+        w: weights + panel * k * width * lanes,
         bias: bias.pointer + panel * width * lanes,
         y: yImage + panel * width * positions * lanes, p_begin: Int64(begin), p_end: Int64(end),
         blocks: Int32(min(width, outBlocks - panel * width)), add: adding ? 1 : 0,
@@ -207,7 +250,7 @@ package final class BlockedConvolution: @unchecked Sendable {
         x: xImage + panel * xPositions * lanes, y: yImage + panel * positions * lanes,
         in_h: Int64(g.xSize[0]), in_w: Int64(g.xSize[1]), out_w: Int64(outW),
         row_begin: Int64(outH * range / ranges), row_end: Int64(outH * (range + 1) / ranges),
-        w: weights.pointer + panel * taps * lanes, bias: bias.pointer + panel * lanes,
+        w: weights + panel * taps * lanes, bias: bias.pointer + panel * lanes,
         kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
         stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
         dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),

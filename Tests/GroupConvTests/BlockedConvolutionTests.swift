@@ -107,6 +107,52 @@ extension KernelSettingsSuites {
       }
     }
 
+    /// A pointwise convolution of x · gate, the gate folded into the weights for the call:
+    /// 37 input channels (a partial last block, whose padding rows must stay zero) and 70
+    /// outputs; and a global average pooling of the blocked layout, per channel.
+    @Test func gatedPointwiseAndMeanMatchThePlainLoops() throws {
+      let c = Case([2, 37, 9, 11], [70, 37, 1, 1])
+      let (geometry, x, w, b, _) = try c.problem()
+      let gate = try Tensor.random(shape: [37], seed: 5).scalars
+      let plane = 99
+      let gated = x.scalars.indices.map { x.scalars[$0] * gate[$0 / plane % 37] }
+      var expected = Reference.correlate(x: gated, w: w.scalars, geometry)
+      Reference.addBias(b.scalars, to: &expected, channels: 70, plane: plane)
+      var means = [Float](repeating: 0, count: 2 * 37)
+      for i in x.scalars.indices { means[i / plane] += x.scalars[i] / Float(plane) }
+      forEachKernelConfiguration { configuration in
+        let kernel = try! #require(
+          w.withUnsafeBufferPointer { w in
+            b.withUnsafeBufferPointer { b in
+              BlockedConvolution(geometry, weight: w, bias: b, parallelMultiplyAdds: 0)
+            }
+          })
+        let scaled = AlignedBuffer(count: kernel.weightCount)
+        let xBlocked = Self.blocked(x.scalars, shape: geometry.xShape)
+        var y = [Float](repeating: .nan, count: BlockedLayout.count(geometry.yShape))
+        var mean = [Float](repeating: .nan, count: 2 * 37)
+        xBlocked.withUnsafeBufferPointer { x in
+          gate.withUnsafeBufferPointer { gate in
+            kernel.scaleWeights(by: gate.baseAddress!, into: scaled.pointer)
+          }
+          y.withUnsafeMutableBufferPointer { y in
+            kernel.forward(
+              x: x.baseAddress!, y: y.baseAddress!, clamp: nil, activation: nil, adding: false,
+              weights: UnsafePointer(scaled.pointer))
+          }
+          mean.withUnsafeMutableBufferPointer { mean in
+            BlockedLayout.mean(x.baseAddress!, into: mean.baseAddress!, shape: geometry.xShape)
+          }
+        }
+        expectClose(
+          try! Tensor(shape: geometry.yShape, scalars: Self.plain(y, shape: geometry.yShape)),
+          try! Tensor(shape: geometry.yShape, scalars: expected), .float32, "gated, \(configuration)")
+        expectClose(
+          try! Tensor(shape: [2, 37], scalars: mean), try! Tensor(shape: [2, 37], scalars: means),
+          .float32, "mean, \(configuration)")
+      }
+    }
+
     /// The kinds the blocked kernels take: pointwise of stride 1 without padding, and
     /// depthwise without a multiplier, in 2-D.
     @Test func takesPointwiseAndDepthwise() throws {

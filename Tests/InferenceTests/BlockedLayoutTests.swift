@@ -1,3 +1,4 @@
+import Foundation
 import GroupConv
 import TestSupport
 import Testing
@@ -44,7 +45,7 @@ import Testing
     #expect(
       steps.map(\.opType)
         == ["Reorder", "Conv", "Conv", "Conv", "Conv", "Conv", "Reorder", "GlobalAveragePool"])
-    #expect(steps.filter { $0.detail.hasSuffix("NCHW16c") }.count == 6)
+    #expect(steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count == 5)
     let outputs = try session.run(["x": x])
 
     func map(_ t: Tensor, _ f: (Float) -> Float) throws -> Tensor {
@@ -65,5 +66,55 @@ import Testing
       scalars: (0..<48).map { c in f.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane) })
     expectClose(try #require(outputs["f"]), f)
     expectClose(try #require(outputs["g"]), g)
+  }
+
+  /// A squeeze-and-excitation block: the depthwise output pooled in the blocked layout, the
+  /// gate's two 1×1 convolutions run plain, and the gate folded into the blocked projection's
+  /// weights; 20 channels, so the pooled means of the padding lanes must not reach the gate.
+  @Test func squeezeAndExcitationGateMatchesThePlainOperators() throws {
+    let x = try Tensor.random(shape: [1, 12, 6, 7], seed: 1)
+    let w1 = try Tensor.random(shape: [20, 12, 1, 1], seed: 2)
+    let w2 = try Tensor.random(shape: [20, 1, 3, 3], seed: 3)
+    let s1 = try Tensor.random(shape: [5, 20, 1, 1], seed: 4)
+    let s2 = try Tensor.random(shape: [20, 5, 1, 1], seed: 5)
+    let w3 = try Tensor.random(shape: [12, 20, 1, 1], seed: 6)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    for (name, tensor) in [("w1", w1), ("w2", w2), ("s1", s1), ("s2", s2), ("w3", w3)] {
+      graph.constant(name, tensor)
+    }
+    graph.node("Conv", ["x", "w1"], ["a"])
+    graph.node("Relu", ["a"], ["a1"])
+    graph.node("Conv", ["a1", "w2"], ["d"], ["group": .int(20), "pads": .ints([1, 1, 1, 1])])
+    graph.node("GlobalAveragePool", ["d"], ["m"])
+    graph.node("Conv", ["m", "s1"], ["q"])
+    graph.node("Relu", ["q"], ["q1"])
+    graph.node("Conv", ["q1", "s2"], ["e"])
+    graph.node("Sigmoid", ["e"], ["gate"])
+    graph.node("Mul", ["d", "gate"], ["g"])
+    graph.node("Conv", ["g", "w3"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(
+      steps.map(\.opType)
+        == ["Reorder", "Conv", "Conv", "GlobalAveragePool", "Conv", "Conv", "Conv", "Reorder"])
+    #expect(steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count == 4)
+    let y = try #require(try session.run(["x": x])["y"])
+
+    func map(_ t: Tensor, _ f: (Float) -> Float) throws -> Tensor {
+      try Tensor(shape: t.shape, scalars: t.scalars.map(f))
+    }
+    let a = try map(try convolution(x, weight: w1)) { max($0, 0) }
+    let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 20))
+    let plane = d.count / 20
+    let m = try Tensor(
+      shape: [1, 20, 1, 1],
+      scalars: (0..<20).map { c in d.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane) })
+    let q = try map(try convolution(m, weight: s1)) { max($0, 0) }
+    let gate = try map(try convolution(q, weight: s2)) { 1 / (1 + exp(-$0)) }
+    let g = try Tensor(
+      shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate.scalars[$0 / plane] })
+    expectClose(y, try convolution(g, weight: w3))
   }
 }

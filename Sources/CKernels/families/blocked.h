@@ -275,3 +275,16 @@ void GC_ISA(gc_blocked_to_planes)(
     for (int64_t p = p_begin; p < p_end; p++) dst[l * positions + p] = src[p * 16 + l];
 #endif
 }
+
+void GC_ISA(gc_blocked_mean)(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t block) {
+  const float *src = x + block * positions * 16;
+  gc_v16 sum[4] = {gc_splat(0), gc_splat(0), gc_splat(0), gc_splat(0)};
+  int64_t p = 0;
+  for (; p + 4 <= positions; p += 4)
+    for (int i = 0; i < 4; i++) sum[i] += gc_load(src + (p + i) * 16);
+  for (; p < positions; p++) sum[0] += gc_load(src + p * 16);
+  gc_v16 mean = (sum[0] + sum[1] + (sum[2] + sum[3])) / gc_splat((float)positions);
+  const int64_t c0 = block * 16;
+  gc_store_first(y + c0, mean, channels - c0 < 16 ? channels - c0 : 16);
+}

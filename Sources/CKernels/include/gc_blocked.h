@@ -78,6 +78,11 @@ void gc_blocked_to_planes(
   const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
   int64_t p_begin, int64_t p_end);
 
+/// y[c] = the mean over the positions of block `block` of one blocked image, for its
+/// channels c below `channels` (y: the image's plain output, one value per channel).
+void gc_blocked_mean(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t block);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,35 +2,67 @@ import Kernels
 import Tensors
 
 /// Keeps chains of pointwise and depthwise convolutions (the inverted-residual blocks of
-/// MobileNetV2, MnasNet and their kin) in the channel-blocked layout (`BlockedLayout`), with
-/// one layout change where a chain starts and one where it ends.
+/// MobileNetV2, MnasNet and EfficientNet, with their squeeze-and-excitation gates) in the
+/// channel-blocked layout (`BlockedLayout`), with one layout change where a chain starts and
+/// one where it ends.
 ///
-/// A value is kept blocked when the step that makes it and every step that reads it are
-/// convolutions a `BlockedConvolution` computes (a fused residual counting as a read). A
-/// convolution runs blocked when its output or an input is blocked; its other inputs are
-/// changed into the blocked layout before it, and its output back after it when that is not
-/// blocked.
+/// A value is kept blocked when the step that makes it and every step that reads it can run
+/// blocked and read or write it there: a convolution a `BlockedConvolution` computes (its
+/// input and a fused residual; a fused gate stays plain), and a global average pooling (its
+/// input; its output is plain). Such a step runs blocked when one of those values is
+/// blocked; its other ones are changed into the blocked layout before it, and a convolution's
+/// output back after it when that is not blocked.
 enum BlockedLayoutPass {
+  /// How a step runs blocked.
+  private struct Form {
+    /// The positions of the inputs read blocked.
+    var inputs: [Int]
+    /// Whether output 0 is written blocked.
+    var blockedOutput: Bool
+    var detail: String
+    var make: () -> any CompiledOperator
+  }
+
+  private static func form(of step: PlanStep) -> Form? {
+    switch step.work {
+    case let .convolution(draft):
+      guard BlockedConvolutionOperator.supports(draft) else { return nil }
+      // x, and the residual before it; not the gate, which comes last.
+      let inputs = Array(0..<(draft.residual ? 2 : 1))
+      return Form(
+        inputs: inputs, blockedOutput: true, detail: draft.summary + " NCHW16c",
+        make: { BlockedConvolutionOperator(draft) })
+    case .compiled:
+      guard step.opType == "GlobalAveragePool", let shape = step.outputShapes.first,
+        shape.count >= 3
+      else { return nil }
+      return Form(
+        inputs: [0], blockedOutput: false, detail: "NCHW16c",
+        make: { BlockedMeanOperator(shape: shape) })
+    }
+  }
+
   /// Rewrites `steps` (in order, none removed). Returns the element count of each blocked
   /// value (its shape stays the plain one).
   static func apply(
     _ steps: inout [PlanStep], shapes: inout [String: [Int]], graphOutputs: Set<String>
   ) -> [String: Int] {
-    func eligible(_ step: PlanStep) -> ConvolutionDraft? {
-      guard case let .convolution(draft) = step.work, BlockedConvolutionOperator.supports(draft)
-      else { return nil }
-      return draft
-    }
+    let forms = steps.map(form(of:))
     var producer: [String: Int] = [:]
-    var readers: [String: [Int]] = [:]
+    /// Each reading of a value: the step, and whether that step reads it blocked.
+    var readings: [String: [Bool]] = [:]
     for (index, step) in steps.enumerated() {
       for name in step.outputs { producer[name] = index }
-      for case let name? in step.inputs { readers[name, default: []].append(index) }
+      for (position, input) in step.inputs.enumerated() {
+        guard let name = input else { continue }
+        readings[name, default: []].append(forms[index]?.inputs.contains(position) ?? false)
+      }
     }
     var blocked: Set<String> = []
-    for (name, index) in producer where eligible(steps[index]) != nil {
-      guard !graphOutputs.contains(name), let reading = readers[name], !reading.isEmpty,
-        reading.allSatisfy({ eligible(steps[$0]) != nil })
+    for (name, index) in producer {
+      guard forms[index]?.blockedOutput == true, steps[index].outputs.first == name,
+        !graphOutputs.contains(name), let reads = readings[name], !reads.isEmpty,
+        reads.allSatisfy({ $0 })
       else { continue }
       blocked.insert(name)
     }
@@ -41,30 +73,33 @@ enum BlockedLayoutPass {
     /// The blocked copy of each plain value some blocked step reads.
     var copies: [String: String] = [:]
     var rewritten: [PlanStep] = []
-    for step in steps {
-      let runsBlocked =
-        eligible(step) != nil
-        && (blocked.contains(step.outputs[0]) || step.inputs.contains { $0.map(blocked.contains) ?? false })
-      guard runsBlocked, let draft = eligible(step) else {
+    for (index, step) in steps.enumerated() {
+      guard let form = forms[index],
+        (form.blockedOutput && blocked.contains(step.outputs[0]))
+          || form.inputs.contains(where: { step.inputs[$0].map(blocked.contains) ?? false })
+      else {
         rewritten.append(step)
         continue
       }
       var step = step
-      step.inputs = step.inputs.map { input in
-        guard let name = input, !blocked.contains(name) else { return input }
-        if let copy = copies[name] { return copy }
+      for position in form.inputs {
+        guard let name = step.inputs[position], !blocked.contains(name) else { continue }
+        if let copy = copies[name] {
+          step.inputs[position] = copy
+          continue
+        }
         let copy = name + "\u{1}blocked"
         let shape = shapes[name]!
         shapes[copy] = shape
         counts[copy] = BlockedLayout.count(shape)
         copies[name] = copy
         rewritten.append(LayoutChangeOperator.step(from: name, to: copy, shape: shape, toPlanes: false))
-        return copy
+        step.inputs[position] = copy
       }
-      step.work = .compiled(BlockedConvolutionOperator(draft))
-      step.detail = draft.summary + " NCHW16c"
+      step.work = .compiled(form.make())
+      step.detail = form.detail
       let output = step.outputs[0]
-      if blocked.contains(output) {
+      if !form.blockedOutput || blocked.contains(output) {
         rewritten.append(step)
       } else {
         let staged = output + "\u{1}blocked"
@@ -81,23 +116,29 @@ enum BlockedLayoutPass {
   }
 }
 
-/// A convolution in the blocked layout: its input, output and residual all blocked.
+/// A convolution in the blocked layout: its input, output and residual all blocked; a gate
+/// folded into its weights for the run.
 final class BlockedConvolutionOperator: CompiledOperator {
   private let kernel: BlockedConvolution
   private let clamp: [Float]?
   /// Applied after the clamp when not itself a clamp.
   private let activation: Activation?
   private let residual: Bool
+  /// With an input gate: the weights scaled by it for the run.
+  private let scaled: AlignedBuffer?
   private let shape: [Int]
 
   var outputShapes: [[Int]] { [shape] }
   var runsInPlace: Bool { residual }
 
-  /// Whether `draft` runs blocked: a pointwise or depthwise 2-D convolution without an input
-  /// gate, whose activation is a clamp or a vectorized one finite at zero (the value the
-  /// padding lanes then hold).
+  /// Whether `draft` runs blocked: a pointwise or depthwise 2-D convolution of more than one
+  /// position (a gate's 1×1 convolutions gain nothing), gated only when pointwise, whose
+  /// activation is a clamp or a vectorized one finite at zero (the value the padding lanes
+  /// then hold).
   static func supports(_ draft: ConvolutionDraft) -> Bool {
-    guard !draft.inputScale, BlockedConvolution.kind(of: draft.geometry) != nil else { return false }
+    guard let kind = BlockedConvolution.kind(of: draft.geometry),
+      draft.geometry.ySize.reduce(1, *) > 1, !draft.inputScale || kind == .pointwise
+    else { return false }
     switch draft.activation {
     case nil, .relu?, .clip?: return true
     case .exp?: return false
@@ -116,6 +157,7 @@ final class BlockedConvolutionOperator: CompiledOperator {
     }
     activation = clamp == nil ? draft.activation : nil
     residual = draft.residual
+    scaled = draft.inputScale ? AlignedBuffer(count: kernel.weightCount) : nil
     shape = draft.outputShape
   }
 
@@ -125,12 +167,33 @@ final class BlockedConvolutionOperator: CompiledOperator {
     if residual, let r = inputs[0], r.baseAddress != UnsafePointer(y.baseAddress) {
       _ = y.update(fromContentsOf: r)
     }
+    if let scaled, let gate = inputs.last! {
+      kernel.scaleWeights(by: gate.baseAddress!, into: scaled.pointer)
+    }
     let run = { (clamp: UnsafePointer<Float>?) in
       self.kernel.forward(
-        x: x.baseAddress!, y: y.baseAddress!, clamp: clamp, activation: self.activation?.vectorizedKind,
-        adding: self.residual)
+        x: x.baseAddress!, y: y.baseAddress!, clamp: clamp,
+        activation: self.activation?.vectorizedKind, adding: self.residual,
+        weights: self.scaled.map { UnsafePointer($0.pointer) })
     }
     if let clamp { clamp.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+  }
+}
+
+/// A global average pooling of a blocked input into a plain output.
+final class BlockedMeanOperator: CompiledOperator {
+  private let shape: [Int]
+  var outputShapes: [[Int]] { [shape] }
+
+  /// - Parameter shape: the output's, [N, C, 1...].
+  init(shape: [Int]) { self.shape = shape }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    let x = inputs[0]!
+    let perImage = x.count / shape[0]
+    let positions = perImage / (BlockedLayout.blocks(shape[1]) * BlockedLayout.lanes)
+    BlockedLayout.mean(
+      x.baseAddress!, into: outputs[0].baseAddress!, shape: [shape[0], shape[1], positions])
   }
 }
 
