@@ -77,7 +77,7 @@ package enum BlockedLayout {
 /// in the blocked layout, x and y both blocked, with the bias, an optional residual already
 /// in y, a clamp and an activation applied as each vector is stored.
 ///
-/// Pointwise: per image, 6 positions × 64 output channels per microkernel call, each input
+/// Pointwise: per image, 7 positions × 64 output channels per microkernel call, each input
 /// value broadcast against a row of the packed weights panel[k · 64 + channel]. Depthwise:
 /// per block and output row, 8 output positions at a time, each tap one vector FMA.
 /// Both split their work by ranges of positions (rows) first, so that a thread reads the
@@ -95,6 +95,13 @@ package final class BlockedConvolution: @unchecked Sendable {
   private let inBlocks, outBlocks, panels, positions: Int
   /// Whether a pass is too small to share: one thread runs it.
   private let small: Bool
+
+  /// Input blocks per K slice of a pointwise pass (32 KiB of a panel).
+  static let sliceBlocks = 8
+  /// Tiles per piece of a range that all K slices run over before the next piece.
+  static let pieceTiles = 8
+  /// The bias of the K slices after the first.
+  private let zeros = AlignedBuffer(count: Int(GC_BLOCKED_POINTWISE_BLOCKS) * BlockedLayout.lanes)
 
   /// Multiply-adds below which one thread runs the whole pass.
   static let parallelMultiplyAdds = 1 << 16
@@ -200,7 +207,7 @@ package final class BlockedConvolution: @unchecked Sendable {
     switch kind {
     case .pointwise:
       let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
-      ranges = max(1, min(tiles, max(perImage, (4 * perImage + panels - 1) / panels)))
+      ranges = max(1, min(tiles, perImage))
     case .depthwise:
       ranges = max(1, min(geometry.ySize[0], perImage))
     }
@@ -235,14 +242,28 @@ package final class BlockedConvolution: @unchecked Sendable {
       let end = min(positions, tiles * (range + 1) / ranges * mr)
       let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
       let k = inBlocks * lanes
-      var args = unsafe gc_blocked_pointwise_args(
-        x: xImage, block_stride: Int64(positions * lanes), in_blocks: Int64(inBlocks),
-        w: weights + panel * k * width * lanes,
-        bias: bias.pointer + panel * width * lanes,
-        y: yImage + panel * width * positions * lanes, p_begin: Int64(begin), p_end: Int64(end),
-        blocks: Int32(min(width, outBlocks - panel * width)), add: adding ? 1 : 0,
-        clamp: clamp, activation: act)
-      unsafe gc_blocked_pointwise(&args)
+      // K in slices whose rows of the panel stay in L1 while the tiles of a piece of the
+      // range read them, the piece's sums staying in L1 too; later slices add to the sums in
+      // y, the last one finishes them.
+      let slice = Self.sliceBlocks
+      let piece = Self.pieceTiles * mr
+      for start in stride(from: begin, to: end, by: piece) {
+        var first = 0
+        while first < inBlocks {
+          let count = min(slice, inBlocks - first)
+          let last = first + count == inBlocks
+          var args = unsafe gc_blocked_pointwise_args(
+            x: xImage + first * positions * lanes, block_stride: Int64(positions * lanes),
+            in_blocks: Int64(count), w: weights + (panel * k + first * lanes) * width * lanes,
+            bias: first == 0 ? bias.pointer + panel * width * lanes : zeros.pointer,
+            y: yImage + panel * width * positions * lanes, p_begin: Int64(start),
+            p_end: Int64(min(end, start + piece)),
+            blocks: Int32(min(width, outBlocks - panel * width)), add: adding || first > 0 ? 1 : 0,
+            clamp: last ? clamp : nil, activation: last ? act : -1)
+          unsafe gc_blocked_pointwise(&args)
+          first += count
+        }
+      }
     case .depthwise:
       let (outH, outW) = (g.ySize[0], g.ySize[1])
       let taps = g.kernel[0] * g.kernel[1]

@@ -6,7 +6,7 @@ import Testing
 
 /// The channel-blocked kernels against the reference loops, through the layout changes:
 /// channel counts below, at and past a block (and past a 64-channel panel), position counts
-/// that leave every remainder of the 6-position pointwise tile, and depthwise filters of
+/// that leave every remainder of the 7-position pointwise tile, K over several slices, and depthwise filters of
 /// widths 3, 5, 7 with strides 1 and 2 (the fixed tiles, on rows narrower and wider than a
 /// tile, crossing both edges) and of other widths, strides and dilations (the general
 /// column loop); plain, and adding to a residual with a clamp and SiLU; for both
@@ -22,6 +22,10 @@ extension KernelSettingsSuites {
       Case([2, 37, 5, 7], [70, 37, 1, 1]),  // 35 positions; 3 input blocks, 2 panels
       Case([1, 20, 4, 4], [130, 20, 1, 1]),  // 3 panels, the last of 1 block
       Case([1, 64, 3, 5], [7, 64, 1, 1]),  // 15 positions, 4 whole input blocks
+      Case([1, 24, 2, 5], [40, 24, 1, 1], bias: false),  // 10 positions
+      Case([1, 40, 1, 11], [17, 40, 1, 1]),  // 11 positions
+      Case([1, 8, 3, 4], [33, 8, 1, 1]),  // 12 positions
+      Case([1, 150, 2, 7], [20, 150, 1, 1]),  // 14 positions; 10 input blocks: 2 K slices
     ]
 
     static let depthwise: [Case] = [

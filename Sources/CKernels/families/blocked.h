@@ -73,6 +73,7 @@ void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
     int mr = g->p_end - p < GC_BLOCKED_POINTWISE_MR ? (int)(g->p_end - p)
                                                      : GC_BLOCKED_POINTWISE_MR;
     switch (mr * 8 + g->blocks) {
+      GC_BLOCKED_POINTWISE_CASES(7)
       GC_BLOCKED_POINTWISE_CASES(6)
       GC_BLOCKED_POINTWISE_CASES(5)
       GC_BLOCKED_POINTWISE_CASES(4)

@@ -14,7 +14,7 @@ extern "C" {
 /// Channels per block: one vector.
 #define GC_BLOCKED_LANES 16
 /// Output positions per pointwise microkernel call.
-#define GC_BLOCKED_POINTWISE_MR 6
+#define GC_BLOCKED_POINTWISE_MR 7
 /// Output blocks per pointwise weight panel (64 channels).
 #define GC_BLOCKED_POINTWISE_BLOCKS 4
 
