@@ -117,4 +117,29 @@ import Testing
       shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate.scalars[$0 / plane] })
     expectClose(y, try convolution(g, weight: w3))
   }
+
+  /// A chain whose layout changes would copy more than it writes stays plain: 64 channels
+  /// changed in for a 64 → 16 pointwise and a 16-channel depthwise, whose output is changed
+  /// back for a Relu.
+  @Test func aChainCheaperPlainStaysPlain() throws {
+    let x = try Tensor.random(shape: [1, 64, 6, 6], seed: 1)
+    let w1 = try Tensor.random(shape: [16, 64, 1, 1], seed: 2)
+    let w2 = try Tensor.random(shape: [16, 1, 3, 3], seed: 3)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w1", w1)
+    graph.constant("w2", w2)
+    graph.node("Conv", ["x", "w1"], ["a"])
+    graph.node("Conv", ["a", "w2"], ["d"], ["group": .int(16), "pads": .ints([1, 1, 1, 1])])
+    graph.node("Sigmoid", ["d"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(steps.map(\.opType) == ["Conv", "Conv"])
+    #expect(!steps.contains { $0.detail.contains("NCHW16c") })
+    let a = try convolution(x, weight: w1)
+    let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 16))
+    let expected = try Tensor(shape: d.shape, scalars: d.scalars.map { 1 / (1 + exp(-$0)) })
+    expectClose(try #require(try session.run(["x": x])["y"]), expected)
+  }
 }
