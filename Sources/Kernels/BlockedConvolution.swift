@@ -36,6 +36,35 @@ package enum BlockedLayout {
     }
   }
 
+  /// Max pooling of `blocks` blocked planes (every image's blocks, one after the other) over
+  /// the 2-D windows of `geometry` (whose planes count channels; only its windows are used).
+  package static func maxPool(
+    _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ geometry: PoolGeometry,
+    blocks: Int
+  ) {
+    let g = geometry
+    let (inH, inW, outH, outW) = (g.input[1], g.input[2], g.output[1], g.output[2])
+    guard blocks * outH * outW > 0 else { return }
+    let threads = blocks * lanes * inH * inW < parallelCount ? 1 : Threads.count
+    // Ranges of rows outside runs of blocks, as the convolutions split their work.
+    let ranges = min(outH, threads)
+    let runs = min(blocks, (4 * threads + ranges - 1) / ranges)
+    Threads.forEachItem(ranges * runs, threads: threads) { _, item in
+      let (range, run) = item.quotientAndRemainder(dividingBy: runs)
+      for block in (blocks * run / runs)..<(blocks * (run + 1) / runs) {
+        var args = unsafe gc_blocked_max_pool_args(
+          x: x + block * inH * inW * lanes, y: y + block * outH * outW * lanes,
+          in_h: Int64(inH), in_w: Int64(inW), out_w: Int64(outW),
+          row_begin: Int64(outH * range / ranges), row_end: Int64(outH * (range + 1) / ranges),
+          kernel_h: Int64(g.kernel[1]), kernel_w: Int64(g.kernel[2]),
+          stride_h: Int64(g.stride[1]), stride_w: Int64(g.stride[2]),
+          dilation_h: Int64(g.dilation[1]), dilation_w: Int64(g.dilation[2]),
+          pad_top: Int64(g.padBegin[1]), pad_left: Int64(g.padBegin[2]))
+        unsafe gc_blocked_max_pool(&args)
+      }
+    }
+  }
+
   /// Floats below which a layout change runs on one thread.
   static let parallelCount = 1 << 15
 
@@ -83,7 +112,7 @@ package enum BlockedLayout {
 /// Both split their work by ranges of positions (rows) first, so that a thread reads the
 /// part of the plane the previous layer's same thread wrote.
 package final class BlockedConvolution: @unchecked Sendable {
-  package enum Kind: Sendable { case pointwise, depthwise }
+  package enum Kind: Sendable { case pointwise, depthwise, dense }
 
   package let geometry: ConvolutionGeometry
   package let kind: Kind
@@ -116,6 +145,7 @@ package final class BlockedConvolution: @unchecked Sendable {
       return .pointwise
     }
     if g.groups == g.xChannels, g.yChannels == g.xChannels { return .depthwise }
+    if g.groups == 1 { return .dense }
     return nil
   }
 
@@ -141,6 +171,25 @@ package final class BlockedConvolution: @unchecked Sendable {
     positions = geometry.ySize.reduce(1, *)
     let panelWidth = Int(GC_BLOCKED_POINTWISE_BLOCKS) * lanes
     switch kind {
+    case .dense:
+      // Rows k = ((b · kernel_h + ky) · kernel_w + kx) · 16 + lane for input channel
+      // 16 b + lane, zero rows past the channels.
+      panels = (cout + panelWidth - 1) / panelWidth
+      let taps = geometry.kernel[0] * geometry.kernel[1]
+      let k = inBlocks * taps * lanes
+      weights = AlignedBuffer(count: panels * k * panelWidth)
+      self.bias = AlignedBuffer(count: panels * panelWidth)
+      for o in 0..<cout {
+        let (panel, column) = o.quotientAndRemainder(dividingBy: panelWidth)
+        for c in 0..<cin {
+          let (block, lane) = c.quotientAndRemainder(dividingBy: lanes)
+          for t in 0..<taps {
+            let row = (block * taps + t) * lanes + lane
+            unsafe weights.pointer[(panel * k + row) * panelWidth + column] =
+              weight[(o * cin + c) * taps + t]
+          }
+        }
+      }
     case .pointwise:
       panels = (cout + panelWidth - 1) / panelWidth
       let k = inBlocks * lanes
@@ -208,18 +257,77 @@ package final class BlockedConvolution: @unchecked Sendable {
     case .pointwise:
       let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
       ranges = max(1, min(tiles, perImage))
-    case .depthwise:
+    case .depthwise, .dense:
       ranges = max(1, min(geometry.ySize[0], perImage))
     }
     let panels = self.panels
     let runs = min(panels, (4 * perImage + ranges - 1) / ranges)
-    Threads.forEachItem(geometry.batch * ranges * runs, threads: threads) { _, item in
+    let stages =
+      kind == .dense ? stagePool.take(threads) { AlignedBuffer(count: self.stageCount) } : []
+    defer { stagePool.give(stages) }
+    Threads.forEachItem(geometry.batch * ranges * runs, threads: threads) { worker, item in
       let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
       let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
-      for panel in (panels * run / runs)..<(panels * (run + 1) / runs) {
+      let panelRange = (panels * run / runs)..<(panels * (run + 1) / runs)
+      if self.kind == .dense {
+        unsafe self.runDense(
+          image: image, range: range, of: ranges, panels: panelRange, x: x, y: y,
+          weights: weights, stage: stages[worker].pointer, clamp: clamp, activation: activation,
+          adding: adding)
+        return
+      }
+      for panel in panelRange {
         unsafe self.run(
           image: image, range: range, of: ranges, panel: panel, x: x, y: y, weights: weights,
           clamp: clamp, activation: activation, adding: adding)
+      }
+    }
+  }
+
+  /// Output columns per dense tile.
+  private static let tileWidth = Int(GC_BLOCKED_POINTWISE_MR)
+  /// Staged input columns of a dense tile.
+  private var stageColumns: Int {
+    (Self.tileWidth - 1) * geometry.stride[1] + (geometry.kernel[1] - 1) * geometry.dilation[1] + 1
+  }
+  /// Floats of a dense tile's staged input.
+  private var stageCount: Int { inBlocks * geometry.kernel[0] * stageColumns * BlockedLayout.lanes }
+  private let stagePool = ScratchPool<AlignedBuffer>()
+
+  /// A dense convolution's output rows of `range` for the panels `panels`: per tile of up to
+  /// 7 positions of a row, its input staged once for all of them.
+  private func runDense(
+    image: Int, range: Int, of ranges: Int, panels: Range<Int>, x: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
+    stage: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
+    activation: gc_activation_kind?, adding: Bool
+  ) {
+    let lanes = BlockedLayout.lanes
+    let g = geometry
+    let (outH, outW) = (g.ySize[0], g.ySize[1])
+    let xImage = unsafe x + image * inBlocks * lanes * g.xSize.reduce(1, *)
+    let yImage = unsafe y + image * outBlocks * lanes * positions
+    let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
+    let k = inBlocks * g.kernel[0] * g.kernel[1] * lanes
+    let columns = stageColumns
+    for oy in (outH * range / ranges)..<(outH * (range + 1) / ranges) {
+      for ox in stride(from: 0, to: outW, by: Self.tileWidth) {
+        unsafe gc_blocked_stage(
+          xImage, Int64(inBlocks), Int64(g.xSize[0]), Int64(g.xSize[1]),
+          Int64(oy * g.stride[0] - g.padBegin[0]), Int64(g.kernel[0]), Int64(g.dilation[0]),
+          Int64(ox * g.stride[1] - g.padBegin[1]), Int64(columns), stage)
+        for panel in panels {
+          var args = unsafe gc_blocked_dense_args(
+            stage: stage, columns: Int64(columns), in_blocks: Int64(inBlocks),
+            kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
+            stride_w: Int64(g.stride[1]), dilation_w: Int64(g.dilation[1]),
+            w: weights + panel * k * width * lanes, bias: bias.pointer + panel * width * lanes,
+            y: yImage + (panel * width * positions + oy * outW + ox) * lanes,
+            block_stride: Int64(positions * lanes), n: Int32(min(Self.tileWidth, outW - ox)),
+            blocks: Int32(min(width, outBlocks - panel * width)), add: adding ? 1 : 0,
+            clamp: clamp, activation: activation.map { Int32($0.rawValue) } ?? -1)
+          unsafe gc_blocked_dense(&args)
+        }
       }
     }
   }
@@ -278,6 +386,8 @@ package final class BlockedConvolution: @unchecked Sendable {
         pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]), add: adding ? 1 : 0,
         clamp: clamp, activation: act)
       unsafe gc_blocked_depthwise(&args)
+    case .dense:
+      preconditionFailure("dense passes run by tiles (runDense)")
     }
   }
 }

@@ -9,9 +9,10 @@ import Testing
 /// that leave every remainder of the 7-position pointwise tile, K over several slices, and depthwise filters of
 /// widths 3, 5, 7 with strides 1 and 2 (the fixed tiles, on rows narrower and wider than a
 /// tile, crossing both edges) and of other widths, strides and dilations (the general
-/// column loop); plain, and adding to a residual with a clamp and SiLU; for both
-/// instruction sets and 1 and 2 threads. The output starts as NaN, so an element the kernel
-/// fails to write fails the comparison.
+/// column loop), and dense convolutions of several kernels, strides, dilations and uneven
+/// paddings (input rows staged per tile of 7 positions); plain, and adding to a residual
+/// with a clamp and SiLU; for both instruction sets and 1 and 2 threads. The output starts as
+/// NaN, so an element the kernel fails to write fails the comparison.
 extension KernelSettingsSuites {
   @Suite(.serialized) struct BlockedConvolutionTests {
     typealias Case = GemmKernelTests.Case
@@ -43,7 +44,16 @@ extension KernelSettingsSuites {
       Case([1, 8, 2, 2], [8, 1, 3, 3], .init(padding: 1, groups: 8)),  // window past both edges
     ]
 
-    @Test(arguments: pointwise + depthwise)
+    static let dense: [Case] = [
+      Case([1, 20, 9, 13], [70, 20, 3, 3], .init(padding: 1)),  // 2 panels; tiles of 7 and 6
+      Case([1, 16, 11, 9], [24, 16, 3, 3], bias: false, .init(stride: 2, padding: 1)),
+      Case([1, 32, 8, 8], [48, 32, 1, 1], .init(stride: 2)),  // a downsampling 1×1
+      Case([2, 5, 10, 12], [9, 5, 5, 5], .init(padding: [1, 2, 0, 3], dilation: 2)),
+      Case([1, 3, 5, 17], [20, 3, 2, 3], .init(stride: [1, 2])),
+      Case([1, 17, 4, 3], [5, 17, 3, 3], .init(padding: 2)),  // windows past both edges
+    ]
+
+    @Test(arguments: pointwise + depthwise + dense)
     func matchesReference(_ c: Case) throws {
       let (geometry, x, w, b, expected) = try c.problem()
       let bias = c.bias ? b.scalars : [Float](repeating: 0, count: geometry.yChannels)
@@ -157,9 +167,45 @@ extension KernelSettingsSuites {
       }
     }
 
-    /// The kinds the blocked kernels take: pointwise of stride 1 without padding, and
-    /// depthwise without a multiplier, in 2-D.
-    @Test func takesPointwiseAndDepthwise() throws {
+    /// Max pooling of the blocked layout against the plain pooling kernel, through the layout
+    /// changes: a window past the padded edge (ceil mode), dilation, and a plane large
+    /// enough to be shared by threads.
+    @Test(arguments: [
+      ([1, 20, 9, 9], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], [5, 5]),
+      ([1, 16, 10, 11], [3, 3], [2, 2], [1, 1], [0, 0, 0, 0], [5, 5]),  // ceil: 5 of 4.5
+      ([2, 7, 8, 8], [2, 3], [1, 2], [2, 1], [0, 1, 0, 1], [6, 4]),
+      ([1, 64, 40, 40], [3, 3], [2, 2], [1, 1], [0, 0, 0, 0], [19, 19]),
+    ])
+    func maxPoolingMatchesThePlainKernel(
+      _ shape: [Int], _ kernel: [Int], _ stride: [Int], _ dilation: [Int], _ pads: [Int],
+      _ output: [Int]
+    ) throws {
+      let x = try Tensor.random(shape: shape, seed: 3).scalars
+      let geometry = PoolGeometry(
+        planes: shape[0] * shape[1], input: Array(shape[2...]), output: output, kernel: kernel,
+        stride: stride, dilation: dilation, padBegin: Array(pads[..<2]), padEnd: Array(pads[2...]))
+      let outShape = Array(shape[..<2]) + output
+      var expected = [Float](repeating: .nan, count: outShape.reduce(1, *))
+      x.withUnsafeBufferPointer { x in
+        expected.withUnsafeMutableBufferPointer { y in Pooling(.max, geometry).run(x, into: y) }
+      }
+      forEachKernelConfiguration { configuration in
+        let xBlocked = Self.blocked(x, shape: shape)
+        var y = [Float](repeating: .nan, count: BlockedLayout.count(outShape))
+        xBlocked.withUnsafeBufferPointer { x in
+          y.withUnsafeMutableBufferPointer { y in
+            BlockedLayout.maxPool(
+              x.baseAddress!, into: y.baseAddress!, geometry,
+              blocks: shape[0] * BlockedLayout.blocks(shape[1]))
+          }
+        }
+        #expect(Self.plain(y, shape: outShape) == expected, "\(shape), \(configuration)")
+      }
+    }
+
+    /// The kinds the blocked kernels take, in 2-D: pointwise of stride 1 without padding,
+    /// depthwise without a multiplier, and any other dense convolution; not groups.
+    @Test func takesPointwiseDepthwiseAndDense() throws {
       func kind(_ input: [Int], _ weight: [Int], _ options: ConvolutionOptions = .init())
         -> BlockedConvolution.Kind?
       {
@@ -169,11 +215,11 @@ extension KernelSettingsSuites {
       }
       #expect(kind([1, 8, 5, 5], [4, 8, 1, 1]) == .pointwise)
       #expect(kind([1, 8, 5, 5], [8, 1, 3, 3], .init(padding: 1, groups: 8)) == .depthwise)
-      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(stride: 2)) == nil)
-      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(padding: 1)) == nil)
+      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(stride: 2)) == .dense)
+      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(padding: 1)) == .dense)
+      #expect(kind([1, 8, 5, 5], [8, 8, 3, 3]) == .dense)
       #expect(kind([1, 8, 5, 5], [4, 4, 1, 1], .init(groups: 2)) == nil)
       #expect(kind([1, 8, 5, 5], [16, 1, 3, 3], .init(groups: 8)) == nil)  // multiplier 2
-      #expect(kind([1, 8, 5, 5], [8, 8, 3, 3]) == nil)  // dense 3×3
       #expect(kind([1, 8, 5], [4, 8, 1]) == nil)  // 1-D
     }
 

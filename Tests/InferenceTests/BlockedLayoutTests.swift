@@ -142,4 +142,66 @@ import Testing
     let expected = try Tensor(shape: d.shape, scalars: d.scalars.map { 1 / (1 + exp(-$0)) })
     expectClose(try #require(try session.run(["x": x])["y"]), expected)
   }
+
+  /// A SqueezeNet fire module after a dense 3×3 convolution and a max pooling, all blocked:
+  /// the squeeze's output read by a 1×1 and a 3×3 expansion, whose outputs the Concat lays end
+  /// to end (each whole blocks), pooled into the output.
+  @Test func fireModuleMatchesThePlainOperators() throws {
+    let x = try Tensor.random(shape: [1, 16, 9, 9], seed: 1)
+    let w0 = try Tensor.random(shape: [32, 16, 3, 3], seed: 2)
+    let ws = try Tensor.random(shape: [16, 32, 1, 1], seed: 3)
+    let we1 = try Tensor.random(shape: [32, 16, 1, 1], seed: 4)
+    let we3 = try Tensor.random(shape: [48, 16, 3, 3], seed: 5)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    for (name, tensor) in [("w0", w0), ("ws", ws), ("we1", we1), ("we3", we3)] {
+      graph.constant(name, tensor)
+    }
+    graph.node("Conv", ["x", "w0"], ["c"], ["pads": .ints([1, 1, 1, 1])])
+    graph.node("Relu", ["c"], ["c1"])
+    graph.node(
+      "MaxPool", ["c1"], ["p"],
+      ["kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "ceil_mode": .int(1)])
+    graph.node("Conv", ["p", "ws"], ["s"])
+    graph.node("Relu", ["s"], ["s1"])
+    graph.node("Conv", ["s1", "we1"], ["e1"])
+    graph.node("Relu", ["e1"], ["r1"])
+    graph.node("Conv", ["s1", "we3"], ["e3"], ["pads": .ints([1, 1, 1, 1])])
+    graph.node("Relu", ["e3"], ["r3"])
+    graph.node("Concat", ["r1", "r3"], ["f"], ["axis": .int(1)])
+    graph.node("GlobalAveragePool", ["f"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    // The Concat is gone: both expansions write their places in its output.
+    #expect(
+      steps.map(\.opType)
+        == ["Reorder", "Conv", "MaxPool", "Conv", "Conv", "Conv", "GlobalAveragePool"])
+    #expect(steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count == 6)
+    let y = try #require(try session.run(["x": x])["y"])
+
+    func relu(_ t: Tensor) throws -> Tensor { try Tensor(shape: t.shape, scalars: t.scalars.map { max($0, 0) }) }
+    let c = try relu(try convolution(x, weight: w0, options: ConvolutionOptions(padding: 1)))
+    // 9 → 4 windows of 3 with stride 2, ceil mode: the last window holds column 8 alone.
+    var pooled = [Float]()
+    for channel in 0..<32 {
+      for oy in 0..<4 {
+        for ox in 0..<4 {
+          var m = -Float.greatestFiniteMagnitude
+          for iy in (2 * oy)..<min(2 * oy + 3, 9) {
+            for ix in (2 * ox)..<min(2 * ox + 3, 9) { m = max(m, c.scalars[(channel * 9 + iy) * 9 + ix]) }
+          }
+          pooled.append(m)
+        }
+      }
+    }
+    let p = try Tensor(shape: [1, 32, 4, 4], scalars: pooled)
+    let s = try relu(try convolution(p, weight: ws))
+    let e1 = try relu(try convolution(s, weight: we1))
+    let e3 = try relu(try convolution(s, weight: we3, options: ConvolutionOptions(padding: 1)))
+    let f = e1.scalars + e3.scalars
+    let expected = try Tensor(
+      shape: [1, 80, 1, 1], scalars: (0..<80).map { f[($0 * 16)..<(($0 + 1) * 16)].reduce(0, +) / 16 })
+    expectClose(y, expected)
+  }
 }

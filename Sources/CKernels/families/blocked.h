@@ -5,9 +5,11 @@
 // the layout changes.
 #include "gc_blocked.h"
 #include "activation_math.h"
+#include <float.h>
 
 #ifndef GC_BLOCKED_FAMILY_HELPERS
 #define GC_BLOCKED_FAMILY_HELPERS
+typedef int32_t gc_blocked_i16 __attribute__((vector_size(64), aligned(4)));
 /// The clamp, then the activation, of one stored vector.
 static inline __attribute__((always_inline)) gc_v16 gc_blocked_finish(
   gc_v16 v, const float *clamp, int activation) {
@@ -86,6 +88,132 @@ void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
 }
 #undef GC_BLOCKED_POINTWISE_CASES
 #undef GC_BLOCKED_POINTWISE_CASE
+
+// MARK: - Dense
+
+/// acc[i][j] = bias (+ y) + sum over (block, ky, kx, lane) of stage[position i's column] *
+/// w[row, 16 j ...] for positions i < n and output blocks j < nv, finished and stored.
+static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
+  const int n, const int nv, const gc_blocked_dense_args *g) {
+  const int64_t bs = g->block_stride;
+  gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++) {
+      if (i >= n || j >= nv) continue;
+      acc[i][j] = gc_load(g->bias + 16 * j);
+      if (g->add) acc[i][j] += gc_load(g->y + j * bs + i * 16);
+    }
+  }
+  const int64_t step = g->stride_w * 16;
+  const float *w = g->w;
+  for (int64_t r = 0; r < g->in_blocks * g->kernel_h; r++) {
+    const float *row = g->stage + r * g->columns * 16;
+    for (int64_t kx = 0; kx < g->kernel_w; kx++) {
+      const float *src = row + kx * g->dilation_w * 16;
+      const float *at[GC_BLOCKED_POINTWISE_MR];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) at[i] = src + (i < n ? i : 0) * step;
+      for (int lane = 0; lane < 16; lane++, w += 64) {
+        gc_v16 wv[GC_BLOCKED_POINTWISE_BLOCKS];
+#pragma clang loop unroll(full)
+        for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+          wv[j] = j < nv ? gc_load(w + 16 * j) : gc_splat(0);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+          if (i >= n) continue;
+          gc_v16 v = gc_broadcast(at[i] + lane);
+#pragma clang loop unroll(full)
+          for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+            if (j < nv) acc[i][j] += v * wv[j];
+        }
+      }
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+      if (i < n && j < nv)
+        gc_store(g->y + j * bs + i * 16, gc_blocked_finish(acc[i][j], g->clamp, g->activation));
+  }
+}
+
+#define GC_BLOCKED_DENSE_CASE(MR, NV) \
+  case (MR) * 8 + (NV): GC_ISA(blocked_dense_kernel)(MR, NV, g); break;
+#define GC_BLOCKED_DENSE_CASES(MR)                                                     \
+  GC_BLOCKED_DENSE_CASE(MR, 1) GC_BLOCKED_DENSE_CASE(MR, 2) GC_BLOCKED_DENSE_CASE(MR, 3) \
+  GC_BLOCKED_DENSE_CASE(MR, 4)
+
+void GC_ISA(gc_blocked_dense)(const gc_blocked_dense_args *g) {
+  switch (g->n * 8 + g->blocks) {
+    GC_BLOCKED_DENSE_CASES(7)
+    GC_BLOCKED_DENSE_CASES(6)
+    GC_BLOCKED_DENSE_CASES(5)
+    GC_BLOCKED_DENSE_CASES(4)
+    GC_BLOCKED_DENSE_CASES(3)
+    GC_BLOCKED_DENSE_CASES(2)
+    GC_BLOCKED_DENSE_CASES(1)
+    default: break;
+  }
+}
+#undef GC_BLOCKED_DENSE_CASES
+#undef GC_BLOCKED_DENSE_CASE
+
+void GC_ISA(gc_blocked_stage)(
+  const float *x, int64_t in_blocks, int64_t in_h, int64_t in_w, int64_t row0,
+  int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, float *stage) {
+  // The staged columns inside the input: [lo, hi).
+  int64_t lo = column0 < 0 ? -column0 : 0;
+  int64_t hi = in_w - column0 < columns ? in_w - column0 : columns;
+  if (hi < lo) hi = lo;
+  for (int64_t b = 0; b < in_blocks; b++) {
+    for (int64_t ky = 0; ky < kernel_h; ky++) {
+      float *out = stage + (b * kernel_h + ky) * columns * 16;
+      const int64_t r = row0 + ky * dilation_h;
+      if (r < 0 || r >= in_h) {
+        for (int64_t j = 0; j < columns; j++) gc_store(out + j * 16, gc_splat(0));
+        continue;
+      }
+      const float *in = x + ((b * in_h + r) * in_w + column0) * 16;
+      for (int64_t j = 0; j < lo; j++) gc_store(out + j * 16, gc_splat(0));
+      for (int64_t j = lo; j < hi; j++) gc_store(out + j * 16, gc_load(in + j * 16));
+      for (int64_t j = hi; j < columns; j++) gc_store(out + j * 16, gc_splat(0));
+    }
+  }
+}
+
+// MARK: - Max pooling
+
+void GC_ISA(gc_blocked_max_pool)(const gc_blocked_max_pool_args *g) {
+  for (int64_t oy = g->row_begin; oy < g->row_end; oy++) {
+    const int64_t y0 = oy * g->stride_h - g->pad_top;
+    int64_t ky_lo = 0, ky_hi = g->kernel_h;
+    while (ky_lo < ky_hi && y0 + ky_lo * g->dilation_h < 0) ky_lo++;
+    while (ky_hi > ky_lo && y0 + (ky_hi - 1) * g->dilation_h >= g->in_h) ky_hi--;
+    for (int64_t ox = 0; ox < g->out_w; ox++) {
+      const int64_t x0 = ox * g->stride_w - g->pad_left;
+      int64_t kx_lo = 0, kx_hi = g->kernel_w;
+      while (kx_lo < kx_hi && x0 + kx_lo * g->dilation_w < 0) kx_lo++;
+      while (kx_hi > kx_lo && x0 + (kx_hi - 1) * g->dilation_w >= g->in_w) kx_hi--;
+      gc_v16 acc = gc_splat(-FLT_MAX);
+      for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
+        const float *row = g->x + ((y0 + ky * g->dilation_h) * g->in_w + x0) * 16;
+        for (int64_t kx = kx_lo; kx < kx_hi; kx++) {
+          const gc_v16 v = gc_load(row + kx * g->dilation_w * 16);
+#if defined(GC_VECTOR_AVX512)
+          acc = (gc_v16)_mm512_max_ps((__m512)v, (__m512)acc);
+#else
+          const gc_blocked_i16 take = (gc_blocked_i16)(v > acc);
+          acc = (gc_v16)(((gc_blocked_i16)v & take) | ((gc_blocked_i16)acc & ~take));
+#endif
+        }
+      }
+      gc_store(g->y + (oy * g->out_w + ox) * 16, acc);
+    }
+  }
+}
 
 // MARK: - Depthwise
 

@@ -45,6 +45,53 @@ typedef struct gc_blocked_pointwise_args {
 
 void gc_blocked_pointwise(const gc_blocked_pointwise_args *args);
 
+/// One call of `gc_blocked_dense`: a dense 2-D convolution of any kernel, stride, dilation
+/// and zeros padding, output blocks [0, blocks) of a panel at n (1...7) consecutive
+/// positions of one output row, from their input rows staged by `gc_blocked_stage`.
+typedef struct gc_blocked_dense_args {
+  /// The staged rows: stage[((b · kernel_h + ky) · columns + j) · 16 + lane] for input
+  /// block b, kernel row ky and staged column j (column j of output position i and kernel
+  /// column kx: i · stride_w + kx · dilation_w).
+  const float *stage;
+  int64_t columns;
+  int64_t in_blocks, kernel_h, kernel_w, stride_w, dilation_w;
+  /// The panel: w[(((b · kernel_h + ky) · kernel_w + kx) · 16 + lane) · 64 + channel].
+  const float *w;
+  /// 64 floats: the panel's bias.
+  const float *bias;
+  /// The output at the panel's first block and the first position; floats between blocks.
+  float *y;
+  int64_t block_stride;
+  int32_t n, blocks;
+  /// As in `gc_blocked_pointwise_args`.
+  int32_t add;
+  const float *clamp;
+  int32_t activation;
+} gc_blocked_dense_args;
+
+void gc_blocked_dense(const gc_blocked_dense_args *args);
+
+/// Copies the input rows that output positions read into `stage` (laid out as
+/// `gc_blocked_dense_args.stage`), zeros where they fall outside the input: for every input
+/// block, kernel row ky (input row row0 + ky · dilation_h) and column j < columns (input
+/// column column0 + j). x: one blocked image, [in_blocks, in_h, in_w, 16].
+void gc_blocked_stage(
+  const float *x, int64_t in_blocks, int64_t in_h, int64_t in_w, int64_t row0,
+  int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, float *stage);
+
+/// One call of `gc_blocked_max_pool`: max pooling of one block's plane, output rows
+/// [row_begin, row_end), each window clipped to the input. The max ignores NaN inputs and
+/// is at least -FLT_MAX, as `gc_pooling_plane`'s.
+typedef struct gc_blocked_max_pool_args {
+  const float *x;
+  float *y;
+  int64_t in_h, in_w, out_w;
+  int64_t row_begin, row_end;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+} gc_blocked_max_pool_args;
+
+void gc_blocked_max_pool(const gc_blocked_max_pool_args *args);
+
 /// One call of `gc_blocked_depthwise`: a depthwise 2-D convolution (one filter per channel)
 /// of one block of 16 channels, output rows [row_begin, row_end), zeros padding.
 typedef struct gc_blocked_depthwise_args {

@@ -32,13 +32,34 @@ enum BlockedLayoutPass {
       return Form(
         inputs: inputs, blockedOutput: true, detail: draft.summary + " NCHW16c",
         make: { BlockedConvolutionOperator(draft) })
-    case .compiled:
-      guard step.opType == "GlobalAveragePool", let shape = step.outputShapes.first,
-        shape.count >= 3
-      else { return nil }
-      return Form(
-        inputs: [0], blockedOutput: false, detail: "NCHW16c",
-        make: { BlockedMeanOperator(shape: shape) })
+    case let .compiled(operation):
+      guard let shape = step.outputShapes.first, shape.count == 4 else { return nil }
+      switch step.opType {
+      case "GlobalAveragePool":
+        return Form(
+          inputs: [0], blockedOutput: false, detail: "NCHW16c",
+          make: { BlockedMeanOperator(shape: shape) })
+      case "MaxPool":
+        guard let pool = operation as? PoolingOperator, pool.pooling.kind == .max else { return nil }
+        return Form(
+          inputs: [0], blockedOutput: true, detail: "NCHW16c",
+          make: { BlockedMaxPoolOperator(pool.pooling.geometry, outputShape: shape) })
+      case "Concat":
+        // Along the channels of one image, every input whole blocks: the blocked inputs
+        // laid end to end.
+        guard shape[0] == 1, let lengths = operation.joinedInputLengths,
+          lengths.count == step.inputs.count, step.inputs.allSatisfy({ $0 != nil }),
+          let axis = step.node?.attribute("axis"), case let .int(value) = axis,
+          value == 1 || value == -3
+        else { return nil }
+        let plane = shape[2] * shape[3]
+        guard lengths.allSatisfy({ $0 % (plane * BlockedLayout.lanes) == 0 }) else { return nil }
+        return Form(
+          inputs: Array(step.inputs.indices), blockedOutput: true, detail: "NCHW16c",
+          make: { BlockedConcatOperator(lengths: lengths, shape: shape) })
+      default:
+        return nil
+      }
     }
   }
 
@@ -182,13 +203,15 @@ final class BlockedConvolutionOperator: CompiledOperator {
   var outputShapes: [[Int]] { [shape] }
   var runsInPlace: Bool { residual }
 
-  /// Whether `draft` runs blocked: a pointwise or depthwise 2-D convolution of more than one
-  /// position (a gate's 1×1 convolutions gain nothing), gated only when pointwise, whose
+  /// Whether `draft` runs blocked: a pointwise, depthwise or dense 2-D convolution of more
+  /// than one position (a gate's 1×1 convolutions gain nothing), dense ones of 16 input
+  /// channels or more (a stem's 3 would fill 3 lanes of 16), gated only when pointwise, whose
   /// activation is a clamp or a vectorized one finite at zero (the value the padding lanes
   /// then hold).
   static func supports(_ draft: ConvolutionDraft) -> Bool {
     guard let kind = BlockedConvolution.kind(of: draft.geometry),
-      draft.geometry.ySize.reduce(1, *) > 1, !draft.inputScale || kind == .pointwise
+      draft.geometry.ySize.reduce(1, *) > 1, !draft.inputScale || kind == .pointwise,
+      kind != .dense || draft.geometry.xChannels >= BlockedLayout.lanes
     else { return false }
     switch draft.activation {
     case nil, .relu?, .clip?: return true
@@ -272,5 +295,48 @@ final class LayoutChangeOperator: CompiledOperator {
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     BlockedLayout.convert(
       inputs[0]!.baseAddress!, into: outputs[0].baseAddress!, shape: shape, toPlanes: toPlanes)
+  }
+}
+
+/// A max pooling of a blocked input into a blocked output, 2-D.
+final class BlockedMaxPoolOperator: CompiledOperator {
+  private let geometry: PoolGeometry
+  private let shape: [Int]
+  var outputShapes: [[Int]] { [shape] }
+
+  init(_ geometry: PoolGeometry, outputShape: [Int]) {
+    self.geometry = geometry
+    shape = outputShape
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    BlockedLayout.maxPool(
+      inputs[0]!.baseAddress!, into: outputs[0].baseAddress!, geometry,
+      blocks: shape[0] * BlockedLayout.blocks(shape[1]))
+  }
+}
+
+/// A Concat along the channels of one image whose inputs are whole blocks: blocked, the
+/// inputs end to end (the plan usually has their steps write them in place).
+final class BlockedConcatOperator: CompiledOperator {
+  private let counts: [Int]
+  private let shape: [Int]
+  var outputShapes: [[Int]] { [shape] }
+  var joinedInputLengths: [Int]? { counts }
+
+  /// - Parameter lengths: the plain inputs' element counts (whole blocks: the same blocked).
+  init(lengths: [Int], shape: [Int]) {
+    counts = lengths
+    self.shape = shape
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    var offset = 0
+    for (input, count) in zip(inputs, counts) {
+      if let x = input, x.baseAddress != UnsafePointer(outputs[0].baseAddress! + offset) {
+        (outputs[0].baseAddress! + offset).update(from: x.baseAddress!, count: count)
+      }
+      offset += count
+    }
   }
 }

@@ -80,11 +80,11 @@ final class ExecutionPlan: @unchecked Sendable {
     }
     let graphInputs = Set(inputs.map(\.name))
     var planned = planned.filter { !$0.removed }
-    let placed = Self.placeJoinedInputs(
-      &planned, graphInputs: graphInputs, graphOutputs: Set(graphOutputs.map(\.name)))
     // Elements of each value: the product of its shape, unless it is kept blocked.
     let blockedCounts = BlockedLayoutPass.apply(
       &planned, shapes: &shapes, graphOutputs: Set(graphOutputs.map(\.name)))
+    let placed = Self.placeJoinedInputs(
+      &planned, graphInputs: graphInputs, graphOutputs: Set(graphOutputs.map(\.name)))
     func elementCount(_ name: String) -> Int { blockedCounts[name] ?? shapes[name]!.reduce(1, *) }
     // The last step that reads each value; graph outputs live to the end.
     var lastUse: [String: Int] = [:]

@@ -31,9 +31,7 @@ extension Operators {
     let pooling = Pooling(kind, geometry)
     let output = Array(shape[..<2]) + geometry.output.suffix(shape.count - 2)
     _ = try context.elementCount(ofOutput: output)
-    return KernelOperator(context, outputs: [output]) { inputs, outputs in
-      pooling.run(inputs[0], into: outputs[0])
-    }
+    return PoolingOperator(pooling, outputShape: output)
   }
 
   /// The windows of a pooling node: kernel_shape, strides, dilations (where the operator
@@ -121,5 +119,21 @@ extension Operators {
     return KernelOperator(context, outputs: [output]) { inputs, outputs in
       Pooling.global(kind, inputs[0], into: outputs[0], size: size)
     }
+  }
+}
+
+/// A windowed pooling (MaxPool, AveragePool): its windows known to the plan, which may run a
+/// max pooling in the blocked layout instead.
+final class PoolingOperator: CompiledOperator {
+  let pooling: Pooling
+  let outputShapes: [[Int]]
+
+  init(_ pooling: Pooling, outputShape: [Int]) {
+    self.pooling = pooling
+    outputShapes = [outputShape]
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    pooling.run(inputs[0]!, into: outputs[0])
   }
 }
