@@ -41,3 +41,8 @@ GC_BLOCKED_DISPATCH(
    int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, float *stage),
   (x, in_blocks, in_h, in_w, row0, kernel_h, dilation_h, column0, columns, stage))
 GC_BLOCKED_DISPATCH(gc_blocked_max_pool, (const gc_blocked_max_pool_args *a), (a))
+GC_BLOCKED_DISPATCH(
+  gc_blocked_gate,
+  (const float *x, const float *gate, float *y, int64_t positions, int64_t block_begin,
+   int64_t block_end),
+  (x, gate, y, positions, block_begin, block_end))

@@ -65,6 +65,31 @@ package enum BlockedLayout {
     }
   }
 
+  /// y = x · gate[n, c] for every position of channel c of image n, x and y blocked (plain
+  /// shape `shape`), the gate plain ([N or 1, C]): a squeeze-and-excitation gate that no
+  /// convolution takes in its weights. `padded` holds the gate padded to whole blocks.
+  package static func gate(
+    _ x: UnsafePointer<Float>, by gate: UnsafePointer<Float>, perImage: Bool,
+    into y: UnsafeMutablePointer<Float>, shape: [Int], padded: UnsafeMutablePointer<Float>
+  ) {
+    let (batch, channels) = (shape[0], shape[1])
+    let positions = shape.dropFirst(2).reduce(1, *)
+    let blocks = blocks(channels)
+    let images = perImage ? batch : 1
+    for image in 0..<images {
+      unsafe (padded + image * blocks * lanes).update(from: gate + image * channels, count: channels)
+    }
+    let threads = count(shape) < parallelCount ? 1 : Threads.count
+    let runs = min(blocks, 4 * threads)
+    Threads.forEachItem(batch * runs, threads: threads) { _, item in
+      let (image, run) = item.quotientAndRemainder(dividingBy: runs)
+      let offset = image * blocks * lanes * positions
+      unsafe gc_blocked_gate(
+        x + offset, padded + (perImage ? image * blocks * lanes : 0), y + offset,
+        Int64(positions), Int64(blocks * run / runs), Int64(blocks * (run + 1) / runs))
+    }
+  }
+
   /// Floats below which a layout change runs on one thread.
   static let parallelCount = 1 << 15
 

@@ -204,4 +204,43 @@ import Testing
       shape: [1, 80, 1, 1], scalars: (0..<80).map { f[($0 * 16)..<(($0 + 1) * 16)].reduce(0, +) / 16 })
     expectClose(y, expected)
   }
+
+  /// A gate the next convolution does not take in its weights (they outnumber x's elements
+  /// on a 2×3 plane): the Mul runs blocked, the gate given first.
+  @Test func gateMulRunsBlocked() throws {
+    let x = try Tensor.random(shape: [1, 20, 2, 3], seed: 1)
+    let w1 = try Tensor.random(shape: [20, 20, 1, 1], seed: 2)
+    let w2 = try Tensor.random(shape: [20, 1, 3, 3], seed: 3)
+    let s = try Tensor.random(shape: [20, 20, 1, 1], seed: 4)
+    let w3 = try Tensor.random(shape: [24, 20, 1, 1], seed: 5)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    for (name, tensor) in [("w1", w1), ("w2", w2), ("s", s), ("w3", w3)] {
+      graph.constant(name, tensor)
+    }
+    graph.node("Conv", ["x", "w1"], ["a"])
+    graph.node("Conv", ["a", "w2"], ["d"], ["group": .int(20), "pads": .ints([1, 1, 1, 1])])
+    graph.node("GlobalAveragePool", ["d"], ["m"])
+    graph.node("Conv", ["m", "s"], ["e"])
+    graph.node("Sigmoid", ["e"], ["gate"])
+    graph.node("Mul", ["gate", "d"], ["g"])
+    graph.node("Conv", ["g", "w3"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(
+      steps.map(\.opType)
+        == ["Reorder", "Conv", "Conv", "GlobalAveragePool", "Conv", "Mul", "Conv", "Reorder"])
+    #expect(steps.first { $0.opType == "Mul" }?.detail == "gate NCHW16c")
+    let y = try #require(try session.run(["x": x])["y"])
+
+    let a = try convolution(x, weight: w1)
+    let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 20))
+    let m = try Tensor(
+      shape: [1, 20, 1, 1], scalars: (0..<20).map { c in d.scalars[(c * 6)..<((c + 1) * 6)].reduce(0, +) / 6 })
+    let e = try convolution(m, weight: s)
+    let gate = e.scalars.map { 1 / (1 + exp(-$0)) }
+    let g = try Tensor(shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate[$0 / 6] })
+    expectClose(y, try convolution(g, weight: w3))
+  }
 }

@@ -417,3 +417,14 @@ void GC_ISA(gc_blocked_mean)(
   const int64_t c0 = block * 16;
   gc_store_first(y + c0, mean, channels - c0 < 16 ? channels - c0 : 16);
 }
+
+void GC_ISA(gc_blocked_gate)(
+  const float *x, const float *gate, float *y, int64_t positions, int64_t block_begin,
+  int64_t block_end) {
+  for (int64_t b = block_begin; b < block_end; b++) {
+    const gc_v16 g = gc_load(gate + b * 16);
+    const float *src = x + b * positions * 16;
+    float *dst = y + b * positions * 16;
+    for (int64_t p = 0; p < positions; p++) gc_store(dst + p * 16, gc_load(src + p * 16) * g);
+  }
+}

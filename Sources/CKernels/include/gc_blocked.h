@@ -125,6 +125,13 @@ void gc_blocked_to_planes(
   const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
   int64_t p_begin, int64_t p_end);
 
+/// y = x · gate for blocks [block_begin, block_end) of one blocked image of `positions`
+/// positions per block: every position of block b multiplied lane by lane by
+/// gate[16 b ..< 16 b + 16] (the gate padded to whole blocks).
+void gc_blocked_gate(
+  const float *x, const float *gate, float *y, int64_t positions, int64_t block_begin,
+  int64_t block_end);
+
 /// y[c] = the mean over the positions of block `block` of one blocked image, for its
 /// channels c below `channels` (y: the image's plain output, one value per channel).
 void gc_blocked_mean(
