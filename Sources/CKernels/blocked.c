@@ -38,8 +38,9 @@ GC_BLOCKED_DISPATCH(gc_blocked_dense, (const gc_blocked_dense_args *a), (a))
 GC_BLOCKED_DISPATCH(
   gc_blocked_stage,
   (const float *x, int64_t in_blocks, int64_t in_h, int64_t in_w, int64_t row0,
-   int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, float *stage),
-  (x, in_blocks, in_h, in_w, row0, kernel_h, dilation_h, column0, columns, stage))
+   int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, int32_t planes,
+   float *stage),
+  (x, in_blocks, in_h, in_w, row0, kernel_h, dilation_h, column0, columns, planes, stage))
 GC_BLOCKED_DISPATCH(gc_blocked_max_pool, (const gc_blocked_max_pool_args *a), (a))
 GC_BLOCKED_DISPATCH(
   gc_blocked_gate,

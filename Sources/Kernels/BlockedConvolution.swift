@@ -149,6 +149,8 @@ package final class BlockedConvolution: @unchecked Sendable {
   private let inBlocks, outBlocks, panels, positions: Int
   /// Whether a pass is too small to share: one thread runs it.
   private let small: Bool
+  /// Whether x is plain (`init`'s `planes`).
+  package let planes: Bool
 
   /// Input blocks per K slice of a pointwise pass (32 KiB of a panel).
   static let sliceBlocks = 8
@@ -179,29 +181,35 @@ package final class BlockedConvolution: @unchecked Sendable {
   ///   - bias: `yChannels` floats.
   ///   - parallelMultiplyAdds: the work from which passes are shared by threads (tests lower
   ///     it to 0).
+  ///   - planes: x is plain (NCHW) rather than blocked: a dense convolution of at most 16
+  ///     input channels (a network's stem), whose input rows are read where they are.
   package init?(
     _ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>,
-    bias: UnsafeBufferPointer<Float>,
+    bias: UnsafeBufferPointer<Float>, planes: Bool = false,
     parallelMultiplyAdds: Int = BlockedConvolution.parallelMultiplyAdds
   ) {
     guard let kind = Self.kind(of: geometry), weight.count == geometry.weightShape.reduce(1, *),
-      bias.count == geometry.yChannels
+      bias.count == geometry.yChannels,
+      !planes || (kind == .dense && geometry.xChannels <= BlockedLayout.lanes)
     else { return nil }
     self.geometry = geometry
     self.kind = kind
-    let lanes = BlockedLayout.lanes
+    self.planes = planes
     let (cin, cout) = (geometry.xChannels, geometry.yChannels)
+    let lanes = BlockedLayout.lanes
+    // K rows per input block and tap: its channels.
+    let rowLanes = planes ? cin : lanes
     inBlocks = BlockedLayout.blocks(cin)
     outBlocks = BlockedLayout.blocks(cout)
     positions = geometry.ySize.reduce(1, *)
     let panelWidth = Int(GC_BLOCKED_POINTWISE_BLOCKS) * lanes
     switch kind {
     case .dense:
-      // Rows k = ((b · kernel_h + ky) · kernel_w + kx) · 16 + lane for input channel
+      // Rows k = ((b · kernel_h + ky) · kernel_w + kx) · rowLanes + lane for input channel
       // 16 b + lane, zero rows past the channels.
       panels = (cout + panelWidth - 1) / panelWidth
       let taps = geometry.kernel[0] * geometry.kernel[1]
-      let k = inBlocks * taps * lanes
+      let k = inBlocks * taps * rowLanes
       weights = AlignedBuffer(count: panels * k * panelWidth)
       self.bias = AlignedBuffer(count: panels * panelWidth)
       for o in 0..<cout {
@@ -209,7 +217,7 @@ package final class BlockedConvolution: @unchecked Sendable {
         for c in 0..<cin {
           let (block, lane) = c.quotientAndRemainder(dividingBy: lanes)
           for t in 0..<taps {
-            let row = (block * taps + t) * lanes + lane
+            let row = (block * taps + t) * rowLanes + lane
             unsafe weights.pointer[(panel * k + row) * panelWidth + column] =
               weight[(o * cin + c) * taps + t]
           }
@@ -329,28 +337,46 @@ package final class BlockedConvolution: @unchecked Sendable {
   ) {
     let lanes = BlockedLayout.lanes
     let g = geometry
-    let (outH, outW) = (g.ySize[0], g.ySize[1])
-    let xImage = unsafe x + image * inBlocks * lanes * g.xSize.reduce(1, *)
+    let (inH, inW, outH, outW) = (g.xSize[0], g.xSize[1], g.ySize[0], g.ySize[1])
+    let (cin, kh, kw) = (g.xChannels, g.kernel[0], g.kernel[1])
+    let xImage = unsafe x + image * (planes ? cin : inBlocks * lanes) * inH * inW
     let yImage = unsafe y + image * outBlocks * lanes * positions
     let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
-    let k = inBlocks * g.kernel[0] * g.kernel[1] * lanes
+    let rowLanes = planes ? cin : lanes
+    let k = inBlocks * kh * kw * rowLanes
     let columns = stageColumns
     for oy in (outH * range / ranges)..<(outH * (range + 1) / ranges) {
+      let row0 = oy * g.stride[0] - g.padBegin[0]
       for ox in stride(from: 0, to: outW, by: Self.tileWidth) {
-        unsafe gc_blocked_stage(
-          xImage, Int64(inBlocks), Int64(g.xSize[0]), Int64(g.xSize[1]),
-          Int64(oy * g.stride[0] - g.padBegin[0]), Int64(g.kernel[0]), Int64(g.dilation[0]),
-          Int64(ox * g.stride[1] - g.padBegin[1]), Int64(columns), stage)
+        let n = min(Self.tileWidth, outW - ox)
+        let column0 = ox * g.stride[1] - g.padBegin[1]
+        // Plain rows the tile reads all inside the input are read where they are.
+        let inside =
+          planes && row0 >= 0 && row0 + (kh - 1) * g.dilation[0] < inH && column0 >= 0
+          && column0 + (n - 1) * g.stride[1] + (kw - 1) * g.dilation[1] < inW
+        var args = unsafe gc_blocked_dense_args(
+          source: stage, rows: Int64(inBlocks * kh), row_stride: Int64(columns * lanes),
+          column_stride: Int64(lanes), lane_stride: 1, lanes: Int32(rowLanes),
+          kernel_w: Int64(kw), stride_w: Int64(g.stride[1]), dilation_w: Int64(g.dilation[1]),
+          w: weights, bias: bias.pointer, y: yImage, block_stride: Int64(positions * lanes),
+          n: Int32(n), blocks: 0, add: adding ? 1 : 0, clamp: clamp,
+          activation: activation.map { Int32($0.rawValue) } ?? -1)
+        if inside {
+          unsafe args.source = xImage + row0 * inW + column0
+          args.row_stride = Int64(g.dilation[0] * inW)
+          args.column_stride = 1
+          args.lane_stride = Int64(inH * inW)
+        } else {
+          unsafe gc_blocked_stage(
+            xImage, Int64(planes ? cin : inBlocks), Int64(inH), Int64(inW), Int64(row0),
+            Int64(kh), Int64(g.dilation[0]), Int64(column0), Int64(columns), planes ? 1 : 0,
+            stage)
+        }
         for panel in panels {
-          var args = unsafe gc_blocked_dense_args(
-            stage: stage, columns: Int64(columns), in_blocks: Int64(inBlocks),
-            kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
-            stride_w: Int64(g.stride[1]), dilation_w: Int64(g.dilation[1]),
-            w: weights + panel * k * width * lanes, bias: bias.pointer + panel * width * lanes,
-            y: yImage + (panel * width * positions + oy * outW + ox) * lanes,
-            block_stride: Int64(positions * lanes), n: Int32(min(Self.tileWidth, outW - ox)),
-            blocks: Int32(min(width, outBlocks - panel * width)), add: adding ? 1 : 0,
-            clamp: clamp, activation: activation.map { Int32($0.rawValue) } ?? -1)
+          unsafe args.w = weights + panel * k * width * lanes
+          unsafe args.bias = UnsafePointer(bias.pointer + panel * width * lanes)
+          unsafe args.y = yImage + (panel * width * positions + oy * outW + ox) * lanes
+          args.blocks = Int32(min(width, outBlocks - panel * width))
           unsafe gc_blocked_dense(&args)
         }
       }

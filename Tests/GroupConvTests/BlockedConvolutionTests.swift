@@ -121,6 +121,43 @@ extension KernelSettingsSuites {
       }
     }
 
+    static let stems: [Case] = [
+      Case([1, 3, 15, 15], [32, 3, 3, 3], .init(stride: 2, padding: 1)),
+      Case([2, 3, 12, 9], [20, 3, 7, 7], bias: false, .init(stride: 2, padding: 3)),
+      Case([1, 5, 8, 30], [70, 5, 3, 3], .init(padding: 2, dilation: 2)),
+      Case([1, 1, 8, 32], [16, 1, 4, 4], .init(stride: 4)),  // every tile read in place
+    ]
+
+    /// A convolution of few input channels from a plain x into a blocked y (a network's
+    /// stem): tiles read in place inside the input, and staged across its edges.
+    @Test(arguments: stems)
+    func plainInputMatchesReference(_ c: Case) throws {
+      let (geometry, x, w, b, expected) = try c.problem()
+      let bias = c.bias ? b.scalars : [Float](repeating: 0, count: geometry.yChannels)
+      forEachKernelConfiguration { configuration in
+        let kernel = w.withUnsafeBufferPointer { w in
+          bias.withUnsafeBufferPointer { b in
+            BlockedConvolution(geometry, weight: w, bias: b, planes: true, parallelMultiplyAdds: 0)
+          }
+        }
+        guard let kernel else {
+          Issue.record("no kernel for \(c.testDescription)")
+          return
+        }
+        var y = [Float](repeating: .nan, count: BlockedLayout.count(geometry.yShape))
+        x.withUnsafeBufferPointer { x in
+          y.withUnsafeMutableBufferPointer { y in
+            kernel.forward(
+              x: x.baseAddress!, y: y.baseAddress!, clamp: nil, activation: nil, adding: false)
+          }
+        }
+        expectClose(
+          try! Tensor(shape: geometry.yShape, scalars: Self.plain(y, shape: geometry.yShape)),
+          try! Tensor(shape: geometry.yShape, scalars: expected), .float32,
+          "\(c.testDescription), \(configuration)")
+      }
+    }
+
     /// A pointwise convolution of x · gate, the gate folded into the weights for the call:
     /// 37 input channels (a partial last block, whose padding rows must stay zero) and 70
     /// outputs; and a global average pooling of the blocked layout, per channel.

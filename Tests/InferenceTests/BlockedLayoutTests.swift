@@ -243,4 +243,31 @@ import Testing
     let g = try Tensor(shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate[$0 / 6] })
     expectClose(y, try convolution(g, weight: w3))
   }
+
+  /// A stem of 3 channels reads the plain input and writes the blocked layout: no layout
+  /// change before the chain.
+  @Test func stemWritesTheBlockedLayout() throws {
+    let x = try Tensor.random(shape: [1, 3, 10, 10], seed: 1)
+    let w1 = try Tensor.random(shape: [16, 3, 3, 3], seed: 2)
+    let w2 = try Tensor.random(shape: [16, 1, 3, 3], seed: 3)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("w1", w1)
+    graph.constant("w2", w2)
+    graph.node("Conv", ["x", "w1"], ["a"], ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])])
+    graph.node("Relu", ["a"], ["a1"])
+    graph.node("Conv", ["a1", "w2"], ["d"], ["group": .int(16), "pads": .ints([1, 1, 1, 1])])
+    graph.node("GlobalAveragePool", ["d"], ["y"])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(steps.map(\.opType) == ["Conv", "Conv", "GlobalAveragePool"])
+    #expect(steps.first?.detail.hasSuffix("to NCHW16c") == true)
+    let a = try convolution(x, weight: w1, options: ConvolutionOptions(stride: 2, padding: 1))
+    let a1 = try Tensor(shape: a.shape, scalars: a.scalars.map { max($0, 0) })
+    let d = try convolution(a1, weight: w2, options: ConvolutionOptions(padding: 1, groups: 16))
+    let expected = try Tensor(
+      shape: [1, 16, 1, 1], scalars: (0..<16).map { c in d.scalars[(c * 25)..<((c + 1) * 25)].reduce(0, +) / 25 })
+    expectClose(try #require(try session.run(["x": x])["y"]), expected)
+  }
 }

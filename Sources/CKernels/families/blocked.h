@@ -91,10 +91,12 @@ void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
 
 // MARK: - Dense
 
-/// acc[i][j] = bias (+ y) + sum over (block, ky, kx, lane) of stage[position i's column] *
-/// w[row, 16 j ...] for positions i < n and output blocks j < nv, finished and stored.
+/// acc[i][j] = bias (+ y) + sum over (row, kx, lane) of the source at position i's column *
+/// w[k, 16 j ...] for positions i < n and output blocks j < nv, finished and stored. Unless
+/// `planes`, the source is a stage (column stride 16, lane stride 1, 16 lanes) known at
+/// compile time.
 static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
-  const int n, const int nv, const gc_blocked_dense_args *g) {
+  const int n, const int nv, const int planes, const gc_blocked_dense_args *g) {
   const int64_t bs = g->block_stride;
   gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
 #pragma clang loop unroll(full)
@@ -106,16 +108,19 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
       if (g->add) acc[i][j] += gc_load(g->y + j * bs + i * 16);
     }
   }
-  const int64_t step = g->stride_w * 16;
+  const int64_t column_stride = planes ? g->column_stride : 16;
+  const int64_t lane_stride = planes ? g->lane_stride : 1;
+  const int lanes = planes ? g->lanes : 16;
+  const int64_t step = g->stride_w * column_stride;
   const float *w = g->w;
-  for (int64_t r = 0; r < g->in_blocks * g->kernel_h; r++) {
-    const float *row = g->stage + r * g->columns * 16;
+  for (int64_t r = 0; r < g->rows; r++) {
+    const float *row = g->source + r * g->row_stride;
     for (int64_t kx = 0; kx < g->kernel_w; kx++) {
-      const float *src = row + kx * g->dilation_w * 16;
+      const float *src = row + kx * g->dilation_w * column_stride;
       const float *at[GC_BLOCKED_POINTWISE_MR];
 #pragma clang loop unroll(full)
       for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) at[i] = src + (i < n ? i : 0) * step;
-      for (int lane = 0; lane < 16; lane++, w += 64) {
+      for (int lane = 0; lane < lanes; lane++, w += 64) {
         gc_v16 wv[GC_BLOCKED_POINTWISE_BLOCKS];
 #pragma clang loop unroll(full)
         for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
@@ -123,7 +128,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
 #pragma clang loop unroll(full)
         for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
           if (i >= n) continue;
-          gc_v16 v = gc_broadcast(at[i] + lane);
+          gc_v16 v = gc_broadcast(at[i] + lane * lane_stride);
 #pragma clang loop unroll(full)
           for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
             if (j < nv) acc[i][j] += v * wv[j];
@@ -140,13 +145,19 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
   }
 }
 
-#define GC_BLOCKED_DENSE_CASE(MR, NV) \
-  case (MR) * 8 + (NV): GC_ISA(blocked_dense_kernel)(MR, NV, g); break;
+#define GC_BLOCKED_DENSE_CASE(MR, NV)                                                  \
+  case (MR) * 8 + (NV):                                                              \
+    if (planes)                                                                      \
+      GC_ISA(blocked_dense_kernel)(MR, NV, 1, g);                                     \
+    else                                                                             \
+      GC_ISA(blocked_dense_kernel)(MR, NV, 0, g);                                     \
+    break;
 #define GC_BLOCKED_DENSE_CASES(MR)                                                     \
   GC_BLOCKED_DENSE_CASE(MR, 1) GC_BLOCKED_DENSE_CASE(MR, 2) GC_BLOCKED_DENSE_CASE(MR, 3) \
   GC_BLOCKED_DENSE_CASE(MR, 4)
 
 void GC_ISA(gc_blocked_dense)(const gc_blocked_dense_args *g) {
+  const int planes = g->column_stride != 16 || g->lane_stride != 1 || g->lanes != 16;
   switch (g->n * 8 + g->blocks) {
     GC_BLOCKED_DENSE_CASES(7)
     GC_BLOCKED_DENSE_CASES(6)
@@ -163,12 +174,14 @@ void GC_ISA(gc_blocked_dense)(const gc_blocked_dense_args *g) {
 
 void GC_ISA(gc_blocked_stage)(
   const float *x, int64_t in_blocks, int64_t in_h, int64_t in_w, int64_t row0,
-  int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, float *stage) {
+  int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, int32_t planes,
+  float *stage) {
   // The staged columns inside the input: [lo, hi).
   int64_t lo = column0 < 0 ? -column0 : 0;
   int64_t hi = in_w - column0 < columns ? in_w - column0 : columns;
   if (hi < lo) hi = lo;
-  for (int64_t b = 0; b < in_blocks; b++) {
+  const int64_t blocks = planes ? 1 : in_blocks;
+  for (int64_t b = 0; b < blocks; b++) {
     for (int64_t ky = 0; ky < kernel_h; ky++) {
       float *out = stage + (b * kernel_h + ky) * columns * 16;
       const int64_t r = row0 + ky * dilation_h;
@@ -176,10 +189,20 @@ void GC_ISA(gc_blocked_stage)(
         for (int64_t j = 0; j < columns; j++) gc_store(out + j * 16, gc_splat(0));
         continue;
       }
-      const float *in = x + ((b * in_h + r) * in_w + column0) * 16;
       for (int64_t j = 0; j < lo; j++) gc_store(out + j * 16, gc_splat(0));
-      for (int64_t j = lo; j < hi; j++) gc_store(out + j * 16, gc_load(in + j * 16));
       for (int64_t j = hi; j < columns; j++) gc_store(out + j * 16, gc_splat(0));
+      if (planes) {
+        // Channel c of column j into lane c.
+        for (int64_t j = lo; j < hi; j++) {
+          float lanes[16] = {0};
+          for (int64_t c = 0; c < in_blocks; c++)
+            lanes[c] = x[(c * in_h + r) * in_w + column0 + j];
+          gc_store(out + j * 16, gc_load(lanes));
+        }
+        continue;
+      }
+      const float *in = x + ((b * in_h + r) * in_w + column0) * 16;
+      for (int64_t j = lo; j < hi; j++) gc_store(out + j * 16, gc_load(in + j * 16));
     }
   }
 }

@@ -47,15 +47,20 @@ void gc_blocked_pointwise(const gc_blocked_pointwise_args *args);
 
 /// One call of `gc_blocked_dense`: a dense 2-D convolution of any kernel, stride, dilation
 /// and zeros padding, output blocks [0, blocks) of a panel at n (1...7) consecutive
-/// positions of one output row, from their input rows staged by `gc_blocked_stage`.
+/// positions of one output row, reading its input rows from a blocked stage
+/// (`gc_blocked_stage`) or, for few input channels, from plain planes.
 typedef struct gc_blocked_dense_args {
-  /// The staged rows: stage[((b · kernel_h + ky) · columns + j) · 16 + lane] for input
-  /// block b, kernel row ky and staged column j (column j of output position i and kernel
-  /// column kx: i · stride_w + kx · dilation_w).
-  const float *stage;
-  int64_t columns;
-  int64_t in_blocks, kernel_h, kernel_w, stride_w, dilation_w;
-  /// The panel: w[(((b · kernel_h + ky) · kernel_w + kx) · 16 + lane) · 64 + channel].
+  /// Input value of row r, column j and lane l: source[r · row_stride + j · column_stride +
+  /// l · lane_stride], for rows r = b · kernel_h + ky (input block b, kernel row ky), lanes
+  /// l < lanes (the block's channels) and the column j = i · stride_w + kx · dilation_w of
+  /// output position i and kernel column kx. A stage: row_stride = columns · 16,
+  /// column_stride = 16, lane_stride = 1, lanes = 16; plain planes (one block):
+  /// row_stride = dilation_h · width, column_stride = 1, lane_stride = height · width.
+  const float *source;
+  int64_t rows, row_stride, column_stride, lane_stride;
+  int32_t lanes;
+  int64_t kernel_w, stride_w, dilation_w;
+  /// The panel: w[((r · kernel_w + kx) · lanes + lane) · 64 + channel].
   const float *w;
   /// 64 floats: the panel's bias.
   const float *bias;
@@ -71,13 +76,16 @@ typedef struct gc_blocked_dense_args {
 
 void gc_blocked_dense(const gc_blocked_dense_args *args);
 
-/// Copies the input rows that output positions read into `stage` (laid out as
-/// `gc_blocked_dense_args.stage`), zeros where they fall outside the input: for every input
+/// Copies the input rows that output positions read into `stage` (laid out as the
+/// `gc_blocked_dense_args` stage), zeros where they fall outside the input: for every input
 /// block, kernel row ky (input row row0 + ky · dilation_h) and column j < columns (input
-/// column column0 + j). x: one blocked image, [in_blocks, in_h, in_w, 16].
+/// column column0 + j). x: one blocked image, [in_blocks, in_h, in_w, 16]. With `planes`,
+/// x is one plain image of in_blocks ≤ 16 channels instead, [in_blocks, in_h, in_w], staged
+/// as one block whose lanes are its channels (the stage's lane pitch stays 16).
 void gc_blocked_stage(
   const float *x, int64_t in_blocks, int64_t in_h, int64_t in_w, int64_t row0,
-  int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, float *stage);
+  int64_t kernel_h, int64_t dilation_h, int64_t column0, int64_t columns, int32_t planes,
+  float *stage);
 
 /// One call of `gc_blocked_max_pool`: max pooling of one block's plane, output rows
 /// [row_begin, row_end), each window clipped to the input. The max ignores NaN inputs and

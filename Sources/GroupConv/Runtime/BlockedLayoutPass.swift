@@ -26,6 +26,12 @@ enum BlockedLayoutPass {
   private static func form(of step: PlanStep, shapes: [String: [Int]]) -> Form? {
     switch step.work {
     case let .convolution(draft):
+      if BlockedConvolutionOperator.supportsPlainInput(draft) {
+        // A stem: x stays plain, the output is blocked.
+        return Form(
+          inputs: [], blockedOutput: true, detail: draft.summary + " to NCHW16c",
+          make: { BlockedConvolutionOperator(draft, plainInput: true) })
+      }
       guard BlockedConvolutionOperator.supports(draft) else { return nil }
       // x, and the residual before it; not the gate, which comes last.
       let inputs = Array(0..<(draft.residual ? 2 : 1))
@@ -229,6 +235,20 @@ final class BlockedConvolutionOperator: CompiledOperator {
       draft.geometry.ySize.reduce(1, *) > 1, !draft.inputScale || kind == .pointwise,
       kind != .dense || draft.geometry.xChannels >= BlockedLayout.lanes
     else { return false }
+    return supportsActivation(draft)
+  }
+
+  /// Whether `draft` runs from a plain input into a blocked output: a dense 2-D convolution
+  /// of fewer than 16 input channels (a network's stem), without a residual or a gate.
+  static func supportsPlainInput(_ draft: ConvolutionDraft) -> Bool {
+    guard BlockedConvolution.kind(of: draft.geometry) == .dense,
+      draft.geometry.xChannels < BlockedLayout.lanes, draft.geometry.ySize.reduce(1, *) > 1,
+      !draft.inputScale, !draft.residual
+    else { return false }
+    return supportsActivation(draft)
+  }
+
+  private static func supportsActivation(_ draft: ConvolutionDraft) -> Bool {
     switch draft.activation {
     case nil, .relu?, .clip?: return true
     case .exp?: return false
@@ -236,9 +256,12 @@ final class BlockedConvolutionOperator: CompiledOperator {
     }
   }
 
-  init(_ draft: ConvolutionDraft) {
+  /// - Parameter plainInput: x is plain (`supportsPlainInput`).
+  init(_ draft: ConvolutionDraft, plainInput: Bool = false) {
     kernel = draft.weight.withUnsafeBufferPointer { w in
-      draft.bias.withUnsafeBufferPointer { b in BlockedConvolution(draft.geometry, weight: w, bias: b)! }
+      draft.bias.withUnsafeBufferPointer { b in
+        BlockedConvolution(draft.geometry, weight: w, bias: b, planes: plainInput)!
+      }
     }
     switch draft.activation {
     case .relu?: clamp = [0, .infinity]
