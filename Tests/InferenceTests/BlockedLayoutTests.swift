@@ -60,10 +60,7 @@ import Testing
     let e = try map(try convolution(r, weight: w4)) { $0 * min(max($0 / 6 + 0.5, 0), 1) }
     let f = try convolution(
       e, weight: w5, options: ConvolutionOptions(stride: 2, padding: 2, groups: 48))
-    let plane = f.count / 48
-    let g = try Tensor(
-      shape: [1, 48, 1, 1],
-      scalars: (0..<48).map { c in f.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane) })
+    let g = try channelMeans(f)
     expectClose(try #require(outputs["f"]), f)
     expectClose(try #require(outputs["g"]), g)
   }
@@ -108,9 +105,7 @@ import Testing
     let a = try map(try convolution(x, weight: w1)) { max($0, 0) }
     let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 20))
     let plane = d.count / 20
-    let m = try Tensor(
-      shape: [1, 20, 1, 1],
-      scalars: (0..<20).map { c in d.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane) })
+    let m = try channelMeans(d)
     let q = try map(try convolution(m, weight: s1)) { max($0, 0) }
     let gate = try map(try convolution(q, weight: s2)) { 1 / (1 + exp(-$0)) }
     let g = try Tensor(
@@ -199,9 +194,7 @@ import Testing
     let s = try relu(try convolution(p, weight: ws))
     let e1 = try relu(try convolution(s, weight: we1))
     let e3 = try relu(try convolution(s, weight: we3, options: ConvolutionOptions(padding: 1)))
-    let f = e1.scalars + e3.scalars
-    let expected = try Tensor(
-      shape: [1, 80, 1, 1], scalars: (0..<80).map { f[($0 * 16)..<(($0 + 1) * 16)].reduce(0, +) / 16 })
+    let expected = try channelMeans(try Tensor(shape: [1, 80, 4, 4], scalars: e1.scalars + e3.scalars))
     expectClose(y, expected)
   }
 
@@ -236,8 +229,7 @@ import Testing
 
     let a = try convolution(x, weight: w1)
     let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 20))
-    let m = try Tensor(
-      shape: [1, 20, 1, 1], scalars: (0..<20).map { c in d.scalars[(c * 6)..<((c + 1) * 6)].reduce(0, +) / 6 })
+    let m = try channelMeans(d)
     let e = try convolution(m, weight: s)
     let gate = e.scalars.map { 1 / (1 + exp(-$0)) }
     let g = try Tensor(shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate[$0 / 6] })
@@ -266,8 +258,18 @@ import Testing
     let a = try convolution(x, weight: w1, options: ConvolutionOptions(stride: 2, padding: 1))
     let a1 = try Tensor(shape: a.shape, scalars: a.scalars.map { max($0, 0) })
     let d = try convolution(a1, weight: w2, options: ConvolutionOptions(padding: 1, groups: 16))
-    let expected = try Tensor(
-      shape: [1, 16, 1, 1], scalars: (0..<16).map { c in d.scalars[(c * 25)..<((c + 1) * 25)].reduce(0, +) / 25 })
+    let expected = try channelMeans(d)
     expectClose(try #require(try session.run(["x": x])["y"]), expected)
   }
+}
+
+/// The mean of each channel of a [1, C, H, W] tensor, as [1, C, 1, 1]: a global average
+/// pooling.
+private func channelMeans(_ t: Tensor) throws -> Tensor {
+  let (channels, plane) = (t.shape[1], t.shape[2] * t.shape[3])
+  return try Tensor(
+    shape: [1, channels, 1, 1],
+    scalars: (0..<channels).map { c in
+      t.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane)
+    })
 }
