@@ -127,15 +127,19 @@ package enum BlockedLayout {
   }
 }
 
-/// Pointwise (1×1, stride 1, dense) and depthwise (one filter per channel) 2-D convolutions
-/// in the blocked layout, x and y both blocked, with the bias, an optional residual already
-/// in y, a clamp and an activation applied as each vector is stored.
+/// Pointwise (1×1, stride 1), depthwise (one filter per channel) and other dense 2-D
+/// convolutions in the blocked layout, y blocked and x blocked (or, for a dense convolution
+/// of at most 16 input channels, plain), with the bias, an optional residual already in y, a
+/// clamp and an activation applied as each vector is stored.
 ///
 /// Pointwise: per image, 7 positions × 64 output channels per microkernel call, each input
-/// value broadcast against a row of the packed weights panel[k · 64 + channel]. Depthwise:
-/// per block and output row, 8 output positions at a time, each tap one vector FMA.
-/// Both split their work by ranges of positions (rows) first, so that a thread reads the
-/// part of the plane the previous layer's same thread wrote.
+/// value broadcast against a row of the packed weights panel[k · 64 + channel], K in slices
+/// that stay in L1. Dense: the same tile, over (input block, kernel row, kernel column,
+/// lane), from the input rows the tile reads staged with zeros for the padding (or read in
+/// place, for a plain x inside the plane). Depthwise: per block and output row, 8 output
+/// positions at a time, each tap one vector FMA. All split their work by ranges of
+/// positions (rows) first, so that a thread reads the part of the plane the previous
+/// layer's same thread wrote.
 package final class BlockedConvolution: @unchecked Sendable {
   package enum Kind: Sendable { case pointwise, depthwise, dense }
 

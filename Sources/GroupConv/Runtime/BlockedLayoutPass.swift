@@ -1,17 +1,19 @@
 import Kernels
 import Tensors
 
-/// Keeps chains of pointwise and depthwise convolutions (the inverted-residual blocks of
-/// MobileNetV2, MnasNet and EfficientNet, with their squeeze-and-excitation gates) in the
-/// channel-blocked layout (`BlockedLayout`), with one layout change where a chain starts and
-/// one where it ends.
+/// Keeps chains of layers (the inverted-residual blocks of MobileNetV2, MnasNet and
+/// EfficientNet with their squeeze-and-excitation gates, ShuffleNetV2's branches, SqueezeNet's
+/// fire modules) in the channel-blocked layout (`BlockedLayout`), with one layout change
+/// where a chain starts and one where it ends.
 ///
 /// A value is kept blocked when the step that makes it and every step that reads it can run
 /// blocked and read or write it there: a convolution a `BlockedConvolution` computes (its
-/// input and a fused residual; a fused gate stays plain), and a global average pooling (its
-/// input; its output is plain). Such a step runs blocked when one of those values is
-/// blocked; its other ones are changed into the blocked layout before it, and a convolution's
-/// output back after it when that is not blocked.
+/// input and a fused residual; a fused gate stays plain; a stem of few channels reads its
+/// input plain), a max pooling, a Concat of whole blocks, a per-channel gate's Mul (the gate
+/// stays plain), and a global average pooling (its output is plain). Such a step runs
+/// blocked when one of those values is blocked; its other ones are changed into the blocked
+/// layout before it, and its output back after it when that is not blocked. A chain whose
+/// layout changes would copy as much as it writes stays plain.
 enum BlockedLayoutPass {
   /// How a step runs blocked.
   private struct Form {
