@@ -263,6 +263,27 @@ import Testing
   }
 }
 
+extension BlockedLayoutTests {
+  /// A chain of one-channel values whose blocked copies (16 times as large) would pass the
+  /// size a runtime value may have stays plain (a chain the layout changes would otherwise
+  /// pay for): the plan is made, not run.
+  @Test func paddingNeverExceedsTheValueSizeLimit() throws {
+    let x = try Tensor(shape: [1, 1, 4096, 4097], scalars: [Float](repeating: 0, count: 4096 * 4097))
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("p", try Tensor(shape: [1, 1, 1, 1], scalars: [2]))
+    graph.constant("d", try Tensor(shape: [1, 1, 3, 3], scalars: [Float](repeating: 1, count: 9)))
+    graph.node("Conv", ["x", "p"], ["a"])
+    graph.node("Conv", ["a", "d"], ["b"], ["pads": .ints([1, 1, 1, 1])])
+    graph.node("Conv", ["b", "p"], ["c"])
+    graph.node("Conv", ["c", "d"], ["y"], ["pads": .ints([1, 1, 1, 1])])
+    graph.outputs = ["y"]
+    let steps = try #require(try InferenceSession(model: graph.model(opset: 14)).planSummary?.steps)
+    #expect(steps.map(\.opType) == ["Conv", "Conv", "Conv", "Conv"])
+    #expect(!steps.contains { $0.detail.contains("NCHW16c") })
+  }
+}
+
 /// The mean of each channel of a [1, C, H, W] tensor, as [1, C, 1, 1]: a global average
 /// pooling.
 private func channelMeans(_ t: Tensor) throws -> Tensor {

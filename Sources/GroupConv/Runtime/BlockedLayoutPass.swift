@@ -25,7 +25,19 @@ enum BlockedLayoutPass {
     var make: () -> any CompiledOperator
   }
 
+  /// The step's form, unless a value it would read or write blocked is too large when its
+  /// channels are padded to whole blocks (16 times a value of one channel): the padding
+  /// must not take the plan past the size a runtime value may have.
   private static func form(of step: PlanStep, shapes: [String: [Int]]) -> Form? {
+    guard let form = unboundedForm(of: step, shapes: shapes) else { return nil }
+    let names = form.inputs.compactMap { step.inputs[$0] } + (form.blockedOutput ? [step.outputs[0]] : [])
+    let fits = names.allSatisfy { name in
+      shapes[name].map { BlockedLayout.count($0) <= ConstantFolding.maximumElementCount } ?? false
+    }
+    return fits ? form : nil
+  }
+
+  private static func unboundedForm(of step: PlanStep, shapes: [String: [Int]]) -> Form? {
     switch step.work {
     case let .convolution(draft):
       if BlockedConvolutionOperator.supportsPlainInput(draft) {
