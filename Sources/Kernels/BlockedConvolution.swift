@@ -389,7 +389,8 @@ package final class BlockedConvolution: @unchecked Sendable {
 
   private func run(
     image: Int, range: Int, of ranges: Int, panel: Int, x: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
+    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, clamp: UnsafePointer<Float>?,
+    activation: gc_activation_kind?, adding: Bool
   ) {
     let lanes = BlockedLayout.lanes
     let g = geometry

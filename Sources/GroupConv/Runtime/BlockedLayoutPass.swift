@@ -125,7 +125,8 @@ enum BlockedLayoutPass {
     func elements(_ name: String) -> Int { shapes[name]!.reduce(1, *) }
     let running = steps.indices.filter { runsBlocked(steps[$0], forms[$0], blocked) }
     for index in running {
-      let touched = ([steps[index].outputs[0]] + forms[index]!.inputs.compactMap { steps[index].inputs[$0] })
+      let step = steps[index]
+      let touched = ([step.outputs[0]] + forms[index]!.inputs.compactMap { step.inputs[$0] })
         .filter(blocked.contains)
       for name in touched.dropFirst() { parent[root(name)] = root(touched[0]) }
     }
@@ -407,7 +408,8 @@ final class BlockedGateOperator: CompiledOperator {
     self.shape = shape
     self.gateInput = gateInput
     self.perImage = perImage
-    padded = AlignedBuffer(count: (perImage ? shape[0] : 1) * BlockedLayout.blocks(shape[1]) * BlockedLayout.lanes)
+    let images = perImage ? shape[0] : 1
+    padded = AlignedBuffer(count: images * BlockedLayout.blocks(shape[1]) * BlockedLayout.lanes)
   }
 
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
