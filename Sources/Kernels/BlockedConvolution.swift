@@ -46,12 +46,11 @@ package enum BlockedLayout {
     let (inH, inW, outH, outW) = (g.input[1], g.input[2], g.output[1], g.output[2])
     guard blocks * outH * outW > 0 else { return }
     let threads = blocks * lanes * inH * inW < parallelCount ? 1 : Threads.count
-    // Ranges of rows outside runs of blocks, as the convolutions split their work.
+    // Ranges of rows, as the convolutions split their work.
     let ranges = min(outH, threads)
-    let runs = min(blocks, (4 * threads + ranges - 1) / ranges)
-    Threads.forEachItem(ranges * runs, threads: threads) { _, item in
-      let (range, run) = item.quotientAndRemainder(dividingBy: runs)
-      for block in (blocks * run / runs)..<(blocks * (run + 1) / runs) {
+    forEachPiece(images: 1, ranges: ranges, blocks: blocks, shares: threads, threads: threads) {
+      _, _, range, run in
+      for block in run {
         var args = unsafe gc_blocked_max_pool_args(
           x: x + block * inH * inW * lanes, y: y + block * outH * outW * lanes,
           in_h: Int64(inH), in_w: Int64(inW), out_w: Int64(outW),
@@ -80,18 +79,34 @@ package enum BlockedLayout {
       unsafe (padded + image * blocks * lanes).update(from: gate + image * channels, count: channels)
     }
     let threads = count(shape) < parallelCount ? 1 : Threads.count
-    let runs = min(blocks, 4 * threads)
-    Threads.forEachItem(batch * runs, threads: threads) { _, item in
-      let (image, run) = item.quotientAndRemainder(dividingBy: runs)
+    forEachPiece(images: batch, ranges: 1, blocks: blocks, shares: threads, threads: threads) {
+      _, image, _, run in
       let offset = image * blocks * lanes * positions
       unsafe gc_blocked_gate(
         x + offset, padded + (perImage ? image * blocks * lanes : 0), y + offset,
-        Int64(positions), Int64(blocks * run / runs), Int64(blocks * (run + 1) / runs))
+        Int64(positions), Int64(run.lowerBound), Int64(run.upperBound))
     }
   }
 
   /// Floats below which a layout change runs on one thread.
   static let parallelCount = 1 << 15
+
+  /// Runs `body(worker, image, range, blocks)` over `threads` threads for every image, every
+  /// one of `ranges` ranges of its rows or positions, and runs of consecutive blocks (or
+  /// panels) of `blocks`: ranges outside runs, so that each thread's share of the items
+  /// (`Threads.forEachItem`) is its part of the plane, with enough runs for about 4 items
+  /// per share of `shares`.
+  static func forEachPiece(
+    images: Int, ranges: Int, blocks: Int, shares: Int, threads: Int,
+    _ body: (_ worker: Int, _ image: Int, _ range: Int, _ blocks: Range<Int>) -> Void
+  ) {
+    let runs = min(blocks, (4 * shares + ranges - 1) / ranges)
+    Threads.forEachItem(images * ranges * runs, threads: threads) { worker, item in
+      let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
+      let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
+      body(worker, image, range, (blocks * run / runs)..<(blocks * (run + 1) / runs))
+    }
+  }
 
   /// y (blocked) = x (plain, `shape`), or the reverse with `toPlanes`.
   package static func convert(
@@ -103,16 +118,15 @@ package enum BlockedLayout {
     let blocks = blocks(channels)
     guard batch * blocks * positions > 0 else { return }
     let threads = count(shape) < parallelCount ? 1 : Threads.count
-    // Ranges of positions outside runs of blocks: each thread converts a range of the plane.
+    // Each thread converts a range of the plane's positions.
     let ranges = min(positions, threads)
-    let runs = min(blocks, (4 * threads + ranges - 1) / ranges)
-    Threads.forEachItem(batch * ranges * runs, threads: threads) { _, item in
-      let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
-      let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
+    forEachPiece(
+      images: batch, ranges: ranges, blocks: blocks, shares: threads, threads: threads
+    ) { _, image, range, run in
       let begin = Int64(positions * range / ranges), end = Int64(positions * (range + 1) / ranges)
       let plainImage = image * channels * positions
       let blockedImage = image * blocks * lanes * positions
-      for block in (blocks * run / runs)..<(blocks * (run + 1) / runs) {
+      for block in run {
         if toPlanes {
           unsafe gc_blocked_to_planes(
             x + blockedImage, y + plainImage, Int64(channels), Int64(positions), Int64(block),
@@ -145,10 +159,10 @@ package final class BlockedConvolution: @unchecked Sendable {
 
   package let geometry: ConvolutionGeometry
   package let kind: Kind
-  /// Pointwise: panels of 64 output channels by K = 16 · input blocks; depthwise: per block,
-  /// taps × 16.
+  /// Pointwise and dense: panels of 64 output channels by K = input blocks · taps · 16 (the
+  /// input's channels, for a plain x); depthwise: per block, taps × 16.
   private let weights: AlignedBuffer
-  /// Per output channel, padded to whole panels (pointwise) or blocks (depthwise).
+  /// Per output channel, padded to whole panels (pointwise, dense) or blocks (depthwise).
   private let bias: AlignedBuffer
   private let inBlocks, outBlocks, panels, positions: Int
   /// Whether a pass is too small to share: one thread runs it.
@@ -208,11 +222,11 @@ package final class BlockedConvolution: @unchecked Sendable {
     positions = geometry.ySize.reduce(1, *)
     let panelWidth = Int(GC_BLOCKED_POINTWISE_BLOCKS) * lanes
     switch kind {
-    case .dense:
+    case .dense, .pointwise:
       // Rows k = ((b · kernel_h + ky) · kernel_w + kx) · rowLanes + lane for input channel
-      // 16 b + lane, zero rows past the channels.
+      // 16 b + lane, zero rows past the channels (a pointwise panel: k = channel).
       panels = (cout + panelWidth - 1) / panelWidth
-      let taps = geometry.kernel[0] * geometry.kernel[1]
+      let taps = geometry.kernel.reduce(1, *)
       let k = inBlocks * taps * rowLanes
       weights = AlignedBuffer(count: panels * k * panelWidth)
       self.bias = AlignedBuffer(count: panels * panelWidth)
@@ -225,17 +239,6 @@ package final class BlockedConvolution: @unchecked Sendable {
             unsafe weights.pointer[(panel * k + row) * panelWidth + column] =
               weight[(o * cin + c) * taps + t]
           }
-        }
-      }
-    case .pointwise:
-      panels = (cout + panelWidth - 1) / panelWidth
-      let k = inBlocks * lanes
-      weights = AlignedBuffer(count: panels * k * panelWidth)
-      self.bias = AlignedBuffer(count: panels * panelWidth)
-      for o in 0..<cout {
-        let (panel, column) = o.quotientAndRemainder(dividingBy: panelWidth)
-        for i in 0..<cin {
-          unsafe weights.pointer[(panel * k + i) * panelWidth + column] = weight[o * cin + i]
         }
       }
     case .depthwise:
@@ -297,15 +300,12 @@ package final class BlockedConvolution: @unchecked Sendable {
     case .depthwise, .dense:
       ranges = max(1, min(geometry.ySize[0], perImage))
     }
-    let panels = self.panels
-    let runs = min(panels, (4 * perImage + ranges - 1) / ranges)
     let stages =
       kind == .dense ? stagePool.take(threads) { AlignedBuffer(count: self.stageCount) } : []
     defer { stagePool.give(stages) }
-    Threads.forEachItem(geometry.batch * ranges * runs, threads: threads) { worker, item in
-      let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
-      let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
-      let panelRange = (panels * run / runs)..<(panels * (run + 1) / runs)
+    BlockedLayout.forEachPiece(
+      images: geometry.batch, ranges: ranges, blocks: panels, shares: perImage, threads: threads
+    ) { worker, image, range, panelRange in
       if self.kind == .dense {
         unsafe self.runDense(
           image: image, range: range, of: ranges, panels: panelRange, x: x, y: y,

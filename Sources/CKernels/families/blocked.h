@@ -17,6 +17,36 @@ static inline __attribute__((always_inline)) gc_v16 gc_blocked_finish(
   if (activation >= 0) v = act_apply(activation, v);
   return v;
 }
+
+/// A tile's accumulators for positions i < n and output blocks j < nv: the bias, plus what
+/// y holds (a residual, or the sums of earlier K slices) when `add`. y: the tile's first
+/// output, blocks `block_stride` floats apart.
+static inline __attribute__((always_inline)) void gc_blocked_tile_start(
+  const int n, const int nv, gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS],
+  const float *bias, const float *y, int64_t block_stride, int add) {
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++) {
+      if (i >= n || j >= nv) continue;
+      acc[i][j] = gc_load(bias + 16 * j);
+      if (add) acc[i][j] += gc_load(y + j * block_stride + i * 16);
+    }
+  }
+}
+
+/// The tile's accumulators, clamped and activated, stored to y.
+static inline __attribute__((always_inline)) void gc_blocked_tile_store(
+  const int n, const int nv, gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS],
+  float *y, int64_t block_stride, const float *clamp, int activation) {
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
+      if (i < n && j < nv)
+        gc_store(y + j * block_stride + i * 16, gc_blocked_finish(acc[i][j], clamp, activation));
+  }
+}
 #endif
 
 // MARK: - Pointwise
@@ -28,15 +58,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
   const int64_t bs = g->block_stride;
   gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
   float *y = g->y + p * 16;
-#pragma clang loop unroll(full)
-  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
-#pragma clang loop unroll(full)
-    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++) {
-      if (i >= mr || j >= nv) continue;
-      acc[i][j] = gc_load(g->bias + 16 * j);
-      if (g->add) acc[i][j] += gc_load(y + j * bs + i * 16);
-    }
-  }
+  gc_blocked_tile_start(mr, nv, acc, g->bias, y, bs, g->add);
   const float *xb = g->x + p * 16;
   const float *w = g->w;
   for (int64_t b = 0; b < g->in_blocks; b++, xb += bs) {
@@ -55,13 +77,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
       }
     }
   }
-#pragma clang loop unroll(full)
-  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
-#pragma clang loop unroll(full)
-    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
-      if (i < mr && j < nv)
-        gc_store(y + j * bs + i * 16, gc_blocked_finish(acc[i][j], g->clamp, g->activation));
-  }
+  gc_blocked_tile_store(mr, nv, acc, y, bs, g->clamp, g->activation);
 }
 
 #define GC_BLOCKED_POINTWISE_CASE(MR, NV) \
@@ -97,17 +113,8 @@ void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
 /// compile time.
 static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
   const int n, const int nv, const int planes, const gc_blocked_dense_args *g) {
-  const int64_t bs = g->block_stride;
   gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
-#pragma clang loop unroll(full)
-  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
-#pragma clang loop unroll(full)
-    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++) {
-      if (i >= n || j >= nv) continue;
-      acc[i][j] = gc_load(g->bias + 16 * j);
-      if (g->add) acc[i][j] += gc_load(g->y + j * bs + i * 16);
-    }
-  }
+  gc_blocked_tile_start(n, nv, acc, g->bias, g->y, g->block_stride, g->add);
   const int64_t column_stride = planes ? g->column_stride : 16;
   const int64_t lane_stride = planes ? g->lane_stride : 1;
   const int lanes = planes ? g->lanes : 16;
@@ -136,13 +143,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
       }
     }
   }
-#pragma clang loop unroll(full)
-  for (int i = 0; i < GC_BLOCKED_POINTWISE_MR; i++) {
-#pragma clang loop unroll(full)
-    for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
-      if (i < n && j < nv)
-        gc_store(g->y + j * bs + i * 16, gc_blocked_finish(acc[i][j], g->clamp, g->activation));
-  }
+  gc_blocked_tile_store(n, nv, acc, g->y, g->block_stride, g->clamp, g->activation);
 }
 
 #define GC_BLOCKED_DENSE_CASE(MR, NV)                                                  \

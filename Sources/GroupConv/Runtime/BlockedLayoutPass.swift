@@ -112,8 +112,7 @@ enum BlockedLayoutPass {
   /// that a chain of three steps with a change in and one out still gains (ShuffleNetV2's
   /// branches: 2.45 ms against 2.77 all plain).
   private static func pruneCostlyChains(
-    _ blocked: inout Set<String>, steps: [PlanStep], forms: [Form?], producer: [String: Int],
-    shapes: [String: [Int]]
+    _ blocked: inout Set<String>, steps: [PlanStep], forms: [Form?], shapes: [String: [Int]]
   ) {
     // Chains: the blocked values joined through the steps that read or write them.
     var parent = Dictionary(uniqueKeysWithValues: blocked.map { ($0, $0) })
@@ -124,19 +123,21 @@ enum BlockedLayoutPass {
     }
     func elements(_ name: String) -> Int { shapes[name]!.reduce(1, *) }
     let running = steps.indices.filter { runsBlocked(steps[$0], forms[$0], blocked) }
-    for index in running {
+    // Per running step, the blocked values it reads or writes blocked.
+    let touched = running.map { index in
       let step = steps[index]
-      let touched = ([step.outputs[0]] + forms[index]!.inputs.compactMap { step.inputs[$0] })
+      return ([step.outputs[0]] + forms[index]!.inputs.compactMap { step.inputs[$0] })
         .filter(blocked.contains)
-      for name in touched.dropFirst() { parent[root(name)] = root(touched[0]) }
+    }
+    for names in touched {
+      for name in names.dropFirst() { parent[root(name)] = root(names[0]) }
     }
     var written: [String: Int] = [:]
     var changed: [String: Int] = [:]
     var changedInputs: [String: Set<String>] = [:]
-    for index in running {
+    for (index, names) in zip(running, touched) {
       let step = steps[index]
-      let touched = ([step.outputs[0]] + forms[index]!.inputs.compactMap { step.inputs[$0] })
-      guard let chain = touched.first(where: blocked.contains).map(root) else { continue }
+      guard let chain = names.first.map(root) else { continue }
       written[chain, default: 0] += elements(step.outputs[0])
       for position in forms[index]!.inputs {
         if let name = step.inputs[position], !blocked.contains(name),
@@ -177,11 +178,18 @@ enum BlockedLayoutPass {
       else { continue }
       blocked.insert(name)
     }
-    pruneCostlyChains(&blocked, steps: steps, forms: forms, producer: producer, shapes: shapes)
+    pruneCostlyChains(&blocked, steps: steps, forms: forms, shapes: shapes)
     guard !blocked.isEmpty else { return [:] }
 
     var counts: [String: Int] = [:]
     for name in blocked { counts[name] = BlockedLayout.count(shapes[name]!) }
+    /// A new value in the blocked layout standing for `name` (of plain shape `shape`).
+    func blockedTwin(of name: String, shape: [Int]) -> String {
+      let twin = name + "\u{1}blocked"
+      shapes[twin] = shape
+      counts[twin] = BlockedLayout.count(shape)
+      return twin
+    }
     /// The blocked copy of each plain value some blocked step reads.
     var copies: [String: String] = [:]
     var rewritten: [PlanStep] = []
@@ -197,10 +205,8 @@ enum BlockedLayoutPass {
           step.inputs[position] = copy
           continue
         }
-        let copy = name + "\u{1}blocked"
         let shape = shapes[name]!
-        shapes[copy] = shape
-        counts[copy] = BlockedLayout.count(shape)
+        let copy = blockedTwin(of: name, shape: shape)
         copies[name] = copy
         rewritten.append(LayoutChangeOperator.step(from: name, to: copy, shape: shape, toPlanes: false))
         step.inputs[position] = copy
@@ -211,10 +217,8 @@ enum BlockedLayoutPass {
       if !form.blockedOutput || blocked.contains(output) {
         rewritten.append(step)
       } else {
-        let staged = output + "\u{1}blocked"
         let shape = step.outputShapes[0]
-        shapes[staged] = shape
-        counts[staged] = BlockedLayout.count(shape)
+        let staged = blockedTwin(of: output, shape: shape)
         step.outputs[0] = staged
         rewritten.append(step)
         rewritten.append(LayoutChangeOperator.step(from: staged, to: output, shape: shape, toPlanes: true))
@@ -278,11 +282,7 @@ final class BlockedConvolutionOperator: CompiledOperator {
         BlockedConvolution(draft.geometry, weight: w, bias: b, planes: plainInput)!
       }
     }
-    switch draft.activation {
-    case .relu?: clamp = [0, .infinity]
-    case let .clip(low, high)?: clamp = [low, high]
-    default: clamp = nil
-    }
+    clamp = draft.clampBounds
     activation = clamp == nil ? draft.activation : nil
     residual = draft.residual
     scaled = draft.inputScale ? AlignedBuffer(count: kernel.weightCount) : nil
@@ -292,19 +292,16 @@ final class BlockedConvolutionOperator: CompiledOperator {
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     let x = inputs[residual ? 1 : 0]!
     let y = outputs[0]
-    if residual, let r = inputs[0], r.baseAddress != UnsafePointer(y.baseAddress) {
-      _ = y.update(fromContentsOf: r)
-    }
+    if residual, let r = inputs[0] { copyIfDistinct(r, y) }
     if let scaled, let gate = inputs.last! {
       kernel.scaleWeights(by: gate.baseAddress!, into: scaled.pointer)
     }
-    let run = { (clamp: UnsafePointer<Float>?) in
-      self.kernel.forward(
+    withOptional(clamp) { clamp in
+      kernel.forward(
         x: x.baseAddress!, y: y.baseAddress!, clamp: clamp,
-        activation: self.activation?.vectorizedKind, adding: self.residual,
-        weights: self.scaled.map { UnsafePointer($0.pointer) })
+        activation: activation?.vectorizedKind, adding: residual,
+        weights: scaled.map { UnsafePointer($0.pointer) })
     }
-    if let clamp { clamp.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
   }
 }
 
@@ -387,8 +384,8 @@ final class BlockedConcatOperator: CompiledOperator {
   func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
     var offset = 0
     for (input, count) in zip(inputs, counts) {
-      if let x = input, x.baseAddress != UnsafePointer(outputs[0].baseAddress! + offset) {
-        (outputs[0].baseAddress! + offset).update(from: x.baseAddress!, count: count)
+      if let x = input {
+        copyIfDistinct(x, UnsafeMutableBufferPointer(rebasing: outputs[0][offset..<(offset + count)]))
       }
       offset += count
     }

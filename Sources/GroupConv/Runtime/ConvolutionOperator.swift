@@ -168,6 +168,15 @@ struct ConvolutionDraft {
     for o in 0..<outputChannels { bias[o] += shift[o] }
   }
 
+  /// ReLU and clip as the bounds a kernel clamps its stores to; nil for other activations.
+  var clampBounds: [Float]? {
+    switch activation {
+    case .relu?: return [0, .infinity]
+    case let .clip(low, high)?: return [low, high]
+    default: return nil
+    }
+  }
+
   func compiled() -> ConvolutionOperator { ConvolutionOperator(self) }
 
   /// `3x3 g32 s2 +Relu`: kernel, groups, stride and activation, for step listings.
@@ -220,11 +229,7 @@ final class ConvolutionOperator: CompiledOperator {
     activation = draft.activation
     residual = draft.residual
     inputScale = draft.inputScale
-    switch draft.activation {
-    case .relu?: clamp = [0, .infinity]
-    case let .clip(low, high)?: clamp = [low, high]
-    default: clamp = nil
-    }
+    clamp = draft.clampBounds
     afterwards = clamp == nil ? draft.activation : nil
     let kernels = ConvolutionKernels(draft.convolution)
     if draft.geometry.transposed {
@@ -268,9 +273,7 @@ final class ConvolutionOperator: CompiledOperator {
     if let kernel = forwardKernel as? any FusingForwardKernel, !residual || kernel.addsToOutput {
       // Everything as the kernel stores its output: the residual (copied into y first unless
       // y is its buffer), the clamp and a vectorized activation.
-      if residual, let r = inputs[0], r.baseAddress != UnsafePointer(y.baseAddress) {
-        _ = y.update(fromContentsOf: r)
-      }
+      if residual, let r = inputs[0] { copyIfDistinct(r, y) }
       let fused = afterwards?.vectorizedKind
       bias.withUnsafeBufferPointer { b in
         withOptional(self.clamp) { clamp in
@@ -321,8 +324,10 @@ final class ConvolutionOperator: CompiledOperator {
     afterwards?.apply(y)
   }
 
-  private func withOptional(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
-    guard let values else { return body(nil) }
-    values.withUnsafeBufferPointer { body($0.baseAddress!) }
-  }
+}
+
+/// `body` with a pointer to `values`, or nil when there are none (a kernel's clamp bounds).
+func withOptional(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+  guard let values else { return body(nil) }
+  values.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
