@@ -45,12 +45,9 @@ import Testing
     #expect(
       steps.map(\.opType)
         == ["Reorder", "Conv", "Conv", "Conv", "Conv", "Conv", "Reorder", "GlobalAveragePool"])
-    #expect(steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count == 5)
+    #expect(blockedSteps(steps) == 5)
     let outputs = try session.run(["x": x])
 
-    func map(_ t: Tensor, _ f: (Float) -> Float) throws -> Tensor {
-      try Tensor(shape: t.shape, scalars: t.scalars.map(f))
-    }
     let a = try map(try convolution(x, weight: w1, bias: b1)) { min(max($0, 0), 6) }
     let d = try map(
       try convolution(a, weight: w2, bias: b2, options: ConvolutionOptions(padding: 1, groups: 40))
@@ -96,20 +93,15 @@ import Testing
     #expect(
       steps.map(\.opType)
         == ["Reorder", "Conv", "Conv", "GlobalAveragePool", "Conv", "Conv", "Conv", "Reorder"])
-    #expect(steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count == 4)
+    #expect(blockedSteps(steps) == 4)
     let y = try #require(try session.run(["x": x])["y"])
 
-    func map(_ t: Tensor, _ f: (Float) -> Float) throws -> Tensor {
-      try Tensor(shape: t.shape, scalars: t.scalars.map(f))
-    }
     let a = try map(try convolution(x, weight: w1)) { max($0, 0) }
     let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 20))
-    let plane = d.count / 20
     let m = try channelMeans(d)
     let q = try map(try convolution(m, weight: s1)) { max($0, 0) }
-    let gate = try map(try convolution(q, weight: s2)) { 1 / (1 + exp(-$0)) }
-    let g = try Tensor(
-      shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate.scalars[$0 / plane] })
+    let gate = try map(try convolution(q, weight: s2), sigmoid)
+    let g = try gated(d, by: gate)
     expectClose(y, try convolution(g, weight: w3))
   }
 
@@ -134,7 +126,7 @@ import Testing
     #expect(!steps.contains { $0.detail.contains("NCHW16c") })
     let a = try convolution(x, weight: w1)
     let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 16))
-    let expected = try Tensor(shape: d.shape, scalars: d.scalars.map { 1 / (1 + exp(-$0)) })
+    let expected = try map(d, sigmoid)
     expectClose(try #require(try session.run(["x": x])["y"]), expected)
   }
 
@@ -172,11 +164,11 @@ import Testing
     #expect(
       steps.map(\.opType)
         == ["Reorder", "Conv", "MaxPool", "Conv", "Conv", "Conv", "GlobalAveragePool"])
-    #expect(steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count == 6)
+    #expect(blockedSteps(steps) == 6)
     let y = try #require(try session.run(["x": x])["y"])
 
-    func relu(_ t: Tensor) throws -> Tensor { try Tensor(shape: t.shape, scalars: t.scalars.map { max($0, 0) }) }
-    let c = try relu(try convolution(x, weight: w0, options: ConvolutionOptions(padding: 1)))
+    let padded = ConvolutionOptions(padding: 1)
+    let c = try map(try convolution(x, weight: w0, options: padded)) { max($0, 0) }
     // 9 → 4 windows of 3 with stride 2, ceil mode: the last window holds column 8 alone.
     var pooled = [Float]()
     for channel in 0..<32 {
@@ -191,9 +183,9 @@ import Testing
       }
     }
     let p = try Tensor(shape: [1, 32, 4, 4], scalars: pooled)
-    let s = try relu(try convolution(p, weight: ws))
-    let e1 = try relu(try convolution(s, weight: we1))
-    let e3 = try relu(try convolution(s, weight: we3, options: ConvolutionOptions(padding: 1)))
+    let s = try map(try convolution(p, weight: ws)) { max($0, 0) }
+    let e1 = try map(try convolution(s, weight: we1)) { max($0, 0) }
+    let e3 = try map(try convolution(s, weight: we3, options: padded)) { max($0, 0) }
     let expected = try channelMeans(try Tensor(shape: [1, 80, 4, 4], scalars: e1.scalars + e3.scalars))
     expectClose(y, expected)
   }
@@ -230,9 +222,8 @@ import Testing
     let a = try convolution(x, weight: w1)
     let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 20))
     let m = try channelMeans(d)
-    let e = try convolution(m, weight: s)
-    let gate = e.scalars.map { 1 / (1 + exp(-$0)) }
-    let g = try Tensor(shape: d.shape, scalars: d.scalars.indices.map { d.scalars[$0] * gate[$0 / 6] })
+    let gate = try map(try convolution(m, weight: s), sigmoid)
+    let g = try gated(d, by: gate)
     expectClose(y, try convolution(g, weight: w3))
   }
 
@@ -256,7 +247,7 @@ import Testing
     #expect(steps.map(\.opType) == ["Conv", "Conv", "GlobalAveragePool"])
     #expect(steps.first?.detail.hasSuffix("to NCHW16c") == true)
     let a = try convolution(x, weight: w1, options: ConvolutionOptions(stride: 2, padding: 1))
-    let a1 = try Tensor(shape: a.shape, scalars: a.scalars.map { max($0, 0) })
+    let a1 = try map(a) { max($0, 0) }
     let d = try convolution(a1, weight: w2, options: ConvolutionOptions(padding: 1, groups: 16))
     let expected = try channelMeans(d)
     expectClose(try #require(try session.run(["x": x])["y"]), expected)
@@ -293,4 +284,23 @@ private func channelMeans(_ t: Tensor) throws -> Tensor {
     scalars: (0..<channels).map { c in
       t.scalars[(c * plane)..<((c + 1) * plane)].reduce(0, +) / Float(plane)
     })
+}
+
+/// f of every element of `t`.
+private func map(_ t: Tensor, _ f: (Float) -> Float) throws -> Tensor {
+  try Tensor(shape: t.shape, scalars: t.scalars.map(f))
+}
+
+private func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }
+
+/// Every channel c of a [1, C, H, W] tensor times gate[c] (a [1, C, 1, 1] tensor).
+private func gated(_ t: Tensor, by gate: Tensor) throws -> Tensor {
+  let plane = t.shape[2] * t.shape[3]
+  return try Tensor(
+    shape: t.shape, scalars: t.scalars.indices.map { t.scalars[$0] * gate.scalars[$0 / plane] })
+}
+
+/// How many steps other than layout changes run in the blocked layout.
+private func blockedSteps(_ steps: [(opType: String, detail: String, outputShape: [Int])]) -> Int {
+  steps.filter { $0.opType != "Reorder" && $0.detail.hasSuffix("NCHW16c") }.count
 }
