@@ -141,8 +141,8 @@ package enum BlockedLayout {
   }
 }
 
-/// Pointwise (1×1, stride 1), depthwise (one filter per channel) and other dense 2-D
-/// convolutions in the blocked layout, y blocked and x blocked (or, for a dense convolution
+/// Pointwise (1×1, stride 1), grouped (depthwise, or groups of 2, 4, 8 or 16 · m channels
+/// each side) and other dense 2-D convolutions in the blocked layout, y blocked and x blocked (or, for a dense convolution
 /// of at most 16 input channels, plain), with the bias, an optional residual already in y, a
 /// clamp and an activation applied as each vector is stored.
 ///
@@ -150,19 +150,26 @@ package enum BlockedLayout {
 /// value broadcast against a row of the packed weights panel[k · 64 + channel], K in slices
 /// that stay in L1. Dense: the same tile, over (input block, kernel row, kernel column,
 /// lane), from the input rows the tile reads staged with zeros for the padding (or read in
-/// place, for a plain x inside the plane). Depthwise: per block and output row, 8 output
-/// positions at a time, each tap one vector FMA. All split their work by ranges of
+/// place, for a plain x inside the plane). Grouped: per block and output row, 8 output
+/// positions at a time, each tap and channel of the group one vector FMA (depthwise: the
+/// input vector itself; groups of 2 to 8: the group's lane permuted to all its lanes; wider
+/// groups: the channel broadcast). All split their work by ranges of
 /// positions (rows) first, so that a thread reads the part of the plane the previous
 /// layer's same thread wrote.
 package final class BlockedConvolution: @unchecked Sendable {
-  package enum Kind: Sendable { case pointwise, depthwise, dense }
+  package enum Kind: Sendable, Equatable {
+    case pointwise, dense
+    /// Groups of `width` input and output channels each: 1 (depthwise), 2, 4, 8 (lanes of a
+    /// block) or 16 · m (whole blocks).
+    case grouped(width: Int)
+  }
 
   package let geometry: ConvolutionGeometry
   package let kind: Kind
   /// Pointwise and dense: panels of 64 output channels by K = input blocks · taps · 16 (the
-  /// input's channels, for a plain x); depthwise: per block, taps × 16.
+  /// input's channels, for a plain x); grouped: per block, taps × group width × 16.
   private let weights: AlignedBuffer
-  /// Per output channel, padded to whole panels (pointwise, dense) or blocks (depthwise).
+  /// Per output channel, padded to whole panels (pointwise, dense) or blocks (grouped).
   private let bias: AlignedBuffer
   private let inBlocks, outBlocks, panels, positions: Int
   /// Whether a pass is too small to share: one thread runs it.
@@ -189,9 +196,11 @@ package final class BlockedConvolution: @unchecked Sendable {
     {
       return .pointwise
     }
-    if g.groups == g.xChannels, g.yChannels == g.xChannels { return .depthwise }
     if g.groups == 1 { return .dense }
-    return nil
+    let width = g.xChannels / g.groups
+    guard g.yChannels == g.xChannels, [1, 2, 4, 8].contains(width) || width % 16 == 0
+    else { return nil }
+    return .grouped(width: width)
   }
 
   /// - Parameters:
@@ -241,15 +250,20 @@ package final class BlockedConvolution: @unchecked Sendable {
           }
         }
       }
-    case .depthwise:
+    case .grouped(let width):
+      // Rows (tap · width + j) · 16 + lane of block b for output channel 16 · b + lane and
+      // channel j of its group.
       panels = outBlocks
       let taps = geometry.kernel.reduce(1, *)
-      weights = AlignedBuffer(count: outBlocks * taps * lanes)
+      weights = AlignedBuffer(count: outBlocks * taps * width * lanes)
       self.bias = AlignedBuffer(count: outBlocks * lanes)
       for c in 0..<cout {
         let (block, lane) = c.quotientAndRemainder(dividingBy: lanes)
-        for t in 0..<taps {
-          unsafe weights.pointer[(block * taps + t) * lanes + lane] = weight[c * taps + t]
+        for j in 0..<width {
+          for t in 0..<taps {
+            unsafe weights.pointer[((block * taps + t) * width + j) * lanes + lane] =
+              weight[(c * width + j) * taps + t]
+          }
         }
       }
     }
@@ -297,7 +311,7 @@ package final class BlockedConvolution: @unchecked Sendable {
     case .pointwise:
       let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
       ranges = max(1, min(tiles, perImage))
-    case .depthwise, .dense:
+    case .grouped, .dense:
       ranges = max(1, min(geometry.ySize[0], perImage))
     }
     let stages =
@@ -428,19 +442,22 @@ package final class BlockedConvolution: @unchecked Sendable {
           first += count
         }
       }
-    case .depthwise:
+    case .grouped(let width):
       let (outH, outW) = (g.ySize[0], g.ySize[1])
       let taps = g.kernel[0] * g.kernel[1]
+      // The group's first input block: the output's own unless a group spans blocks.
+      let groupBlocks = max(1, width / lanes)
       var args = unsafe gc_blocked_depthwise_args(
-        x: xImage + panel * xPositions * lanes, y: yImage + panel * positions * lanes,
+        x: xImage + panel / groupBlocks * groupBlocks * xPositions * lanes,
+        y: yImage + panel * positions * lanes,
         in_h: Int64(g.xSize[0]), in_w: Int64(g.xSize[1]), out_w: Int64(outW),
         row_begin: Int64(outH * range / ranges), row_end: Int64(outH * (range + 1) / ranges),
-        w: weights + panel * taps * lanes, bias: bias.pointer + panel * lanes,
+        w: weights + panel * taps * width * lanes, bias: bias.pointer + panel * lanes,
         kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
         stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
         dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
-        pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]), add: adding ? 1 : 0,
-        clamp: clamp, activation: act)
+        pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]),
+        group_width: Int32(width), add: adding ? 1 : 0, clamp: clamp, activation: act)
       unsafe gc_blocked_depthwise(&args)
     case .dense:
       preconditionFailure("dense passes run by tiles (runDense)")

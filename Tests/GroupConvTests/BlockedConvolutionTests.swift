@@ -9,7 +9,8 @@ import Testing
 /// that leave every remainder of the 7-position pointwise tile, K over several slices, and depthwise filters of
 /// widths 3, 5, 7 with strides 1 and 2 (the fixed tiles, on rows narrower and wider than a
 /// tile, crossing both edges) and of other widths, strides and dilations (the general
-/// column loop), and dense convolutions of several kernels, strides, dilations and uneven
+/// column loop), grouped ones of 2, 4, 8, 16 and 32 channels a group (lanes permuted within
+/// a block, or whole blocks), and dense convolutions of several kernels, strides, dilations and uneven
 /// paddings (input rows staged per tile of 7 positions); plain, and adding to a residual
 /// with a clamp and SiLU; for both instruction sets and 1 and 2 threads. The output starts as
 /// NaN, so an element the kernel fails to write fails the comparison.
@@ -44,6 +45,20 @@ extension KernelSettingsSuites {
       Case([1, 8, 2, 2], [8, 1, 3, 3], .init(padding: 1, groups: 8)),  // window past both edges
     ]
 
+    /// Groups of 2, 4 and 8 channels (lanes of a block; 104 channels leave half a block),
+    /// 16 and 32 (whole blocks), strides 1 and 2, and widths the fixed tiles do not take.
+    static let grouped: [Case] = [
+      Case([1, 32, 7, 9], [32, 2, 3, 3], .init(padding: 1, groups: 16)),
+      Case([1, 20, 9, 10], [20, 4, 3, 3], .init(stride: 2, padding: 1, groups: 5)),
+      Case([1, 104, 5, 11], [104, 8, 3, 3], bias: false, .init(padding: 1, groups: 13)),
+      Case([1, 24, 9, 9], [24, 8, 3, 3], .init(stride: 2, padding: 1, groups: 3)),
+      Case([2, 32, 6, 10], [32, 16, 3, 3], .init(padding: 1, groups: 2)),
+      Case([1, 64, 9, 8], [64, 32, 3, 3], .init(stride: 2, padding: 1, groups: 2)),
+      Case([1, 16, 6, 7], [16, 4, 5, 5], .init(padding: 2, groups: 4)),
+      Case([1, 16, 8, 8], [16, 8, 3, 3], .init(padding: 2, dilation: 2, groups: 2)),
+      Case([1, 32, 5, 6], [32, 16, 1, 3], .init(padding: [0, 1, 0, 1], groups: 2)),
+    ]
+
     static let dense: [Case] = [
       Case([1, 20, 9, 13], [70, 20, 3, 3], .init(padding: 1)),  // 2 panels; tiles of 7 and 6
       Case([1, 16, 11, 9], [24, 16, 3, 3], bias: false, .init(stride: 2, padding: 1)),
@@ -53,7 +68,7 @@ extension KernelSettingsSuites {
       Case([1, 17, 4, 3], [5, 17, 3, 3], .init(padding: 2)),  // windows past both edges
     ]
 
-    @Test(arguments: pointwise + depthwise + dense)
+    @Test(arguments: pointwise + depthwise + grouped + dense)
     func matchesReference(_ c: Case) throws {
       let (geometry, x, w, b, expected) = try c.problem()
       let bias = c.bias ? b.scalars : [Float](repeating: 0, count: geometry.yChannels)
@@ -241,8 +256,9 @@ extension KernelSettingsSuites {
     }
 
     /// The kinds the blocked kernels take, in 2-D: pointwise of stride 1 without padding,
-    /// depthwise without a multiplier, and any other dense convolution; not groups.
-    @Test func takesPointwiseDepthwiseAndDense() throws {
+    /// groups of 1 (depthwise), 2, 4, 8 or 16 · m channels each side, and any other dense
+    /// convolution; not other groups, nor a multiplier.
+    @Test func takesPointwiseGroupedAndDense() throws {
       func kind(_ input: [Int], _ weight: [Int], _ options: ConvolutionOptions = .init())
         -> BlockedConvolution.Kind?
       {
@@ -251,11 +267,15 @@ extension KernelSettingsSuites {
         return BlockedConvolution.kind(of: geometry)
       }
       #expect(kind([1, 8, 5, 5], [4, 8, 1, 1]) == .pointwise)
-      #expect(kind([1, 8, 5, 5], [8, 1, 3, 3], .init(padding: 1, groups: 8)) == .depthwise)
+      #expect(
+        kind([1, 8, 5, 5], [8, 1, 3, 3], .init(padding: 1, groups: 8)) == .grouped(width: 1))
+      #expect(kind([1, 8, 5, 5], [8, 2, 3, 3], .init(groups: 4)) == .grouped(width: 2))
+      #expect(kind([1, 64, 5, 5], [64, 32, 3, 3], .init(groups: 2)) == .grouped(width: 32))
       #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(stride: 2)) == .dense)
       #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(padding: 1)) == .dense)
       #expect(kind([1, 8, 5, 5], [8, 8, 3, 3]) == .dense)
-      #expect(kind([1, 8, 5, 5], [4, 4, 1, 1], .init(groups: 2)) == nil)
+      #expect(kind([1, 8, 5, 5], [4, 4, 1, 1], .init(groups: 2)) == nil)  // 8 → 4
+      #expect(kind([1, 24, 5, 5], [24, 12, 3, 3], .init(groups: 2)) == nil)  // width 12
       #expect(kind([1, 8, 5, 5], [16, 1, 3, 3], .init(groups: 8)) == nil)  // multiplier 2
       #expect(kind([1, 8, 5], [4, 8, 1]) == nil)  // 1-D
     }

@@ -239,19 +239,43 @@ void GC_ISA(gc_blocked_max_pool)(const gc_blocked_max_pool_args *g) {
   }
 }
 
-// MARK: - Depthwise
+// MARK: - Depthwise and grouped
 
 /// Outputs per step along a depthwise row.
 #define GC_BLOCKED_DEPTHWISE_TILE 8
 
+/// What channel j of each lane's group holds at one input column (`column`: the column in
+/// the group's first block, blocks `plane` floats apart): the column itself for width 1,
+/// lane l's group's j-th lane of the column's vector for widths 2, 4 and 8, and for widths
+/// 16 · m channel j broadcast.
+static inline __attribute__((always_inline)) gc_v16 GC_ISA(blocked_pick)(
+  const float *column, int j, int width, int64_t plane) {
+  if (width == 1) return gc_load(column);
+  if (width >= 16) return gc_broadcast(column + (j >> 4) * plane + (j & 15));
+  const gc_v16 v = gc_load(column);
+#if defined(GC_VECTOR_AVX512)
+  const __m512i group = _mm512_and_si512(
+    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+    _mm512_set1_epi32(~(width - 1)));
+  return (gc_v16)_mm512_permutexvar_ps(_mm512_add_epi32(group, _mm512_set1_epi32(j)), (__m512)v);
+#else
+  gc_v16 picked;
+  for (int l = 0; l < 16; l++) picked[l] = v[(l & ~(width - 1)) + j];
+  return picked;
+#endif
+}
+
 /// Output columns [ox, ox + n) of a row over kernel rows [ky_lo, ky_hi), with the kernel
-/// width k, stride s and tile width n known at compile time and dilation 1: each input
-/// column of a kernel row is loaded once and used by every output that reads it. With
-/// `checked`, columns outside the input read as zeros (masked loads, or a branch, that
-/// touch no memory there).
+/// width k, stride s, tile width n and group width gw (1, 2, 4, 8, or 16 for any multiple of
+/// 16, then read from g) known at compile time and dilation 1: per kernel row and channel of
+/// the group, each input column is picked once and used by every output that reads it.
+/// With `checked`, columns outside the input are skipped (no memory there is touched).
 static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed)(
-  const int k, const int s, const int n, const int checked, const gc_blocked_depthwise_args *g,
-  const float *top, int64_t ky_lo, int64_t ky_hi, int64_t ox, float *yrow) {
+  const int k, const int s, const int n, const int checked, const int gw,
+  const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
+  int64_t ox, float *yrow) {
+  const int width = gw >= 16 ? g->group_width : gw;
+  const int64_t plane = g->in_h * g->in_w * 16;
   gc_v16 acc[GC_BLOCKED_DEPTHWISE_TILE];
   const gc_v16 bias = gc_load(g->bias);
 #pragma clang loop unroll(full)
@@ -263,24 +287,23 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed
   const float *first = top + x0 * 16;
   for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
     const float *row = first + ky * g->dilation_h * g->in_w * 16;
-    const float *w = g->w + ky * k * 16;
-    gc_v16 v[(GC_BLOCKED_DEPTHWISE_TILE - 1) * 2 + 7];
+    const float *w = g->w + ky * k * width * 16;
+    for (int j = 0; j < width; j++) {
+      gc_v16 wv[7];
 #pragma clang loop unroll(full)
-    for (int j = 0; j < (GC_BLOCKED_DEPTHWISE_TILE - 1) * 2 + 7; j++) {
-      if (j >= (n - 1) * s + k) continue;
-      if (checked && (x0 + j < 0 || x0 + j >= g->in_w)) {
-        v[j] = gc_splat(0);
-      } else {
-        v[j] = gc_load(row + j * 16);
+      for (int kx = 0; kx < 7; kx++)
+        if (kx < k) wv[kx] = gc_load(w + (kx * width + j) * 16);
+#pragma clang loop unroll(full)
+      for (int c = 0; c < (GC_BLOCKED_DEPTHWISE_TILE - 1) * 2 + 7; c++) {
+        if (c >= (n - 1) * s + k) continue;
+        if (checked && (x0 + c < 0 || x0 + c >= g->in_w)) continue;
+        const gc_v16 v = GC_ISA(blocked_pick)(row + c * 16, j, gw, plane);
+#pragma clang loop unroll(full)
+        for (int kx = 0; kx < 7; kx++) {
+          if (kx >= k || c < kx || (c - kx) % s != 0 || (c - kx) / s >= n) continue;
+          acc[(c - kx) / s] += wv[kx] * v;
+        }
       }
-    }
-#pragma clang loop unroll(full)
-    for (int kx = 0; kx < 7; kx++) {
-      if (kx >= k) continue;
-      const gc_v16 wv = gc_load(w + kx * 16);
-#pragma clang loop unroll(full)
-      for (int i = 0; i < GC_BLOCKED_DEPTHWISE_TILE; i++)
-        if (i < n) acc[i] += wv * v[i * s + kx];
     }
   }
 #pragma clang loop unroll(full)
@@ -292,11 +315,13 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed
   }
 }
 
-/// One output column, any kernel width, stride and dilation: its kernel columns inside the
-/// input only.
+/// One output column, any kernel width, stride, dilation and group width: its kernel
+/// columns inside the input only.
 static void GC_ISA(blocked_depthwise_column)(
   const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
   int64_t ox, float *yrow) {
+  const int width = g->group_width;
+  const int64_t plane = g->in_h * g->in_w * 16;
   const int64_t x0 = ox * g->stride_w - g->pad_left;
   int64_t kx_lo = 0, kx_hi = g->kernel_w;
   while (kx_lo < kx_hi && x0 + kx_lo * g->dilation_w < 0) kx_lo++;
@@ -305,37 +330,50 @@ static void GC_ISA(blocked_depthwise_column)(
   if (g->add) acc += gc_load(yrow + ox * 16);
   for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
     const float *row = top + (ky * g->dilation_h * g->in_w + x0) * 16;
-    const float *w = g->w + ky * g->kernel_w * 16;
+    const float *w = g->w + ky * g->kernel_w * width * 16;
     for (int64_t kx = kx_lo; kx < kx_hi; kx++)
-      acc += gc_load(w + kx * 16) * gc_load(row + kx * g->dilation_w * 16);
+      for (int j = 0; j < width; j++)
+        acc += gc_load(w + (kx * width + j) * 16)
+          * GC_ISA(blocked_pick)(row + kx * g->dilation_w * 16, j, width, plane);
   }
   if (g->clamp) acc = gc_clamp(acc, g->clamp);
   gc_store(yrow + ox * 16, acc);
 }
 
-#define GC_BLOCKED_DW_CASE(K, S, N, C)                                                       \
-  case ((K) * 4 + (S)) * 32 + (N) * 2 + (C):                                               \
-    GC_ISA(blocked_depthwise_fixed)(K, S, N, C, g, top, ky_lo, ky_hi, ox, yrow);            \
+/// Group widths by code: 1, 2, 4, 8, and 16 for every multiple of 16.
+#define GC_BLOCKED_DW_CASE(W, K, S, N, C)                                                    \
+  case ((W) * 8 + (K)) * 128 + (S) * 32 + (N) * 2 + (C):                                   \
+    GC_ISA(blocked_depthwise_fixed)(K, S, N, C, W, g, top, ky_lo, ky_hi, ox, yrow);         \
     return 1;
-#define GC_BLOCKED_DW_WIDTHS(K, S, C)                                                        \
-  GC_BLOCKED_DW_CASE(K, S, 1, C) GC_BLOCKED_DW_CASE(K, S, 2, C) GC_BLOCKED_DW_CASE(K, S, 3, C) \
-  GC_BLOCKED_DW_CASE(K, S, 4, C) GC_BLOCKED_DW_CASE(K, S, 5, C) GC_BLOCKED_DW_CASE(K, S, 6, C) \
-  GC_BLOCKED_DW_CASE(K, S, 7, C) GC_BLOCKED_DW_CASE(K, S, 8, C)
-#define GC_BLOCKED_DW_KERNEL(K, S) GC_BLOCKED_DW_WIDTHS(K, S, 0) GC_BLOCKED_DW_WIDTHS(K, S, 1)
+#define GC_BLOCKED_DW_WIDTHS(W, K, S, C)                                                     \
+  GC_BLOCKED_DW_CASE(W, K, S, 1, C) GC_BLOCKED_DW_CASE(W, K, S, 2, C)                       \
+  GC_BLOCKED_DW_CASE(W, K, S, 3, C) GC_BLOCKED_DW_CASE(W, K, S, 4, C)                       \
+  GC_BLOCKED_DW_CASE(W, K, S, 5, C) GC_BLOCKED_DW_CASE(W, K, S, 6, C)                       \
+  GC_BLOCKED_DW_CASE(W, K, S, 7, C) GC_BLOCKED_DW_CASE(W, K, S, 8, C)
+#define GC_BLOCKED_DW_KERNEL(W, K, S) GC_BLOCKED_DW_WIDTHS(W, K, S, 0) GC_BLOCKED_DW_WIDTHS(W, K, S, 1)
 
-/// Output columns [ox, ox + n) by a fixed-shape tile; 0 when none fits (kernel width other
-/// than 3, 5, 7, stride other than 1, 2, or a dilation).
+/// Output columns [ox, ox + n) by a fixed-shape tile; 0 when none fits (a dilation, stride
+/// other than 1, 2, or kernel width other than 3, 5, 7 depthwise and 3 grouped).
 static int GC_ISA(blocked_depthwise_tile)(
   const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
   int64_t ox, int n, int checked, float *yrow) {
-  if (g->dilation_w != 1 || g->stride_w > 2) return 0;
-  switch (((g->kernel_w * 4 + g->stride_w) * 32) + n * 2 + checked) {
-    GC_BLOCKED_DW_KERNEL(3, 1)
-    GC_BLOCKED_DW_KERNEL(3, 2)
-    GC_BLOCKED_DW_KERNEL(5, 1)
-    GC_BLOCKED_DW_KERNEL(5, 2)
-    GC_BLOCKED_DW_KERNEL(7, 1)
-    GC_BLOCKED_DW_KERNEL(7, 2)
+  if (g->dilation_w != 1 || g->stride_w > 2 || g->kernel_w > 7) return 0;
+  const int gw = g->group_width >= 16 ? 16 : g->group_width;
+  switch (((gw * 8 + g->kernel_w) * 128) + g->stride_w * 32 + n * 2 + checked) {
+    GC_BLOCKED_DW_KERNEL(1, 3, 1)
+    GC_BLOCKED_DW_KERNEL(1, 3, 2)
+    GC_BLOCKED_DW_KERNEL(1, 5, 1)
+    GC_BLOCKED_DW_KERNEL(1, 5, 2)
+    GC_BLOCKED_DW_KERNEL(1, 7, 1)
+    GC_BLOCKED_DW_KERNEL(1, 7, 2)
+    GC_BLOCKED_DW_KERNEL(2, 3, 1)
+    GC_BLOCKED_DW_KERNEL(2, 3, 2)
+    GC_BLOCKED_DW_KERNEL(4, 3, 1)
+    GC_BLOCKED_DW_KERNEL(4, 3, 2)
+    GC_BLOCKED_DW_KERNEL(8, 3, 1)
+    GC_BLOCKED_DW_KERNEL(8, 3, 2)
+    GC_BLOCKED_DW_KERNEL(16, 3, 1)
+    GC_BLOCKED_DW_KERNEL(16, 3, 2)
     default: return 0;
   }
 }

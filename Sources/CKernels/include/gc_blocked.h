@@ -100,19 +100,26 @@ typedef struct gc_blocked_max_pool_args {
 
 void gc_blocked_max_pool(const gc_blocked_max_pool_args *args);
 
-/// One call of `gc_blocked_depthwise`: a depthwise 2-D convolution (one filter per channel)
-/// of one block of 16 channels, output rows [row_begin, row_end), zeros padding.
+/// One call of `gc_blocked_depthwise`: a grouped 2-D convolution whose groups each have
+/// `group_width` input and output channels, 1 (depthwise: one filter per channel), 2, 4, 8
+/// or a multiple of 16, of one output block of 16 channels, output rows [row_begin, row_end),
+/// zeros padding. Output channel 16 · b + lane reads the group_width channels of its group:
+/// lanes of its own block (width up to 16) or whole blocks (width 16 · m).
 typedef struct gc_blocked_depthwise_args {
-  /// The block's input plane [in_h, in_w, 16] and output plane [out_h, out_w, 16].
+  /// The input plane [in_h, in_w, 16] of the group's first block (the output's own block
+  /// when group_width ≤ 16); the block's output plane [out_h, out_w, 16].
   const float *x;
   float *y;
   int64_t in_h, in_w, out_w;
   int64_t row_begin, row_end;
-  /// The block's filters w[(ky · kernel_w + kx) · 16 + lane] and bias[16].
+  /// The block's filters w[((ky · kernel_w + kx) · group_width + j) · 16 + lane] for the
+  /// group's channel j, and bias[16].
   const float *w;
   const float *bias;
   int64_t kernel_h, kernel_w;
   int64_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  /// Channels per group (see above).
+  int32_t group_width;
   /// As in `gc_blocked_pointwise_args`.
   int32_t add;
   const float *clamp;
