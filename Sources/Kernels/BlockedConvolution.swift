@@ -430,6 +430,8 @@ package final class BlockedConvolution: @unchecked Sendable {
         while first < inBlocks {
           let count = min(slice, inBlocks - first)
           let last = first + count == inBlocks
+          // The weights that follow: the next slice, or the next panel's first.
+          let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
           var args = unsafe gc_blocked_pointwise_args(
             x: xImage + first * positions * lanes, block_stride: Int64(positions * lanes),
             in_blocks: Int64(count), w: weights + (panel * k + first * lanes) * width * lanes,
@@ -437,7 +439,8 @@ package final class BlockedConvolution: @unchecked Sendable {
             y: yImage + panel * width * positions * lanes, p_begin: Int64(start),
             p_end: Int64(min(end, start + piece)),
             blocks: Int32(min(width, outBlocks - panel * width)), add: adding || first > 0 ? 1 : 0,
-            clamp: last ? clamp : nil, activation: last ? act : -1)
+            clamp: last ? clamp : nil, activation: last ? act : -1,
+            next_w: nextSlice < self.weights.count ? weights + nextSlice : nil)
           unsafe gc_blocked_pointwise(&args)
           first += count
         }

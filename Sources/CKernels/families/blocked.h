@@ -53,16 +53,24 @@ static inline __attribute__((always_inline)) void gc_blocked_tile_store(
 
 /// acc[i][j] = bias (+ y) + sum over k of x[position p + i, k] * w[k, 16 j ...] for positions
 /// i < mr and output blocks j < nv, finished and stored to y.
+/// Tile `tile` of a call fetches two of the four cache lines of each row of `next_w` (if
+/// any), so that two tiles fetch them all.
 static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kernel)(
-  const int mr, const int nv, const gc_blocked_pointwise_args *g, int64_t p) {
+  const int mr, const int nv, const gc_blocked_pointwise_args *g, int64_t p, int64_t tile) {
   const int64_t bs = g->block_stride;
   gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
   float *y = g->y + p * 16;
   gc_blocked_tile_start(mr, nv, acc, g->bias, y, bs, g->add);
   const float *xb = g->x + p * 16;
   const float *w = g->w;
+  const float *next = g->next_w ? g->next_w + (tile & 1) * 32 : NULL;
   for (int64_t b = 0; b < g->in_blocks; b++, xb += bs) {
     for (int lane = 0; lane < 16; lane++, w += 64) {
+      if (next) {
+        __builtin_prefetch(next, 0, 2);
+        __builtin_prefetch(next + 16, 0, 2);
+        next += 64;
+      }
       gc_v16 wv[GC_BLOCKED_POINTWISE_BLOCKS];
 #pragma clang loop unroll(full)
       for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
@@ -81,13 +89,13 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
 }
 
 #define GC_BLOCKED_POINTWISE_CASE(MR, NV) \
-  case (MR) * 8 + (NV): GC_ISA(blocked_pointwise_kernel)(MR, NV, g, p); break;
+  case (MR) * 8 + (NV): GC_ISA(blocked_pointwise_kernel)(MR, NV, g, p, tile); break;
 #define GC_BLOCKED_POINTWISE_CASES(MR)                              \
   GC_BLOCKED_POINTWISE_CASE(MR, 1) GC_BLOCKED_POINTWISE_CASE(MR, 2) \
   GC_BLOCKED_POINTWISE_CASE(MR, 3) GC_BLOCKED_POINTWISE_CASE(MR, 4)
 
 void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
-  for (int64_t p = g->p_begin; p < g->p_end; p += GC_BLOCKED_POINTWISE_MR) {
+  for (int64_t p = g->p_begin, tile = 0; p < g->p_end; p += GC_BLOCKED_POINTWISE_MR, tile++) {
     int mr = g->p_end - p < GC_BLOCKED_POINTWISE_MR ? (int)(g->p_end - p)
                                                      : GC_BLOCKED_POINTWISE_MR;
     switch (mr * 8 + g->blocks) {
