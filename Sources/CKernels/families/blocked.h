@@ -252,38 +252,55 @@ void GC_ISA(gc_blocked_max_pool)(const gc_blocked_max_pool_args *g) {
 /// Outputs per step along a depthwise row.
 #define GC_BLOCKED_DEPTHWISE_TILE 8
 
-/// What channel j of each lane's group holds at one input column (`column`: the column in
-/// the group's first block, blocks `plane` floats apart): the column itself for width 1,
-/// lane l's group's j-th lane of the column's vector for widths 2, 4 and 8, and for widths
-/// 16 · m channel j broadcast.
+/// How a tile reads channel j of each lane's group at an input column: the column's vector
+/// itself (depthwise), its lanes permuted within the block (groups of 2, 4 or 8), or
+/// channel j broadcast (groups of 16 · m, whole blocks).
+enum { GC_BLOCKED_PICK_LOAD, GC_BLOCKED_PICK_PERMUTE, GC_BLOCKED_PICK_BROADCAST };
+
+/// The pick mode of a group width.
+static inline int gc_blocked_pick_mode(int width) {
+  return width == 1 ? GC_BLOCKED_PICK_LOAD
+    : width < 16    ? GC_BLOCKED_PICK_PERMUTE
+                    : GC_BLOCKED_PICK_BROADCAST;
+}
+
+/// Channel j of each lane's group at one input column (`column`: the column in the group's
+/// first block, blocks `plane` floats apart). `first`: per lane, its group's first lane
+/// (permute mode).
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(blocked_pick)(
-  const float *column, int j, int width, int64_t plane) {
-  if (width == 1) return gc_load(column);
-  if (width >= 16) return gc_broadcast(column + (j >> 4) * plane + (j & 15));
+  const float *column, int j, int mode, const int32_t first[16], int64_t plane) {
+  if (mode == GC_BLOCKED_PICK_LOAD) return gc_load(column);
+  if (mode == GC_BLOCKED_PICK_BROADCAST)
+    return gc_broadcast(column + (j >> 4) * plane + (j & 15));
   const gc_v16 v = gc_load(column);
 #if defined(GC_VECTOR_AVX512)
-  const __m512i group = _mm512_and_si512(
-    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-    _mm512_set1_epi32(~(width - 1)));
-  return (gc_v16)_mm512_permutexvar_ps(_mm512_add_epi32(group, _mm512_set1_epi32(j)), (__m512)v);
+  const __m512i index = _mm512_add_epi32(_mm512_loadu_si512(first), _mm512_set1_epi32(j));
+  return (gc_v16)_mm512_permutexvar_ps(index, (__m512)v);
 #else
   gc_v16 picked;
-  for (int l = 0; l < 16; l++) picked[l] = v[(l & ~(width - 1)) + j];
+  for (int l = 0; l < 16; l++) picked[l] = v[first[l] + j];
   return picked;
 #endif
 }
 
+/// Per lane, the first lane of its group of `width` (a power of two up to 16).
+static inline void gc_blocked_group_firsts(int width, int32_t first[16]) {
+  for (int l = 0; l < 16; l++) first[l] = width < 16 ? l & ~(width - 1) : 0;
+}
+
 /// Output columns [ox, ox + n) of a row over kernel rows [ky_lo, ky_hi), with the kernel
-/// width k, stride s, tile width n and group width gw (1, 2, 4, 8, or 16 for any multiple of
-/// 16, then read from g) known at compile time and dilation 1: per kernel row and channel of
-/// the group, each input column is picked once and used by every output that reads it.
-/// With `checked`, columns outside the input are skipped (no memory there is touched).
+/// width k, stride s, tile width n and pick mode known at compile time and dilation 1: per
+/// kernel row and channel of the group, each input column is picked once and used by every
+/// output that reads it. With `checked`, columns outside the input are skipped (no memory
+/// there is touched).
 static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed)(
-  const int k, const int s, const int n, const int checked, const int gw,
+  const int k, const int s, const int n, const int checked, const int mode,
   const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
   int64_t ox, float *yrow) {
-  const int width = gw >= 16 ? g->group_width : gw;
+  const int width = mode == GC_BLOCKED_PICK_LOAD ? 1 : g->group_width;
   const int64_t plane = g->in_h * g->in_w * 16;
+  int32_t first[16];
+  gc_blocked_group_firsts(width, first);
   gc_v16 acc[GC_BLOCKED_DEPTHWISE_TILE];
   const gc_v16 bias = gc_load(g->bias);
 #pragma clang loop unroll(full)
@@ -292,10 +309,11 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed
     acc[i] = g->add ? bias + gc_load(yrow + (ox + i) * 16) : bias;
   }
   const int64_t x0 = ox * s - g->pad_left;
-  const float *first = top + x0 * 16;
+  const float *start = top + x0 * 16;
   for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
-    const float *row = first + ky * g->dilation_h * g->in_w * 16;
+    const float *row = start + ky * g->dilation_h * g->in_w * 16;
     const float *w = g->w + ky * k * width * 16;
+#pragma clang loop unroll(disable)
     for (int j = 0; j < width; j++) {
       gc_v16 wv[7];
 #pragma clang loop unroll(full)
@@ -305,7 +323,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed
       for (int c = 0; c < (GC_BLOCKED_DEPTHWISE_TILE - 1) * 2 + 7; c++) {
         if (c >= (n - 1) * s + k) continue;
         if (checked && (x0 + c < 0 || x0 + c >= g->in_w)) continue;
-        const gc_v16 v = GC_ISA(blocked_pick)(row + c * 16, j, gw, plane);
+        const gc_v16 v = GC_ISA(blocked_pick)(row + c * 16, j, mode, first, plane);
 #pragma clang loop unroll(full)
         for (int kx = 0; kx < 7; kx++) {
           if (kx >= k || c < kx || (c - kx) % s != 0 || (c - kx) / s >= n) continue;
@@ -328,8 +346,10 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_depthwise_fixed
 static void GC_ISA(blocked_depthwise_column)(
   const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
   int64_t ox, float *yrow) {
-  const int width = g->group_width;
+  const int width = g->group_width, mode = gc_blocked_pick_mode(width);
   const int64_t plane = g->in_h * g->in_w * 16;
+  int32_t first[16];
+  gc_blocked_group_firsts(width, first);
   const int64_t x0 = ox * g->stride_w - g->pad_left;
   int64_t kx_lo = 0, kx_hi = g->kernel_w;
   while (kx_lo < kx_hi && x0 + kx_lo * g->dilation_w < 0) kx_lo++;
@@ -342,51 +362,54 @@ static void GC_ISA(blocked_depthwise_column)(
     for (int64_t kx = kx_lo; kx < kx_hi; kx++)
       for (int j = 0; j < width; j++)
         acc += gc_load(w + (kx * width + j) * 16)
-          * GC_ISA(blocked_pick)(row + kx * g->dilation_w * 16, j, width, plane);
+          * GC_ISA(blocked_pick)(row + kx * g->dilation_w * 16, j, mode, first, plane);
   }
   if (g->clamp) acc = gc_clamp(acc, g->clamp);
   gc_store(yrow + ox * 16, acc);
 }
 
-/// Group widths by code: 1, 2, 4, 8, and 16 for every multiple of 16.
-#define GC_BLOCKED_DW_CASE(W, K, S, N, C)                                                    \
-  case ((W) * 8 + (K)) * 128 + (S) * 32 + (N) * 2 + (C):                                   \
-    GC_ISA(blocked_depthwise_fixed)(K, S, N, C, W, g, top, ky_lo, ky_hi, ox, yrow);         \
+#define GC_BLOCKED_DW_CASE(M, K, S, N, C)                                                    \
+  case ((M) * 8 + (K)) * 128 + (S) * 32 + (N) * 2 + (C):                                   \
+    GC_ISA(blocked_depthwise_fixed)(K, S, N, C, M, g, top, ky_lo, ky_hi, ox, yrow);         \
     return 1;
-#define GC_BLOCKED_DW_WIDTHS(W, K, S, C)                                                     \
-  GC_BLOCKED_DW_CASE(W, K, S, 1, C) GC_BLOCKED_DW_CASE(W, K, S, 2, C)                       \
-  GC_BLOCKED_DW_CASE(W, K, S, 3, C) GC_BLOCKED_DW_CASE(W, K, S, 4, C)                       \
-  GC_BLOCKED_DW_CASE(W, K, S, 5, C) GC_BLOCKED_DW_CASE(W, K, S, 6, C)                       \
-  GC_BLOCKED_DW_CASE(W, K, S, 7, C) GC_BLOCKED_DW_CASE(W, K, S, 8, C)
-#define GC_BLOCKED_DW_KERNEL(W, K, S) GC_BLOCKED_DW_WIDTHS(W, K, S, 0) GC_BLOCKED_DW_WIDTHS(W, K, S, 1)
+#define GC_BLOCKED_DW_WIDE(M, K, S, C)                                                       \
+  GC_BLOCKED_DW_CASE(M, K, S, 4, C) GC_BLOCKED_DW_CASE(M, K, S, 5, C)                       \
+  GC_BLOCKED_DW_CASE(M, K, S, 6, C) GC_BLOCKED_DW_CASE(M, K, S, 7, C)                       \
+  GC_BLOCKED_DW_CASE(M, K, S, 8, C)
+#define GC_BLOCKED_DW_ALL(M, K, S, C)                                                        \
+  GC_BLOCKED_DW_CASE(M, K, S, 1, C) GC_BLOCKED_DW_CASE(M, K, S, 2, C)                       \
+  GC_BLOCKED_DW_CASE(M, K, S, 3, C) GC_BLOCKED_DW_WIDE(M, K, S, C)
+#define GC_BLOCKED_DW_KERNEL(K, S) \
+  GC_BLOCKED_DW_ALL(GC_BLOCKED_PICK_LOAD, K, S, 0) GC_BLOCKED_DW_ALL(GC_BLOCKED_PICK_LOAD, K, S, 1)
+#define GC_BLOCKED_GROUPED_KERNEL(M, K, S) \
+  GC_BLOCKED_DW_WIDE(M, K, S, 0) GC_BLOCKED_DW_WIDE(M, K, S, 1)
 
 /// Output columns [ox, ox + n) by a fixed-shape tile; 0 when none fits (a dilation, stride
-/// other than 1, 2, or kernel width other than 3, 5, 7 depthwise and 3 grouped).
+/// other than 1, 2, kernel width other than 3, 5, 7 depthwise and 3 grouped, or a grouped
+/// tile narrower than 4).
 static int GC_ISA(blocked_depthwise_tile)(
   const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
   int64_t ox, int n, int checked, float *yrow) {
   if (g->dilation_w != 1 || g->stride_w > 2 || g->kernel_w > 7) return 0;
-  const int gw = g->group_width >= 16 ? 16 : g->group_width;
-  switch (((gw * 8 + g->kernel_w) * 128) + g->stride_w * 32 + n * 2 + checked) {
-    GC_BLOCKED_DW_KERNEL(1, 3, 1)
-    GC_BLOCKED_DW_KERNEL(1, 3, 2)
-    GC_BLOCKED_DW_KERNEL(1, 5, 1)
-    GC_BLOCKED_DW_KERNEL(1, 5, 2)
-    GC_BLOCKED_DW_KERNEL(1, 7, 1)
-    GC_BLOCKED_DW_KERNEL(1, 7, 2)
-    GC_BLOCKED_DW_KERNEL(2, 3, 1)
-    GC_BLOCKED_DW_KERNEL(2, 3, 2)
-    GC_BLOCKED_DW_KERNEL(4, 3, 1)
-    GC_BLOCKED_DW_KERNEL(4, 3, 2)
-    GC_BLOCKED_DW_KERNEL(8, 3, 1)
-    GC_BLOCKED_DW_KERNEL(8, 3, 2)
-    GC_BLOCKED_DW_KERNEL(16, 3, 1)
-    GC_BLOCKED_DW_KERNEL(16, 3, 2)
+  switch (((gc_blocked_pick_mode(g->group_width) * 8 + g->kernel_w) * 128) + g->stride_w * 32
+          + n * 2 + checked) {
+    GC_BLOCKED_DW_KERNEL(3, 1)
+    GC_BLOCKED_DW_KERNEL(3, 2)
+    GC_BLOCKED_DW_KERNEL(5, 1)
+    GC_BLOCKED_DW_KERNEL(5, 2)
+    GC_BLOCKED_DW_KERNEL(7, 1)
+    GC_BLOCKED_DW_KERNEL(7, 2)
+    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_PERMUTE, 3, 1)
+    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_PERMUTE, 3, 2)
+    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_BROADCAST, 3, 1)
+    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_BROADCAST, 3, 2)
     default: return 0;
   }
 }
+#undef GC_BLOCKED_GROUPED_KERNEL
 #undef GC_BLOCKED_DW_KERNEL
-#undef GC_BLOCKED_DW_WIDTHS
+#undef GC_BLOCKED_DW_ALL
+#undef GC_BLOCKED_DW_WIDE
 #undef GC_BLOCKED_DW_CASE
 
 void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
@@ -405,13 +428,15 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
     // The input row of kernel row 0 (perhaps above the plane: only rows from ky_lo are read).
     const float *top = g->x + y0 * in_w * 16;
     float *yrow = g->y + oy * out_w * 16;
-    for (int64_t ox = 0; ox < out_w; ox += GC_BLOCKED_DEPTHWISE_TILE) {
-      const int n = out_w - ox < GC_BLOCKED_DEPTHWISE_TILE ? (int)(out_w - ox)
-                                                          : GC_BLOCKED_DEPTHWISE_TILE;
+    // The row in tiles of up to 8 as even as they go (28: 7, 7, 7, 7; 14: 7, 7).
+    const int64_t tiles = (out_w + GC_BLOCKED_DEPTHWISE_TILE - 1) / GC_BLOCKED_DEPTHWISE_TILE;
+    for (int64_t t = 0, ox = 0; t < tiles; t++) {
+      const int n = (int)(out_w * (t + 1) / tiles - ox);
       const int checked = ox < lo || ox + n > hi;
       if (!GC_ISA(blocked_depthwise_tile)(g, top, ky_lo, ky_hi, ox, n, checked, yrow))
         for (int i = 0; i < n; i++)
           GC_ISA(blocked_depthwise_column)(g, top, ky_lo, ky_hi, ox + i, yrow);
+      ox += n;
     }
     if (g->activation >= 0)
       for (int64_t i = 0; i < out_w; i++)
