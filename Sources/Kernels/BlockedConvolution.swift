@@ -141,8 +141,9 @@ package enum BlockedLayout {
   }
 }
 
-/// Pointwise (1×1, stride 1), grouped (depthwise, or groups of 2, 4, 8 or 16 · m channels
-/// each side) and other dense 2-D convolutions in the blocked layout, y blocked and x blocked (or, for a dense convolution
+/// Pointwise (1×1; a strided one reads a copy of the positions it reads), grouped
+/// (depthwise, or groups of 2, 4, 8 or 16 · m channels each side) and other dense 2-D
+/// convolutions in the blocked layout, y blocked and x blocked (or, for a dense convolution
 /// of at most 16 input channels, plain), with the bias, an optional residual already in y, a
 /// clamp and an activation applied as each vector is stored.
 ///
@@ -191,9 +192,7 @@ package final class BlockedConvolution: @unchecked Sendable {
   package static func kind(of g: ConvolutionGeometry) -> Kind? {
     guard !g.transposed, g.paddingMode == .zeros, g.spatialRank == 2, g.multiplyAdds > 0
     else { return nil }
-    if g.groups == 1, g.kernel == [1, 1], g.stride == [1, 1], g.padBegin == [0, 0],
-      g.padEnd == [0, 0]
-    {
+    if g.groups == 1, g.kernel == [1, 1], g.padBegin == [0, 0], g.padEnd == [0, 0] {
       return .pointwise
     }
     if g.groups == 1 { return .dense }
@@ -302,6 +301,19 @@ package final class BlockedConvolution: @unchecked Sendable {
   ) {
     let weights = unsafe weights ?? UnsafePointer(self.weights.pointer)
     let threads = small ? 1 : Threads.count
+    // A strided pointwise pass reads a copy of the positions it reads, side by side.
+    let strided = kind == .pointwise && geometry.stride != [1, 1]
+    let copies =
+      strided
+      ? subsamplePool.take(1) {
+        AlignedBuffer(count: self.geometry.batch * self.inBlocks * self.positions * BlockedLayout.lanes)
+      } : []
+    defer { subsamplePool.give(copies) }
+    var x = x
+    if let copy = copies.first {
+      unsafe subsample(x, into: copy.pointer, threads: threads)
+      x = unsafe UnsafePointer(copy.pointer)
+    }
     // Items per image: ranges of positions (rows), outside runs of consecutive panels
     // (blocks); at least one range per thread (each thread's share of the items is then its
     // part of the plane), and a few items per thread.
@@ -331,6 +343,33 @@ package final class BlockedConvolution: @unchecked Sendable {
         unsafe self.run(
           image: image, range: range, of: ranges, panel: panel, x: x, y: y, weights: weights,
           clamp: clamp, activation: activation, adding: adding)
+      }
+    }
+  }
+
+  private let subsamplePool = ScratchPool<AlignedBuffer>()
+
+  /// The input positions a strided 1×1 convolution reads, as a blocked x of the output's
+  /// plane.
+  private func subsample(
+    _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    let lanes = BlockedLayout.lanes
+    let g = geometry
+    let (inH, inW, outH, outW) = (g.xSize[0], g.xSize[1], g.ySize[0], g.ySize[1])
+    BlockedLayout.forEachPiece(
+      images: g.batch, ranges: 1, blocks: inBlocks, shares: threads, threads: threads
+    ) { _, image, _, blocks in
+      for block in blocks {
+        let plane = image * self.inBlocks + block
+        let source = unsafe x + plane * inH * inW * lanes
+        let target = unsafe y + plane * self.positions * lanes
+        for oy in 0..<outH {
+          for ox in 0..<outW {
+            unsafe (target + (oy * outW + ox) * lanes).update(
+              from: source + (oy * g.stride[0] * inW + ox * g.stride[1]) * lanes, count: lanes)
+          }
+        }
       }
     }
   }
@@ -409,7 +448,8 @@ package final class BlockedConvolution: @unchecked Sendable {
     let lanes = BlockedLayout.lanes
     let g = geometry
     let act = activation.map { Int32($0.rawValue) } ?? -1
-    let xPositions = g.xSize.reduce(1, *)
+    // A pointwise pass reads x at the output's positions (a strided one, its subsample).
+    let xPositions = kind == .pointwise ? positions : g.xSize.reduce(1, *)
     let xImage = unsafe x + image * inBlocks * lanes * xPositions
     let yImage = unsafe y + image * outBlocks * lanes * positions
     switch kind {

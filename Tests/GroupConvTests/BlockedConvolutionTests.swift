@@ -28,6 +28,10 @@ extension KernelSettingsSuites {
       Case([1, 40, 1, 11], [17, 40, 1, 1]),  // 11 positions
       Case([1, 8, 3, 4], [33, 8, 1, 1]),  // 12 positions
       Case([1, 150, 2, 7], [20, 150, 1, 1]),  // 14 positions; 10 input blocks: 2 K slices
+      // Strided (downsampling) 1×1s: the positions read, copied side by side.
+      Case([1, 32, 8, 8], [48, 32, 1, 1], .init(stride: 2)),
+      Case([2, 40, 9, 11], [70, 40, 1, 1], .init(stride: 2)),  // odd sides: 5 × 6
+      Case([1, 17, 7, 10], [9, 17, 1, 1], bias: false, .init(stride: [1, 3])),
     ]
 
     static let depthwise: [Case] = [
@@ -62,7 +66,6 @@ extension KernelSettingsSuites {
     static let dense: [Case] = [
       Case([1, 20, 9, 13], [70, 20, 3, 3], .init(padding: 1)),  // 2 panels; tiles of 7 and 6
       Case([1, 16, 11, 9], [24, 16, 3, 3], bias: false, .init(stride: 2, padding: 1)),
-      Case([1, 32, 8, 8], [48, 32, 1, 1], .init(stride: 2)),  // a downsampling 1×1
       Case([2, 5, 10, 12], [9, 5, 5, 5], .init(padding: [1, 2, 0, 3], dilation: 2)),
       Case([1, 3, 5, 17], [20, 3, 2, 3], .init(stride: [1, 2])),
       Case([1, 17, 4, 3], [5, 17, 3, 3], .init(padding: 2)),  // windows past both edges
@@ -255,9 +258,9 @@ extension KernelSettingsSuites {
       }
     }
 
-    /// The kinds the blocked kernels take, in 2-D: pointwise of stride 1 without padding,
-    /// groups of 1 (depthwise), 2, 4, 8 or 16 · m channels each side, and any other dense
-    /// convolution; not other groups, nor a multiplier.
+    /// The kinds the blocked kernels take, in 2-D: pointwise (1×1 of any stride) without
+    /// padding, groups of 1 (depthwise), 2, 4, 8 or 16 · m channels each side, and any other
+    /// dense convolution; not other groups, nor a multiplier.
     @Test func takesPointwiseGroupedAndDense() throws {
       func kind(_ input: [Int], _ weight: [Int], _ options: ConvolutionOptions = .init())
         -> BlockedConvolution.Kind?
@@ -271,7 +274,7 @@ extension KernelSettingsSuites {
         kind([1, 8, 5, 5], [8, 1, 3, 3], .init(padding: 1, groups: 8)) == .grouped(width: 1))
       #expect(kind([1, 8, 5, 5], [8, 2, 3, 3], .init(groups: 4)) == .grouped(width: 2))
       #expect(kind([1, 64, 5, 5], [64, 32, 3, 3], .init(groups: 2)) == .grouped(width: 32))
-      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(stride: 2)) == .dense)
+      #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(stride: 2)) == .pointwise)
       #expect(kind([1, 8, 5, 5], [4, 8, 1, 1], .init(padding: 1)) == .dense)
       #expect(kind([1, 8, 5, 5], [8, 8, 3, 3]) == .dense)
       #expect(kind([1, 8, 5, 5], [4, 4, 1, 1], .init(groups: 2)) == nil)  // 8 → 4
