@@ -255,6 +255,50 @@ import Testing
 }
 
 extension BlockedLayoutTests {
+  /// A ResNeXt bottleneck that halves the plane: 32 → 64 (ReLU) → grouped 3×3 of 16 groups
+  /// of 4, stride 2 (ReLU) → 64, plus the shortcut's strided 1×1 32 → 64, then ReLU; and a
+  /// grouped 3×3 of 2 groups of 32 after it. Every convolution runs blocked.
+  @Test func bottleneckWithGroupsMatchesThePlainConvolutions() throws {
+    let x = try Tensor.random(shape: [1, 32, 9, 11], seed: 1)
+    let w1 = try Tensor.random(shape: [64, 32, 1, 1], seed: 2)
+    let w2 = try Tensor.random(shape: [64, 4, 3, 3], seed: 3)
+    let b2 = try Tensor.random(shape: [64], seed: 4)
+    let w3 = try Tensor.random(shape: [64, 64, 1, 1], seed: 5)
+    let ws = try Tensor.random(shape: [64, 32, 1, 1], seed: 6)
+    let w4 = try Tensor.random(shape: [64, 32, 3, 3], seed: 7)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    for (name, tensor) in [("w1", w1), ("w2", w2), ("b2", b2), ("w3", w3), ("ws", ws), ("w4", w4)] {
+      graph.constant(name, tensor)
+    }
+    let padded: [String: ONNXAttributeValue] = ["pads": .ints([1, 1, 1, 1])]
+    graph.node("Conv", ["x", "w1"], ["a"])
+    graph.node("Relu", ["a"], ["a1"])
+    graph.node(
+      "Conv", ["a1", "w2", "b2"], ["g"],
+      padded.merging(["group": .int(16), "strides": .ints([2, 2])]) { $1 })
+    graph.node("Relu", ["g"], ["g1"])
+    graph.node("Conv", ["g1", "w3"], ["p"])
+    graph.node("Conv", ["x", "ws"], ["s"], ["strides": .ints([2, 2])])
+    graph.node("Add", ["p", "s"], ["r"])
+    graph.node("Relu", ["r"], ["r1"])
+    graph.node("Conv", ["r1", "w4"], ["y"], padded.merging(["group": .int(2)]) { $1 })
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(blockedSteps(steps) == 5, "\(steps.map(\.detail))")
+    let a1 = try map(try convolution(x, weight: w1)) { max($0, 0) }
+    let g1 = try map(
+      try convolution(
+        a1, weight: w2, bias: b2, options: ConvolutionOptions(stride: 2, padding: 1, groups: 16))
+    ) { max($0, 0) }
+    let p = try convolution(g1, weight: w3)
+    let sc = try convolution(x, weight: ws, options: ConvolutionOptions(stride: 2))
+    let r1 = try Tensor(shape: p.shape, scalars: zip(p.scalars, sc.scalars).map { max($0 + $1, 0) })
+    let y = try convolution(r1, weight: w4, options: ConvolutionOptions(padding: 1, groups: 2))
+    expectClose(try #require(try session.run(["x": x])["y"]), y)
+  }
+
   /// A chain of one-channel values whose blocked copies (16 times as large) would pass the
   /// size a runtime value may have stays plain (a chain the layout changes would otherwise
   /// pay for): the plan is made, not run.
