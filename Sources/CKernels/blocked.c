@@ -47,3 +47,7 @@ GC_BLOCKED_DISPATCH(
   (const float *x, const float *gate, float *y, int64_t positions, int64_t block_begin,
    int64_t block_end),
   (x, gate, y, positions, block_begin, block_end))
+GC_BLOCKED_DISPATCH(
+  gc_transpose,
+  (const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end),
+  (x, y, rows, columns, r_begin, r_end))

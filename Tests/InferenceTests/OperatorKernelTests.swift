@@ -209,9 +209,10 @@ import Testing
       .float32, "Gemm [9, 5] · [17, 5]ᵀ + [9, 1]")
   }
 
-  /// The tiled matrix transposes (NCHW ↔ NHWC) against the definition, across the 32 × 32
-  /// tile edges and the size from which tiles spread over threads.
-  @Test(arguments: [(1, 3, 5), (2, 33, 70), (1, 96, 3136), (3, 100, 37)])
+  /// The matrix transposes (NCHW ↔ NHWC) against the definition, across the 16 × 16 tile
+  /// edges (rows and columns past the last whole tile) and the size from which parts spread
+  /// over threads.
+  @Test(arguments: [(1, 3, 5), (2, 33, 70), (1, 96, 3136), (3, 100, 37), (1, 3136, 96), (2, 17, 400)])
   func matrixTransposesMatchTheDefinition(_ sizes: (Int, Int, Int)) {
     let (batch, rows, columns) = sizes
     let x = randomTensor([batch, rows, columns], seed: 9).scalars

@@ -500,6 +500,26 @@ void GC_ISA(gc_blocked_to_planes)(
 #endif
 }
 
+void GC_ISA(gc_transpose)(
+  const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end) {
+  int64_t r = r_begin;
+  for (; r + 16 <= r_end; r += 16) {
+    int64_t c = 0;
+    for (; c + 16 <= columns; c += 16) {
+      gc_v16 v[16];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < 16; i++) v[i] = gc_load(x + (r + i) * columns + c);
+      gc_transpose16(v);
+#pragma clang loop unroll(full)
+      for (int i = 0; i < 16; i++) gc_store(y + (c + i) * rows + r, v[i]);
+    }
+    for (; c < columns; c++)
+      for (int i = 0; i < 16; i++) y[c * rows + r + i] = x[(r + i) * columns + c];
+  }
+  for (; r < r_end; r++)
+    for (int64_t c = 0; c < columns; c++) y[c * rows + r] = x[r * columns + c];
+}
+
 void GC_ISA(gc_blocked_mean)(
   const float *x, float *y, int64_t channels, int64_t positions, int64_t block) {
   const float *src = x + block * positions * 16;

@@ -143,6 +143,11 @@ void gc_blocked_to_planes(
   const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
   int64_t p_begin, int64_t p_end);
 
+/// y[c · rows + r] = x[r · columns + c] for rows [r_begin, r_end) of one rows × columns
+/// matrix: a transpose, 16 × 16 at a time.
+void gc_transpose(
+  const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end);
+
 /// y = x · gate for blocks [block_begin, block_end) of one blocked image of `positions`
 /// positions per block: every position of block b multiplied lane by lane by
 /// gate[16 b ..< 16 b + 16] (the gate padded to whole blocks).

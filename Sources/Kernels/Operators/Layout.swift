@@ -1,3 +1,5 @@
+import CKernels
+
 /// Copies that move float elements without computing: transposes, slices, gathers,
 /// concatenations, splits and padding.
 package enum Layout {
@@ -24,34 +26,28 @@ package enum Layout {
   }
 
   /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`: a transpose that
-  /// swaps two groups of dimensions (NCHW ↔ NHWC), in 32 × 32 tiles so that both the
-  /// reads and the writes use whole cache lines, the tiles spread over threads.
+  /// swaps two groups of dimensions (NCHW ↔ NHWC), 16 × 16 floats at a time (16 vector
+  /// loads, a transpose in registers, 16 vector stores), runs of 16 rows spread over
+  /// threads.
   package static func transposeMatrices(
     _ x: UnsafePointer<Float>, batch: Int, rows: Int, columns: Int,
     into y: UnsafeMutablePointer<Float>
   ) {
-    let tile = 32
-    let (rowTiles, columnTiles) = ((rows + tile - 1) / tile, (columns + tile - 1) / tile)
-    let tasks = batch * rowTiles
+    let runs = (rows + 15) / 16
+    // Up to 8 parts a matrix: a few per thread even for 96 rows (6 runs).
+    let parts = Swift.min(runs, 8)
     let work = { (task: Int) in
-      let (b, rowTile) = task.quotientAndRemainder(dividingBy: rowTiles)
-      let source = unsafe x + b * rows * columns
-      let target = unsafe y + b * rows * columns
-      let r0 = rowTile * tile
-      let r1 = Swift.min(r0 + tile, rows)
-      for columnTile in 0..<columnTiles {
-        let c0 = columnTile * tile
-        let c1 = Swift.min(c0 + tile, columns)
-        for c in c0..<c1 {
-          let out = unsafe target + c * rows
-          for r in r0..<r1 { unsafe out[r] = source[r * columns + c] }
-        }
-      }
+      let (b, part) = task.quotientAndRemainder(dividingBy: parts)
+      let offset = b * rows * columns
+      unsafe gc_transpose(
+        x + offset, y + offset, Int64(rows), Int64(columns),
+        Int64(Swift.min(rows, runs * part / parts * 16)),
+        Int64(Swift.min(rows, runs * (part + 1) / parts * 16)))
     }
     if batch * rows * columns < 1 << 15 {
-      for task in 0..<tasks { work(task) }
+      for task in 0..<(batch * parts) { work(task) }
     } else {
-      Threads.parallelFor(tasks, work)
+      Threads.parallelFor(batch * parts, work)
     }
   }
 
