@@ -48,3 +48,22 @@ float gc_sum(const float *x, int64_t count) {
 #endif
   return gc_sum_generic(x, count);
 }
+
+void gc_layer_norm_avx512(
+  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
+  float epsilon);
+void gc_layer_norm_generic(
+  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
+  float epsilon);
+
+void gc_layer_norm(
+  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
+  float epsilon) {
+#if defined(__x86_64__)
+  if (gc_has_avx512()) {
+    gc_layer_norm_avx512(x, y, rows, inner, scale, bias, epsilon);
+    return;
+  }
+#endif
+  gc_layer_norm_generic(x, y, rows, inner, scale, bias, epsilon);
+}

@@ -309,10 +309,10 @@ package final class BlockedConvolution: @unchecked Sendable {
         AlignedBuffer(count: self.geometry.batch * self.inBlocks * self.positions * BlockedLayout.lanes)
       } : []
     defer { subsamplePool.give(copies) }
-    var x = x
+    var x = unsafe x
     if let copy = copies.first {
       unsafe subsample(x, into: copy.pointer, threads: threads)
-      x = unsafe UnsafePointer(copy.pointer)
+      unsafe x = UnsafePointer(copy.pointer)
     }
     // Items per image: ranges of positions (rows), outside runs of consecutive panels
     // (blocks); at least one range per thread (each thread's share of the items is then its
@@ -420,9 +420,9 @@ package final class BlockedConvolution: @unchecked Sendable {
           activation: activation.map { Int32($0.rawValue) } ?? -1)
         if inside {
           unsafe args.source = xImage + row0 * inW + column0
-          args.row_stride = Int64(g.dilation[0] * inW)
-          args.column_stride = 1
-          args.lane_stride = Int64(inH * inW)
+          unsafe args.row_stride = Int64(g.dilation[0] * inW)
+          unsafe args.column_stride = 1
+          unsafe args.lane_stride = Int64(inH * inW)
         } else {
           unsafe gc_blocked_stage(
             xImage, Int64(planes ? cin : inBlocks), Int64(inH), Int64(inW), Int64(row0),
@@ -433,7 +433,7 @@ package final class BlockedConvolution: @unchecked Sendable {
           unsafe args.w = weights + panel * k * width * lanes
           unsafe args.bias = UnsafePointer(bias.pointer + panel * width * lanes)
           unsafe args.y = yImage + (panel * width * positions + oy * outW + ox) * lanes
-          args.blocks = Int32(min(width, outBlocks - panel * width))
+          unsafe args.blocks = Int32(min(width, outBlocks - panel * width))
           unsafe gc_blocked_dense(&args)
         }
       }

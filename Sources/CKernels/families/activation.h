@@ -93,3 +93,33 @@ float GC_ISA(gc_sum)(const float *x, int64_t count) {
   for (int l = 0; l < 16; l++) total += s[l];
   return total;
 }
+
+void GC_ISA(gc_layer_norm)(
+  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
+  float epsilon) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *source = x + r * inner;
+    float *target = y + r * inner;
+    const float mean = GC_ISA(gc_sum)(source, inner) / (float)inner;
+    gc_v16 squares = gc_splat(0);
+    int64_t i = 0;
+    for (; i + 16 <= inner; i += 16) {
+      const gc_v16 d = gc_load(source + i) - mean;
+      squares += d * d;
+    }
+    if (i < inner) {  // the lanes past the row count nothing
+      const gc_v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+      const gc_v16 d = gc_load_first(source + i, inner - i) - mean;
+      squares += act_select((act_i16)(lane < (float)(inner - i)), d * d, gc_splat(0));
+    }
+    float total = 0;
+    for (int l = 0; l < 16; l++) total += squares[l];
+    const float inverse = 1.0f / __builtin_sqrtf(total / (float)inner + epsilon);
+    for (int64_t i = 0; i < inner; i += 16) {
+      const int64_t n = inner - i < 16 ? inner - i : 16;
+      gc_v16 v = (gc_load_first(source + i, n) - mean) * inverse * gc_load_first(scale + i, n);
+      if (bias) v += gc_load_first(bias + i, n);
+      gc_store_first(target + i, v, n);
+    }
+  }
+}

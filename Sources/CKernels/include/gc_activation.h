@@ -48,6 +48,13 @@ void gc_binary_rows(
 /// The sum of x[0 ..< count], in 64 interleaved partial sums.
 float gc_sum(const float *x, int64_t count);
 
+/// Layer normalization of `rows` rows of `inner` floats: y = (x − mean) / sqrt(variance +
+/// epsilon) · scale + bias (bias may be NULL), the variance the mean squared deviation.
+/// y may be x.
+void gc_layer_norm(
+  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
+  float epsilon);
+
 #ifdef __cplusplus
 }
 #endif

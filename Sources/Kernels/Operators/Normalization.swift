@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -73,33 +75,10 @@ package enum Normalization {
     let rows = count / inner
     let rowsPerBlock = max(1, (1 << 14) / inner)
     Threads.parallelFor((rows + rowsPerBlock - 1) / rowsPerBlock) { block in
-      for row in (block * rowsPerBlock)..<Swift.min(rows, (block + 1) * rowsPerBlock) {
-        let (source, target) = unsafe (x + row * inner, y + row * inner)
-        let mean = unsafe sum(UnsafeBufferPointer(start: source, count: inner)) / Float(inner)
-        var squares = SIMD8<Float>()
-        var total: Float = 0
-        var i = 0
-        while i + 8 <= inner {
-          var d = SIMD8<Float>()
-          for lane in 0..<8 { unsafe d[lane] = source[i + lane] - mean }
-          squares += d * d
-          i += 8
-        }
-        total = squares.sum()
-        while i < inner {
-          let d = unsafe source[i] - mean
-          total += d * d
-          i += 1
-        }
-        let inverse = 1 / (total / Float(inner) + epsilon).squareRoot()
-        if let bias = unsafe bias {
-          for i in 0..<inner {
-            unsafe target[i] = (source[i] - mean) * inverse * scale[i] + bias[i]
-          }
-        } else {
-          for i in 0..<inner { unsafe target[i] = (source[i] - mean) * inverse * scale[i] }
-        }
-      }
+      let first = block * rowsPerBlock
+      let count = Swift.min(rows, first + rowsPerBlock) - first
+      unsafe gc_layer_norm(
+        x + first * inner, y + first * inner, Int64(count), Int64(inner), scale, bias, epsilon)
     }
   }
 
