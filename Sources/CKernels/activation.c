@@ -1,36 +1,14 @@
-#include "CKernels.h"
+#include "dispatch.h"
 
-void gc_activation_avx512(gc_activation_kind kind, const float *x, float *y, int64_t count);
-void gc_activation_generic(gc_activation_kind kind, const float *x, float *y, int64_t count);
+GC_DISPATCH(
+  gc_activation, (gc_activation_kind kind, const float *x, float *y, int64_t count),
+  (kind, x, y, count))
 
-void gc_activation(gc_activation_kind kind, const float *x, float *y, int64_t count) {
-#if defined(__x86_64__)
-  if (gc_has_avx512()) {
-    gc_activation_avx512(kind, x, y, count);
-    return;
-  }
-#endif
-  gc_activation_generic(kind, x, y, count);
-}
-
-void gc_binary_avx512(
-  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
-  int64_t count);
-void gc_binary_generic(
-  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
-  int64_t count);
-
-void gc_binary(
-  gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
-  int64_t count) {
-#if defined(__x86_64__)
-  if (gc_has_avx512()) {
-    gc_binary_avx512(kind, y, a, a_step, b, b_step, count);
-    return;
-  }
-#endif
-  gc_binary_generic(kind, y, a, a_step, b, b_step, count);
-}
+GC_DISPATCH(
+  gc_binary,
+  (gc_binary_kind kind, float *y, const float *a, int64_t a_step, const float *b, int64_t b_step,
+   int64_t count),
+  (kind, y, a, a_step, b, b_step, count))
 
 void gc_binary_rows(
   gc_binary_kind kind, float *y, const float *a, int64_t a_row, int64_t a_step, const float *b,
@@ -49,21 +27,8 @@ float gc_sum(const float *x, int64_t count) {
   return gc_sum_generic(x, count);
 }
 
-void gc_layer_norm_avx512(
-  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
-  float epsilon);
-void gc_layer_norm_generic(
-  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
-  float epsilon);
-
-void gc_layer_norm(
-  const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
-  float epsilon) {
-#if defined(__x86_64__)
-  if (gc_has_avx512()) {
-    gc_layer_norm_avx512(x, y, rows, inner, scale, bias, epsilon);
-    return;
-  }
-#endif
-  gc_layer_norm_generic(x, y, rows, inner, scale, bias, epsilon);
-}
+GC_DISPATCH(
+  gc_layer_norm,
+  (const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
+   float epsilon),
+  (x, y, rows, inner, scale, bias, epsilon))
