@@ -9,7 +9,8 @@ import Tensors
 /// (ky, kx) of output position o reads input position o + (ky · dh − top) · width + kx · dw −
 /// left for every o: one shifted load per tap and output vector, under a mask of the lanes
 /// whose input lies inside the plane (the padding reads nothing and adds zero). Up to 16
-/// vectors of one channel, or of 2 or 4 channels of a small plane, stay in registers across
+/// vectors of one channel, or of 4 channels of a plane of up to 64 positions (which then read
+/// each tap's masks once for all 4), stay in registers across
 /// all the taps. The row kernels of `DirectConvolution` stage padded rows and fill 16-lane
 /// vectors with the 7 or 14 columns of a late layer's row; here every lane of a flat plane
 /// is used, with no staging.

@@ -17,6 +17,7 @@ extension KernelSettingsSuites {
     static let cases: [Case] = [
       Case([1, 37, 7, 7], [37, 1, 3, 3], .init(padding: 1, groups: 37)),  // 4 vectors
       Case([1, 9, 3, 4], [9, 1, 3, 3], bias: false, .init(padding: 1, groups: 9)),  // 1 vector
+      Case([1, 6, 5, 5], [6, 1, 3, 3], .init(padding: 1, groups: 6)),  // 2 vectors, 4 + 1 + 1
       Case([1, 5, 6, 6], [10, 1, 3, 3], .init(padding: 1, groups: 5)),  // multiplier 2
       Case([1, 6, 9, 9], [6, 1, 3, 3], .init(padding: 2, dilation: 2, groups: 6)),
       Case([1, 7, 8, 5], [7, 1, 3, 3], .init(padding: [2, 0, 1, 2], groups: 7)),  // height 9

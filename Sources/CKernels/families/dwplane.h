@@ -8,6 +8,8 @@
 /// Vectors of accumulators per channel at most, and channels computed together at most.
 #define DWPLANE_VECTORS 16
 #define DWPLANE_CHANNELS 4
+/// Vectors per channel up to which the masks of a tap are read once for all its channels.
+#define DWPLANE_FEW_VECTORS 4
 
 /// acc + p[lane] · w in the lanes set in `mask`, acc in the others; lanes not set are not
 /// read (they may lie outside the plane). Under AVX-512 one multiply-add with a masked memory
@@ -54,6 +56,11 @@ static inline __attribute__((always_inline)) void GC_ISA(dwplane_block)(
   for (int64_t t = 0; t < g->taps; t++) {
     const int64_t shift = g->offsets[t];
     const uint16_t *m = masks + t * g->vectors;
+    // A few vectors' masks are read once per tap for all the channels, into mask registers
+    // (seven can mask); more would be read again per channel.
+    uint16_t few[DWPLANE_FEW_VECTORS];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < DWPLANE_FEW_VECTORS; v++) few[v] = NV <= DWPLANE_FEW_VECTORS && v < NV ? m[v] : 0;
 #pragma clang loop unroll(full)
     for (int c = 0; c < DWPLANE_CHANNELS; c++) {
       if (c >= C) continue;
@@ -61,7 +68,9 @@ static inline __attribute__((always_inline)) void GC_ISA(dwplane_block)(
       const float *p = x[c] + shift;
 #pragma clang loop unroll(full)
       for (int v = 0; v < DWPLANE_VECTORS; v++)
-        if (v < NV) acc[c][v] = GC_ISA(dwplane_fma)(acc[c][v], p + 16 * v, wv, m[v]);
+        if (v < NV)
+          acc[c][v] = GC_ISA(dwplane_fma)(
+            acc[c][v], p + 16 * v, wv, NV <= DWPLANE_FEW_VECTORS ? few[v] : m[v]);
     }
   }
 #pragma clang loop unroll(full)
@@ -84,9 +93,10 @@ static inline __attribute__((always_inline)) void GC_ISA(dwplane_block)(
 #define DWPLANE_CASES_2(NV) DWPLANE_CASE(NV, 1) DWPLANE_CASE(NV, 2)
 #define DWPLANE_CASES_4(NV) DWPLANE_CASE(NV, 1) DWPLANE_CASE(NV, 4)
 
-/// Channels computed together for blocks of `nv` vectors: about 8 accumulators, enough to
-/// hide the multiply-add latency; more would leave too few registers for the loaded inputs.
-static inline int GC_ISA(dwplane_channels)(int64_t nv) { return nv <= 2 ? 4 : nv <= 4 ? 2 : 1; }
+/// Channels computed together for blocks of `nv` vectors: four for small planes (up to 16
+/// accumulators, every tap's masks read once for all four), else one, whose accumulators
+/// leave registers for the loaded inputs.
+static inline int GC_ISA(dwplane_channels)(int64_t nv) { return nv <= 4 ? 4 : 1; }
 
 void GC_ISA(gc_dwplane)(const gc_dwplane_args *g) {
   const int64_t widest = g->vectors < DWPLANE_VECTORS ? g->vectors : DWPLANE_VECTORS;
@@ -96,7 +106,7 @@ void GC_ISA(gc_dwplane)(const gc_dwplane_args *g) {
     for (int64_t v0 = 0; v0 < g->vectors; v0 += DWPLANE_VECTORS) {
       const int64_t nv = g->vectors - v0 < DWPLANE_VECTORS ? g->vectors - v0 : DWPLANE_VECTORS;
       switch (nv * 8 + c) {
-        DWPLANE_CASES_4(1) DWPLANE_CASES_4(2) DWPLANE_CASES_2(3) DWPLANE_CASES_2(4)
+        DWPLANE_CASES_4(1) DWPLANE_CASES_4(2) DWPLANE_CASES_4(3) DWPLANE_CASES_4(4)
         DWPLANE_CASES_1(5) DWPLANE_CASES_1(6) DWPLANE_CASES_1(7) DWPLANE_CASES_1(8)
         DWPLANE_CASES_1(9) DWPLANE_CASES_1(10) DWPLANE_CASES_1(11) DWPLANE_CASES_1(12)
         DWPLANE_CASES_1(13) DWPLANE_CASES_1(14) DWPLANE_CASES_1(15) DWPLANE_CASES_1(16)
