@@ -13,6 +13,14 @@ public struct Tolerance: Sendable {
 
   /// Float32 arithmetic against an exact result: absolute 1e-5, relative 1e-4.
   public static let float32 = Tolerance(absolute: 1e-5, relative: 1e-4)
+
+  /// `float32`, with the absolute part at least 1e-5 of `scale` (the largest expected
+  /// magnitude): for deep chains of random weights, whose outputs in the hundreds are sums of
+  /// hundreds of products, an output that cancels to near zero keeps the rounding of its
+  /// terms, which differs with the order of the sums and with fused or separate multiply-adds.
+  public static func float32(scale: Float) -> Tolerance {
+    Tolerance(absolute: max(float32.absolute, 1e-5 * scale), relative: float32.relative)
+  }
 }
 
 /// Expects equal shapes and every element within `tolerance` (|a - e| <= abs + rel * |e|,
