@@ -91,16 +91,20 @@ package enum BlockedLayout {
   /// Floats below which a layout change runs on one thread.
   static let parallelCount = 1 << 15
 
+  /// Items per thread's share of a pass, about: the last ones balance the threads when the
+  /// machine delays one.
+  static let itemsPerShare = 4
+
   /// Runs `body(worker, image, range, blocks)` over `threads` threads for every image, every
   /// one of `ranges` ranges of its rows or positions, and runs of consecutive blocks (or
   /// panels) of `blocks`: ranges outside runs, so that each thread's share of the items
-  /// (`Threads.forEachItem`) is its part of the plane, with enough runs for about 4 items
-  /// per share of `shares`.
+  /// (`Threads.forEachItem`) is its part of the plane, with enough runs for about
+  /// `itemsPerShare` items per share of `shares`.
   static func forEachPiece(
     images: Int, ranges: Int, blocks: Int, shares: Int, threads: Int,
     _ body: (_ worker: Int, _ image: Int, _ range: Int, _ blocks: Range<Int>) -> Void
   ) {
-    let runs = min(blocks, (4 * shares + ranges - 1) / ranges)
+    let runs = min(blocks, (itemsPerShare * shares + ranges - 1) / ranges)
     Threads.forEachItem(images * ranges * runs, threads: threads) { worker, item in
       let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
       let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
@@ -316,15 +320,17 @@ package final class BlockedConvolution: @unchecked Sendable {
     }
     // Items per image: ranges of positions (rows), outside runs of consecutive panels
     // (blocks); at least one range per thread (each thread's share of the items is then its
-    // part of the plane), and a few items per thread.
+    // part of the plane), and about 4 items per thread: with fewer than 4 panels, more
+    // ranges, so that a thread done early can take the last items of one the machine delays.
     let perImage = geometry.batch == 1 ? threads : 1
+    let rangesPerShare = max(1, BlockedLayout.itemsPerShare / panels)
     let ranges: Int
     switch kind {
     case .pointwise:
       let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
-      ranges = max(1, min(tiles, perImage))
+      ranges = max(1, min(tiles, perImage * rangesPerShare))
     case .grouped, .dense:
-      ranges = max(1, min(geometry.ySize[0], perImage))
+      ranges = max(1, min(geometry.ySize[0], perImage * rangesPerShare))
     }
     let stages =
       kind == .dense ? stagePool.take(threads) { AlignedBuffer(count: self.stageCount) } : []
