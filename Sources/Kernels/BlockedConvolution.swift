@@ -28,11 +28,42 @@ package enum BlockedLayout {
       return
     }
     let threads = count(shape) < parallelCount ? 1 : Threads.count
-    Threads.forEachItem(batch * blocks, threads: threads) { _, item in
-      let (image, block) = item.quotientAndRemainder(dividingBy: blocks)
-      unsafe gc_blocked_mean(
-        x + image * blocks * lanes * positions, y + image * channels, Int64(channels),
-        Int64(positions), Int64(block))
+    guard threads > 1, blocks < itemsPerShare * threads || positions >= 1024 else {
+      Threads.forEachItem(batch * blocks, threads: threads) { _, item in
+        let (image, block) = item.quotientAndRemainder(dividingBy: blocks)
+        unsafe gc_blocked_mean(
+          x + image * blocks * lanes * positions, y + image * channels, Int64(channels),
+          Int64(positions), Int64(block))
+      }
+      return
+    }
+    // Few blocks, or a large plane: ranges of positions, each thread's share the part of the
+    // plane the layer before wrote there, every block's mean over each range; then their
+    // weighted sum.
+    let ranges = min(positions, itemsPerShare * threads)
+    var partial = [Float](repeating: 0, count: batch * ranges * blocks * lanes)
+    unsafe partial.withUnsafeMutableBufferPointer { partial in
+      let partial = unsafe partial.baseAddress!
+      Threads.forEachItem(batch * ranges, threads: threads) { _, item in
+        let (image, range) = item.quotientAndRemainder(dividingBy: ranges)
+        let begin = positions * range / ranges
+        let count = positions * (range + 1) / ranges - begin
+        for block in 0..<blocks {
+          unsafe gc_blocked_mean(
+            x + ((image * blocks + block) * positions + begin) * lanes,
+            partial + (item * blocks + block) * lanes, Int64(lanes), Int64(count), 0)
+        }
+      }
+      for image in 0..<batch {
+        for channel in 0..<channels {
+          var sum: Float = 0
+          for range in 0..<ranges {
+            let count = positions * (range + 1) / ranges - positions * range / ranges
+            sum += unsafe partial[((image * ranges + range) * blocks) * lanes + channel] * Float(count)
+          }
+          unsafe y[image * channels + channel] = sum / Float(positions)
+        }
+      }
     }
   }
 

@@ -222,6 +222,30 @@ extension KernelSettingsSuites {
       }
     }
 
+    /// The global average pooling of the blocked layout, shared by threads by blocks (many of
+    /// them) and by ranges of positions (few blocks; fewer positions than ranges; a batch).
+    @Test(arguments: [[2, 20, 40, 41], [1, 150, 15, 15], [700, 20, 1, 3]])
+    func meanMatchesThePlainSums(_ shape: [Int]) throws {
+      let x = try Tensor.random(shape: shape, seed: 3)
+      let (channels, plane) = (shape[1], shape[2] * shape[3])
+      var expected = [Float](repeating: 0, count: shape[0] * channels)
+      for i in x.scalars.indices { expected[i / plane] += x.scalars[i] }
+      expected = expected.map { $0 / Float(plane) }
+      let blocked = Self.blocked(x.scalars, shape: shape)
+      forEachKernelConfiguration { configuration in
+        var mean = [Float](repeating: .nan, count: expected.count)
+        blocked.withUnsafeBufferPointer { x in
+          mean.withUnsafeMutableBufferPointer { mean in
+            BlockedLayout.mean(x.baseAddress!, into: mean.baseAddress!, shape: shape)
+          }
+        }
+        expectClose(
+          try! Tensor(shape: [shape[0], channels], scalars: mean),
+          try! Tensor(shape: [shape[0], channels], scalars: expected), .float32,
+          "\(shape), \(configuration)")
+      }
+    }
+
     /// Max pooling of the blocked layout against the plain pooling kernel, through the layout
     /// changes: a window past the padded edge (ceil mode), dilation, and a plane large
     /// enough to be shared by threads.
