@@ -195,11 +195,12 @@ struct GradientCase: CustomStringConvertible, CustomTestStringConvertible, Senda
     }
 
     // The functional form gives the same three gradients (to rounding: suites running
-    // alongside may change the thread count between the two calls, and with it the order
-    // in which partial sums are added).
+    // alongside may change the thread count or the instruction set between the two calls,
+    // and with them the order in which partial sums are added and whether multiply-adds are
+    // fused; a weight gradient of 0.0475, a sum of products around 1, came out 1.9e-6 apart).
     let functional = try convolutionBackward(
       gradOutput: dy, input: x, weight: w, includeBias: c.bias, options: c.options)
-    let rounding = Tolerance(absolute: 1e-6, relative: 1e-6)
+    let rounding = Tolerance(absolute: 1e-5, relative: 1e-5)
     expectClose(functional.input, gradients.input, rounding, "\(c): functional input gradient")
     expectClose(functional.weight, gradients.weight, rounding, "\(c): functional weight gradient")
     #expect((functional.bias == nil) == (gradients.bias == nil), "\(c): functional bias gradient")
