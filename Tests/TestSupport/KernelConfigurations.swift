@@ -35,3 +35,12 @@ public func lockKernelSettings() { kernelSettingsLock.lock() }
 
 /// Gives back the lock `lockKernelSettings()` took.
 public func unlockKernelSettings() { kernelSettingsLock.unlock() }
+
+/// `body` while no other test changes the process-wide kernel settings: for results compared
+/// exactly, which a change of instruction set or thread count in the middle of a call (from a
+/// suite running alongside) could round differently.
+public func withSteadyKernelSettings<T>(_ body: () throws -> T) rethrows -> T {
+  kernelSettingsLock.lock()
+  defer { kernelSettingsLock.unlock() }
+  return try body()
+}
