@@ -9,7 +9,6 @@
 
 #ifndef GC_BLOCKED_FAMILY_HELPERS
 #define GC_BLOCKED_FAMILY_HELPERS
-typedef int32_t gc_blocked_i16 __attribute__((vector_size(64), aligned(4)));
 /// The clamp, then the activation, of one stored vector.
 static inline __attribute__((always_inline)) gc_v16 gc_blocked_finish(
   gc_v16 v, const float *clamp, int activation) {
@@ -218,15 +217,6 @@ void GC_ISA(gc_blocked_stage)(
 
 // MARK: - Max pooling
 
-static inline __attribute__((always_inline)) gc_v16 GC_ISA(blocked_max)(gc_v16 a, gc_v16 b) {
-#if defined(GC_VECTOR_AVX512)
-  return (gc_v16)_mm512_max_ps((__m512)a, (__m512)b);
-#else
-  const gc_blocked_i16 take = (gc_blocked_i16)(a > b);
-  return (gc_v16)(((gc_blocked_i16)a & take) | ((gc_blocked_i16)b & ~take));
-#endif
-}
-
 /// The maximum of a 3 × 3 window inside the input (no dilation) at `at`, rows `row` floats
 /// apart, taken in the order of the general loop (a NaN skipped alike), unrolled: no loop
 /// bounds to find and no branches, so the windows of consecutive outputs overlap in flight.
@@ -236,7 +226,7 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(blocked_max3x3)(
 #pragma clang loop unroll(full)
   for (int ky = 0; ky < 3; ky++)
 #pragma clang loop unroll(full)
-    for (int kx = 0; kx < 3; kx++) acc = GC_ISA(blocked_max)(gc_load(at + ky * row + kx * 16), acc);
+    for (int kx = 0; kx < 3; kx++) acc = gc_max(gc_load(at + ky * row + kx * 16), acc);
   return acc;
 }
 
@@ -262,7 +252,7 @@ void GC_ISA(gc_blocked_max_pool)(const gc_blocked_max_pool_args *g) {
       for (int64_t ky = ky_lo; ky < ky_hi; ky++) {
         const float *row = g->x + ((y0 + ky * g->dilation_h) * g->in_w + x0) * 16;
         for (int64_t kx = kx_lo; kx < kx_hi; kx++)
-          acc = GC_ISA(blocked_max)(gc_load(row + kx * g->dilation_w * 16), acc);
+          acc = gc_max(gc_load(row + kx * g->dilation_w * 16), acc);
       }
       gc_store(g->y + (oy * g->out_w + ox) * 16, acc);
     }

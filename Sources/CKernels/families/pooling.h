@@ -8,21 +8,6 @@
 #include <float.h>
 #include <string.h>
 
-#ifndef GC_POOLING_FAMILY_TYPES
-#define GC_POOLING_FAMILY_TYPES
-typedef int32_t gc_pool_i16 __attribute__((vector_size(64), aligned(4)));
-#endif
-
-/// w > acc ? w : acc in every lane: a NaN in w is skipped.
-static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_max)(gc_v16 acc, gc_v16 w) {
-#if defined(GC_VECTOR_AVX512)
-  return (gc_v16)_mm512_max_ps((__m512)w, (__m512)acc);
-#else
-  gc_pool_i16 take = (gc_pool_i16)(w > acc);
-  return (gc_v16)(((gc_pool_i16)w & take) | ((gc_pool_i16)acc & ~take));
-#endif
-}
-
 /// Lane i < n holds p[i * s] (n in 1...16), reading nothing past p[(n - 1) * s]; the other
 /// lanes are unspecified.
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_gather)(
@@ -57,7 +42,7 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_gather)(
 /// a ∘ b: the max (w > acc ? w : acc) or the sum.
 static inline __attribute__((always_inline)) gc_v16 GC_ISA(pool_fold)(
   int average, gc_v16 acc, gc_v16 w) {
-  return average ? acc + w : GC_ISA(pool_max)(acc, w);
+  return average ? acc + w : gc_max(w, acc);  // a NaN in w is skipped
 }
 
 /// The rows of output row (oz, oy)'s windows (their valid depth and height taps) folded

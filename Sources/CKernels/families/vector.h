@@ -38,6 +38,18 @@ static inline __attribute__((always_inline)) gc_v16 gc_broadcast(const float *s)
   float v = *s;
   return (gc_v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
 }
+/// a > b ? a : b in every lane: a NaN in a gives b, so that a maximum taken as
+/// gc_max(value, acc) skips NaN values (one `vmaxps` under AVX-512).
+static inline __attribute__((always_inline)) gc_v16 gc_max(gc_v16 a, gc_v16 b) {
+#if defined(GC_VECTOR_AVX512)
+  return (gc_v16)_mm512_max_ps((__m512)a, (__m512)b);
+#else
+  typedef int32_t bits __attribute__((vector_size(64), aligned(4)));
+  const bits take = (bits)(a > b);
+  return (gc_v16)(((bits)a & take) | ((bits)b & ~take));
+#endif
+}
+
 /// min(max(v, clamp[0]), clamp[1]) in every lane: a fused ReLU or clip on a kernel's output.
 static inline __attribute__((always_inline)) gc_v16 gc_clamp(gc_v16 v, const float *clamp) {
   v = __builtin_elementwise_max(v, gc_splat(clamp[0]));
