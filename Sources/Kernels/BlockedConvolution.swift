@@ -353,13 +353,17 @@ package final class BlockedConvolution: @unchecked Sendable {
     // (blocks); at least one range per thread (each thread's share of the items is then its
     // part of the plane), and about 4 items per thread: with fewer than 4 panels, more
     // ranges, so that a thread done early can take the last items of one the machine delays.
+    // A pointwise pass over a small plane (a 7 × 7 one: 7 tiles) with many panels shares its
+    // panels instead: each thread then reads only its panels' weights (the pass reads more
+    // weight than input), and whole panels balance the threads where 7 tiles cannot.
     let perImage = geometry.batch == 1 ? threads : 1
     let rangesPerShare = max(1, BlockedLayout.itemsPerShare / panels)
     let ranges: Int
     switch kind {
     case .pointwise:
       let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
-      ranges = max(1, min(tiles, perImage * rangesPerShare))
+      let sharePanels = panels >= 4 * perImage && tiles < 4 * perImage
+      ranges = sharePanels ? 1 : max(1, min(tiles, perImage * rangesPerShare))
     case .grouped, .dense:
       ranges = max(1, min(geometry.ySize[0], perImage * rangesPerShare))
     }
@@ -492,9 +496,9 @@ package final class BlockedConvolution: @unchecked Sendable {
     switch kind {
     case .pointwise:
       let mr = Int(GC_BLOCKED_POINTWISE_MR)
-      let tiles = (positions + mr - 1) / mr
-      let begin = min(positions, tiles * range / ranges * mr)
-      let end = min(positions, tiles * (range + 1) / ranges * mr)
+      // Ranges of as even a number of positions as can be (the C loop evens out its tiles).
+      let begin = positions * range / ranges
+      let end = positions * (range + 1) / ranges
       let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
       let k = inBlocks * lanes
       // K in slices whose rows of the panel stay in L1 while the tiles of a piece of the

@@ -28,6 +28,10 @@ extension KernelSettingsSuites {
       Case([1, 40, 1, 11], [17, 40, 1, 1]),  // 11 positions
       Case([1, 8, 3, 4], [33, 8, 1, 1]),  // 12 positions
       Case([1, 150, 2, 7], [20, 150, 1, 1]),  // 14 positions; 10 input blocks: 2 K slices
+      // 25 positions over 9 panels (the last of 1 block): threads share the panels, each
+      // call's tiles evened out (7, 6, 6, 6).
+      Case([1, 20, 5, 5], [520, 20, 1, 1]),
+      Case([1, 33, 3, 9], [17, 33, 1, 1]),  // 27 positions in 2 ranges: tiles of 7 and 6
       // Strided (downsampling) 1×1s: the positions read, copied side by side.
       Case([1, 32, 8, 8], [48, 32, 1, 1], .init(stride: 2)),
       Case([2, 40, 9, 11], [70, 40, 1, 1], .init(stride: 2)),  // odd sides: 5 × 6

@@ -94,9 +94,13 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
   GC_BLOCKED_POINTWISE_CASE(MR, 3) GC_BLOCKED_POINTWISE_CASE(MR, 4)
 
 void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
-  for (int64_t p = g->p_begin, tile = 0; p < g->p_end; p += GC_BLOCKED_POINTWISE_MR, tile++) {
-    int mr = g->p_end - p < GC_BLOCKED_POINTWISE_MR ? (int)(g->p_end - p)
-                                                     : GC_BLOCKED_POINTWISE_MR;
+  // The fewest tiles that cover the positions, as even as possible (49 positions: 7 of 7,
+  // 25: 7, 6, 6, 6), so that a range of any length costs about its length.
+  const int64_t count = g->p_end - g->p_begin;
+  const int64_t tiles = (count + GC_BLOCKED_POINTWISE_MR - 1) / GC_BLOCKED_POINTWISE_MR;
+  for (int64_t tile = 0; tile < tiles; tile++) {
+    const int64_t p = g->p_begin + count * tile / tiles;
+    const int mr = (int)(g->p_begin + count * (tile + 1) / tiles - p);
     switch (mr * 8 + g->blocks) {
       GC_BLOCKED_POINTWISE_CASES(7)
       GC_BLOCKED_POINTWISE_CASES(6)
