@@ -30,6 +30,11 @@ GC_DISPATCH(
    int64_t block_end),
   (x, gate, y, positions, block_begin, block_end))
 GC_DISPATCH(
+  gc_blocked_add_finish,
+  (float *y, const float *partial, int64_t begin, int64_t end, const float *clamp,
+   int32_t activation),
+  (y, partial, begin, end, clamp, activation))
+GC_DISPATCH(
   gc_transpose,
   (const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end),
   (x, y, rows, columns, r_begin, r_end))

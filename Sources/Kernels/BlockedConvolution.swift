@@ -367,6 +367,12 @@ package final class BlockedConvolution: @unchecked Sendable {
     case .grouped, .dense:
       ranges = max(1, min(geometry.ySize[0], perImage * rangesPerShare))
     }
+    if kind == .pointwise, let parts = kParts(threads: threads) {
+      unsafe forwardSharingK(
+        parts: parts, x: x, y: y, weights: weights, clamp: clamp, activation: activation,
+        adding: adding)
+      return
+    }
     let stages =
       kind == .dense ? stagePool.take(threads) { AlignedBuffer(count: self.stageCount) } : []
     defer { stagePool.give(stages) }
@@ -389,6 +395,90 @@ package final class BlockedConvolution: @unchecked Sendable {
   }
 
   private let subsamplePool = ScratchPool<AlignedBuffer>()
+
+  /// The parts a pointwise pass shares its K among, one per thread, or nil to share its
+  /// positions or panels: for one image of few tiles (a 7 × 7 plane) and few panels, with
+  /// at least a K slice per part and at least 3 times as many input channels as output
+  /// channels (a projection). Sharing positions, each thread would read every weight (the
+  /// pass reads more weight than input) and 7 tiles cannot balance two threads; parts of K
+  /// each read their own weights, and then the partial sums cross from core to core: worth
+  /// it when they are small beside the weights (1152 → 192 on 7 × 7: 0.91× time; 440 →
+  /// 440: 1.13×).
+  private func kParts(threads: Int) -> Int? {
+    let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
+    guard geometry.batch == 1, threads > 1, tiles < 4 * threads, panels < 4 * threads,
+      inBlocks >= threads * Self.sliceBlocks, inBlocks >= 3 * outBlocks
+    else { return nil }
+    return threads
+  }
+
+  private let partialPool = ScratchPool<AlignedBuffer>()
+
+  /// A pointwise pass of one image whose K is shared by `parts` threads: part 0 sums its
+  /// input blocks into y (from the bias, and y when `adding`), each other part into a
+  /// partial sum of its own; then y = f(clamp(y + the partial sums)).
+  private func forwardSharingK(
+    parts: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    weights: UnsafePointer<Float>, clamp: UnsafePointer<Float>?,
+    activation: gc_activation_kind?, adding: Bool
+  ) {
+    let count = outBlocks * positions * BlockedLayout.lanes
+    let partials = partialPool.take(parts - 1) { AlignedBuffer(count: count) }
+    defer { partialPool.give(partials) }
+    Threads.forEachItem(parts, threads: parts) { _, part in
+      let target = unsafe part == 0 ? y : partials[part - 1].pointer
+      for panel in 0..<self.panels {
+        unsafe self.runPointwise(
+          positions: 0..<self.positions, panel: panel,
+          inputBlocks: (self.inBlocks * part / parts)..<(self.inBlocks * (part + 1) / parts),
+          x: x, y: target, weights: weights, adding: part == 0 && adding, finish: nil)
+      }
+    }
+    let act = activation.map { Int32($0.rawValue) } ?? -1
+    for (index, partial) in partials.enumerated() {
+      let last = index == partials.count - 1
+      unsafe gc_blocked_add_finish(
+        y, partial.pointer, 0, Int64(count), last ? clamp : nil, last ? act : -1)
+    }
+  }
+
+  /// One pointwise panel at positions `range` of one image (x, y: the image's), over input
+  /// blocks `inputBlocks`: y = the bias (when the blocks start at 0, else 0) + y (when
+  /// `adding`) + the blocks' sums, finished with `finish` (clamp, activation) unless nil.
+  /// K runs in slices whose rows of the panel stay in L1 while the tiles of a piece of the
+  /// range read them, the piece's sums staying in L1 too; later slices add to the sums in y,
+  /// the last one finishes them.
+  private func runPointwise(
+    positions range: Range<Int>, panel: Int, inputBlocks: Range<Int>, x: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, adding: Bool,
+    finish: (clamp: UnsafePointer<Float>?, activation: Int32)?
+  ) {
+    let lanes = BlockedLayout.lanes
+    let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
+    let k = inBlocks * lanes
+    let piece = Self.pieceTiles * Int(GC_BLOCKED_POINTWISE_MR)
+    for start in stride(from: range.lowerBound, to: range.upperBound, by: piece) {
+      var first = inputBlocks.lowerBound
+      while first < inputBlocks.upperBound {
+        let count = min(Self.sliceBlocks, inputBlocks.upperBound - first)
+        let last = first + count == inputBlocks.upperBound
+        // The weights that follow: the next slice, or the next panel's first.
+        let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
+        var args = unsafe gc_blocked_pointwise_args(
+          x: x + first * positions * lanes, block_stride: Int64(positions * lanes),
+          in_blocks: Int64(count), w: weights + (panel * k + first * lanes) * width * lanes,
+          bias: first == 0 ? bias.pointer + panel * width * lanes : zeros.pointer,
+          y: y + panel * width * positions * lanes, p_begin: Int64(start),
+          p_end: Int64(min(range.upperBound, start + piece)),
+          blocks: Int32(min(width, outBlocks - panel * width)),
+          add: adding || first > inputBlocks.lowerBound ? 1 : 0,
+          clamp: last ? finish?.clamp : nil, activation: last ? finish?.activation ?? -1 : -1,
+          next_w: nextSlice < self.weights.count ? weights + nextSlice : nil)
+        unsafe gc_blocked_pointwise(&args)
+        first += count
+      }
+    }
+  }
 
   /// The input positions a strided 1×1 convolution reads, as a blocked x of the output's
   /// plane.
@@ -495,37 +585,11 @@ package final class BlockedConvolution: @unchecked Sendable {
     let yImage = unsafe y + image * outBlocks * lanes * positions
     switch kind {
     case .pointwise:
-      let mr = Int(GC_BLOCKED_POINTWISE_MR)
       // Ranges of as even a number of positions as can be (the C loop evens out its tiles).
-      let begin = positions * range / ranges
-      let end = positions * (range + 1) / ranges
-      let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
-      let k = inBlocks * lanes
-      // K in slices whose rows of the panel stay in L1 while the tiles of a piece of the
-      // range read them, the piece's sums staying in L1 too; later slices add to the sums in
-      // y, the last one finishes them.
-      let slice = Self.sliceBlocks
-      let piece = Self.pieceTiles * mr
-      for start in stride(from: begin, to: end, by: piece) {
-        var first = 0
-        while first < inBlocks {
-          let count = min(slice, inBlocks - first)
-          let last = first + count == inBlocks
-          // The weights that follow: the next slice, or the next panel's first.
-          let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
-          var args = unsafe gc_blocked_pointwise_args(
-            x: xImage + first * positions * lanes, block_stride: Int64(positions * lanes),
-            in_blocks: Int64(count), w: weights + (panel * k + first * lanes) * width * lanes,
-            bias: first == 0 ? bias.pointer + panel * width * lanes : zeros.pointer,
-            y: yImage + panel * width * positions * lanes, p_begin: Int64(start),
-            p_end: Int64(min(end, start + piece)),
-            blocks: Int32(min(width, outBlocks - panel * width)), add: adding || first > 0 ? 1 : 0,
-            clamp: last ? clamp : nil, activation: last ? act : -1,
-            next_w: nextSlice < self.weights.count ? weights + nextSlice : nil)
-          unsafe gc_blocked_pointwise(&args)
-          first += count
-        }
-      }
+      unsafe runPointwise(
+        positions: (positions * range / ranges)..<(positions * (range + 1) / ranges),
+        panel: panel, inputBlocks: 0..<inBlocks, x: xImage, y: yImage, weights: weights,
+        adding: adding, finish: (clamp, act))
     case .grouped(let width):
       let (outH, outW) = (g.ySize[0], g.ySize[1])
       let taps = g.kernel[0] * g.kernel[1]

@@ -32,6 +32,9 @@ extension KernelSettingsSuites {
       // call's tiles evened out (7, 6, 6, 6).
       Case([1, 20, 5, 5], [520, 20, 1, 1]),
       Case([1, 33, 3, 9], [17, 33, 1, 1]),  // 27 positions in 2 ranges: tiles of 7 and 6
+      // 15 positions, 2 panels, 17 input blocks: 2 threads share K (8 blocks and 9 in 2
+      // slices), the second part's sums added to the first's.
+      Case([1, 260, 3, 5], [70, 260, 1, 1]),
       // Strided (downsampling) 1×1s: the positions read, copied side by side.
       Case([1, 32, 8, 8], [48, 32, 1, 1], .init(stride: 2)),
       Case([2, 40, 9, 11], [70, 40, 1, 1], .init(stride: 2)),  // odd sides: 5 × 6

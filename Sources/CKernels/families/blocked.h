@@ -549,6 +549,13 @@ void GC_ISA(gc_blocked_mean)(
   gc_store_first(y + c0, mean, channels - c0 < 16 ? channels - c0 : 16);
 }
 
+void GC_ISA(gc_blocked_add_finish)(
+  float *y, const float *partial, int64_t begin, int64_t end, const float *clamp,
+  int32_t activation) {
+  for (int64_t i = begin; i < end; i += 16)
+    gc_store(y + i, gc_blocked_finish(gc_load(y + i) + gc_load(partial + i), clamp, activation));
+}
+
 void GC_ISA(gc_blocked_gate)(
   const float *x, const float *gate, float *y, int64_t positions, int64_t block_begin,
   int64_t block_end) {

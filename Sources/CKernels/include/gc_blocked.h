@@ -155,6 +155,13 @@ void gc_blocked_gate(
   const float *x, const float *gate, float *y, int64_t positions, int64_t block_begin,
   int64_t block_end);
 
+/// y[i] = f(clamp(y[i] + partial[i])) for i in [begin, end), whole vectors (multiples of 16):
+/// the sums of a pass whose K was shared by threads, finished. clamp: bounds or NULL;
+/// activation: a gc_activation_kind, or -1.
+void gc_blocked_add_finish(
+  float *y, const float *partial, int64_t begin, int64_t end, const float *clamp,
+  int32_t activation);
+
 /// y[c] = the mean over the positions of block `block` of one blocked image, for its
 /// channels c below `channels` (y: the image's plain output, one value per channel).
 void gc_blocked_mean(
