@@ -11,7 +11,7 @@ import Tensors
 ///
 /// Loop order of a chunk (one image, group, output-channel range and up to 16 tiles):
 ///
-///     for each K block (channels whose B rows of a tile fit L1):
+///     for each K block (channels whose B rows of a tile fit L2: GemmPlan.blockLines):
 ///       prepare the block's phase planes for the chunk (unless in place)
 ///       for each 48-position tile:                    (C: gc_gemm_tiles)
 ///         for each 8 output channels:  8 × 48 microkernel over the K block,

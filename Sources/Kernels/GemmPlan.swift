@@ -25,9 +25,12 @@ struct GemmPlan {
 
   static let mr = Int(GC_GEMM_MR)
   static let nr = Int(GC_GEMM_NR)
-  /// Cache lines of B that a tile of one K block may touch, so that they stay in L1 (48 KiB)
-  /// while each 8 output channels read them: 64 channels of a 3×3 at 12 lines each.
-  static let blockLines = 768
+  /// Cache lines of B that a tile of one K block may touch (144 KiB, read from L2 by each 8
+  /// output channels): 153 channels of a 3×3 at 15 lines each. Blocks small enough for L1
+  /// (768 lines) measured slower: every block after the first stores and reloads the sums
+  /// and prepares its planes again, while L2 feeds the microkernel's B loads about as fast
+  /// (dense 3×3 of 64 or 128 channels, 0.90–0.93× time with one block; groups of 64, 0.90×).
+  static let blockLines = 2304
   /// Weights per output-channel range and K block (floats), to stay in L2 (512 KiB).
   static let rangeFloats = 128 * 1024
   /// Weights per group (bytes) beyond which they are taken to live in L3, not L2.

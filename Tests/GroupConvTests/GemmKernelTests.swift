@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The GEMM forward kernel against the reference loops, over odd shapes around its tile
-/// (8 output channels × 48 positions), its vector width (16) and its K block (576 rows), for
+/// (8 output channels × 48 positions), its vector width (16) and its K blocks (2304 lines of B), for
 /// both instruction sets and 1 and 2 threads. The output starts as NaN, so an element the
 /// kernel fails to write fails the comparison.
 extension KernelSettingsSuites {
@@ -60,7 +60,7 @@ extension KernelSettingsSuites {
       Case([1, 3, 9, 11], [5, 3, 1, 1], .init(stride: 3, padding: 1)),
       Case([1, 2, 3, 17, 4], [4, 2, 1, 1, 1]),  // 3-D
       Case([2, 5, 7, 7], [6, 5, 1, 1]),  // 49 positions: the last tile reads past x's end
-      Case([1, 400, 7, 7], [18, 200, 1, 1], .init(groups: 2)),  // K blocks, in place then not
+      Case([1, 1200, 7, 7], [18, 600, 1, 1], .init(groups: 2)),  // K blocks, in place then not
     ]
 
     static let spatial: [Case] = [
@@ -69,7 +69,7 @@ extension KernelSettingsSuites {
       Case([1, 6, 10, 10], [6, 3, 3, 3], bias: false, .init(stride: 2, padding: 1, groups: 2)),
       Case([1, 3, 11, 12], [5, 3, 3, 3], .init(stride: 3)),
       Case([1, 2, 12, 12], [6, 1, 3, 3], .init(padding: .same, dilation: 2, groups: 2)),
-      Case([1, 70, 6, 6], [33, 70, 3, 3], .init(padding: 1)),  // K = 630: two K blocks
+      Case([1, 170, 6, 6], [33, 170, 3, 3], .init(padding: 1)),  // K = 1530: two K blocks
       Case([1, 140, 5, 5], [16, 70, 3, 3], .init(padding: 1, groups: 2)),
       Case([1, 64, 16, 16], [240, 64, 3, 3], .init(padding: 1)),  // two output-channel ranges
       Case([1, 3, 9, 10], [13, 3, 2, 4], .init(padding: [1, 0, 2, 3])),  // asymmetric
