@@ -110,6 +110,9 @@ extension KernelSettingsSuites {
       Case([1, 4, 3, 4, 5], [33, 4, 2, 3, 3], .init(padding: [1, 1, 1])),  // 3-D
       Case([1, 6, 3, 5], [40, 6, 2, 2], .init(padding: [0, 0, 1, 1])),  // end padding only
       Case([1, 96, 13, 13], [72, 96, 1, 1]),  // a small plane with a long K
+      // A squeeze-and-excitation reduction: 1 position, 20 output channels in 2 vectors.
+      Case([2, 480, 1, 1], [20, 480, 1, 1]),
+      Case([1, 24, 2, 2], [24, 8, 1, 1], .init(groups: 3)),  // 8 output channels a group
     ]
 
     @Test(arguments: columns)
