@@ -45,9 +45,6 @@ struct GemmColumns {
   /// The columns layout for `plan`, or nil when the row kernels suit it as well.
   init?(_ plan: GemmPlan, threads: Int) {
     let yPerGroup = plan.yPerGroup
-    // At least 8 output channels a group (a squeeze-and-excitation reduction has 8 to 48 on
-    // one position): with fewer, a 16-lane vector is mostly idle.
-    guard yPerGroup >= 8 else { return nil }
     // The share of lanes doing useful work: in the row kernels, output positions of the
     // compute space (full tiles, and 16-lane vectors of the last one) and output channels of
     // 8-row panels; here, output channels of 16-lane vectors, less about 3% for the sums'

@@ -113,6 +113,7 @@ extension KernelSettingsSuites {
       // A squeeze-and-excitation reduction: 1 position, 20 output channels in 2 vectors.
       Case([2, 480, 1, 1], [20, 480, 1, 1]),
       Case([1, 24, 2, 2], [24, 8, 1, 1], .init(groups: 3)),  // 8 output channels a group
+      Case([1, 32, 1, 1], [4, 32, 1, 1]),  // 4 output channels: 1 vector, 12 lanes idle
     ]
 
     @Test(arguments: columns)
