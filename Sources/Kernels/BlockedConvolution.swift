@@ -41,13 +41,17 @@ package enum BlockedLayout {
     // plane the layer before wrote there, every block's mean over each range; then their
     // weighted sum.
     let ranges = min(positions, itemsPerShare * threads)
+    /// The first position of range `range`, and its number of positions.
+    func bounds(_ range: Int) -> (begin: Int, count: Int) {
+      let begin = positions * range / ranges
+      return (begin, positions * (range + 1) / ranges - begin)
+    }
     var partial = [Float](repeating: 0, count: batch * ranges * blocks * lanes)
     unsafe partial.withUnsafeMutableBufferPointer { partial in
-      let partial = unsafe partial.baseAddress!
+      let partial = partial.baseAddress!
       Threads.forEachItem(batch * ranges, threads: threads) { _, item in
         let (image, range) = item.quotientAndRemainder(dividingBy: ranges)
-        let begin = positions * range / ranges
-        let count = positions * (range + 1) / ranges - begin
+        let (begin, count) = bounds(range)
         for block in 0..<blocks {
           unsafe gc_blocked_mean(
             x + ((image * blocks + block) * positions + begin) * lanes,
@@ -58,8 +62,8 @@ package enum BlockedLayout {
         for channel in 0..<channels {
           var sum: Float = 0
           for range in 0..<ranges {
-            let count = positions * (range + 1) / ranges - positions * range / ranges
-            sum += unsafe partial[((image * ranges + range) * blocks) * lanes + channel] * Float(count)
+            sum += unsafe partial[((image * ranges + range) * blocks) * lanes + channel]
+              * Float(bounds(range).count)
           }
           unsafe y[image * channels + channel] = sum / Float(positions)
         }
