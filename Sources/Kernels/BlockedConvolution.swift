@@ -353,6 +353,12 @@ package final class BlockedConvolution: @unchecked Sendable {
       unsafe subsample(x, into: copy.pointer, threads: threads)
       unsafe x = UnsafePointer(copy.pointer)
     }
+    if kind == .pointwise, let parts = kParts(threads: threads) {
+      unsafe forwardSharingK(
+        parts: parts, x: x, y: y, weights: weights, clamp: clamp, activation: activation,
+        adding: adding)
+      return
+    }
     // Items per image: ranges of positions (rows), outside runs of consecutive panels
     // (blocks); at least one range per thread (each thread's share of the items is then its
     // part of the plane), and about 4 items per thread: with fewer than 4 panels, more
@@ -365,17 +371,10 @@ package final class BlockedConvolution: @unchecked Sendable {
     let ranges: Int
     switch kind {
     case .pointwise:
-      let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
       let sharePanels = panels >= 4 * perImage && tiles < 4 * perImage
       ranges = sharePanels ? 1 : max(1, min(tiles, perImage * rangesPerShare))
     case .grouped, .dense:
       ranges = max(1, min(geometry.ySize[0], perImage * rangesPerShare))
-    }
-    if kind == .pointwise, let parts = kParts(threads: threads) {
-      unsafe forwardSharingK(
-        parts: parts, x: x, y: y, weights: weights, clamp: clamp, activation: activation,
-        adding: adding)
-      return
     }
     let stages =
       kind == .dense ? stagePool.take(threads) { AlignedBuffer(count: self.stageCount) } : []
@@ -409,7 +408,6 @@ package final class BlockedConvolution: @unchecked Sendable {
   /// it when they are small beside the weights (1152 → 192 on 7 × 7: 0.91× time; 440 →
   /// 440: 1.13×).
   private func kParts(threads: Int) -> Int? {
-    let tiles = (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
     guard geometry.batch == 1, threads > 1, tiles < 4 * threads, panels < 4 * threads,
       inBlocks >= threads * Self.sliceBlocks, inBlocks >= 3 * outBlocks
     else { return nil }
@@ -417,6 +415,11 @@ package final class BlockedConvolution: @unchecked Sendable {
   }
 
   private let partialPool = ScratchPool<AlignedBuffer>()
+
+  /// The 7-position tiles of a pointwise pass that cover one image's positions.
+  private var tiles: Int {
+    (positions + Int(GC_BLOCKED_POINTWISE_MR) - 1) / Int(GC_BLOCKED_POINTWISE_MR)
+  }
 
   /// A pointwise pass of one image whose K is shared by `parts` threads: part 0 sums its
   /// input blocks into y (from the bias, and y when `adding`), each other part into a
