@@ -24,7 +24,9 @@ import Synchronization
 
 /// Scratch buffers kept between the calls of a kernel: a call takes one per thread before
 /// its threads start and gives them back after they end, so that the threads never wait on
-/// each other for a lock, and overlapping calls each get their own.
+/// each other for a lock, and overlapping calls each get their own. A call neither allocates
+/// nor faults pages in once the pool holds enough. A kernel's pool serves only that kernel:
+/// some C kernels rely on padding they never write staying zero from the (zero-filled) start.
 package final class ScratchPool<Buffer: AnyObject & Sendable>: Sendable {
   private let free = Mutex<[Buffer]>([])
 
@@ -43,5 +45,14 @@ package final class ScratchPool<Buffer: AnyObject & Sendable>: Sendable {
 
   package func give(_ buffers: [Buffer]) {
     free.withLock { $0.append(contentsOf: buffers) }
+  }
+
+  /// Runs `body` with `count` buffers (`take`), then gives them back.
+  package func withBuffers<R>(
+    _ count: Int, making make: () -> Buffer, _ body: ([Buffer]) throws -> R
+  ) rethrows -> R {
+    let buffers = take(count, making: make)
+    defer { give(buffers) }
+    return try body(buffers)
   }
 }

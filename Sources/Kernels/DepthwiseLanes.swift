@@ -73,31 +73,31 @@ import Tensors
     let items = g.batch * perImage
     let threads = small ? 1 : min(Threads.count, items)
     let scratchCount = scratchCount
-    let buffers = scratchPool.take(threads) { AlignedBuffer(count: scratchCount) }
     let (plane, outPlane) = (g.xSize.reduce(1, *), g.ySize.reduce(1, *))
-    unsafe blockBias.withUnsafeBufferPointer { blockBias in
-      let args = unsafe gc_dwlanes_args(
-        x: x, y: y, channels: Int64(g.xChannels), in_h: Int64(g.xSize[0]),
-        in_w: Int64(g.xSize[1]), out_h: Int64(g.ySize[0]), out_w: Int64(g.ySize[1]),
-        kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
-        stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
-        dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
-        pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]),
-        weights: weights.pointer, bias: blockBias.isEmpty ? nil : blockBias.baseAddress,
-        clamp: clamp, activation: activation.map { Int32(bitPattern: $0.rawValue) } ?? -1,
-        staged_h: Int64(stagedHeight), staged_w: Int64(stagedWidth),
-        scratch: nil, block_begin: 0, block_end: 0)
-      Threads.forEachItem(items, threads: threads) { [buffers] worker, item in
-        var task = unsafe args
-        unsafe task.scratch = buffers[worker].pointer
-        let (image, part) = item.quotientAndRemainder(dividingBy: perImage)
-        unsafe task.x = x + image * g.xChannels * plane
-        unsafe task.y = y + image * g.yChannels * outPlane
-        unsafe task.block_begin = Int64(blocks * part / perImage)
-        unsafe task.block_end = Int64(blocks * (part + 1) / perImage)
-        unsafe gc_dwlanes(&task)
+    scratchPool.withBuffers(threads, making: { AlignedBuffer(count: scratchCount) }) { buffers in
+      unsafe blockBias.withUnsafeBufferPointer { blockBias in
+        let args = unsafe gc_dwlanes_args(
+          x: x, y: y, channels: Int64(g.xChannels), in_h: Int64(g.xSize[0]),
+          in_w: Int64(g.xSize[1]), out_h: Int64(g.ySize[0]), out_w: Int64(g.ySize[1]),
+          kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
+          stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
+          dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
+          pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]),
+          weights: weights.pointer, bias: blockBias.isEmpty ? nil : blockBias.baseAddress,
+          clamp: clamp, activation: activation.map { Int32(bitPattern: $0.rawValue) } ?? -1,
+          staged_h: Int64(stagedHeight), staged_w: Int64(stagedWidth),
+          scratch: nil, block_begin: 0, block_end: 0)
+        Threads.forEachItem(items, threads: threads) { [buffers] worker, item in
+          var task = unsafe args
+          unsafe task.scratch = buffers[worker].pointer
+          let (image, part) = item.quotientAndRemainder(dividingBy: perImage)
+          unsafe task.x = x + image * g.xChannels * plane
+          unsafe task.y = y + image * g.yChannels * outPlane
+          unsafe task.block_begin = Int64(blocks * part / perImage)
+          unsafe task.block_end = Int64(blocks * (part + 1) / perImage)
+          unsafe gc_dwlanes(&task)
+        }
       }
     }
-    scratchPool.give(buffers)
   }
 }

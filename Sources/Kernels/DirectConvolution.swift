@@ -254,23 +254,23 @@ import Tensors
     let small = cost < options.parallelWorkThreshold
     let threads = small ? 1 : min(options.threads ?? Threads.count, items)
     let scratchCount = scratchCount
-    let buffers = scratchPool.take(threads) { AlignedBuffer(count: scratchCount) }
     var plan = unsafe self.plan
-    unsafe taps.withUnsafeBufferPointer { taps in
-      unsafe columnOffsets.withUnsafeBufferPointer { columns in
-        unsafe plan.weight = UnsafePointer(weights.pointer)
-        unsafe plan.taps = taps.baseAddress
-        unsafe plan.koff = columns.baseAddress
-        unsafe plan.clamp = clamp
-        unsafe plan.activation = activation.map { Int($0.rawValue) } ?? -1
-        if threads == 1 {
-          unsafe gc_direct_forward(&plan, x, bias, y, buffers[0].pointer, 0, items)
-        } else {
-          unsafe run(plan, x: x, bias: bias, y: y, buffers: buffers)
+    scratchPool.withBuffers(threads, making: { AlignedBuffer(count: scratchCount) }) { buffers in
+      unsafe taps.withUnsafeBufferPointer { taps in
+        unsafe columnOffsets.withUnsafeBufferPointer { columns in
+          unsafe plan.weight = UnsafePointer(weights.pointer)
+          unsafe plan.taps = taps.baseAddress
+          unsafe plan.koff = columns.baseAddress
+          unsafe plan.clamp = clamp
+          unsafe plan.activation = activation.map { Int($0.rawValue) } ?? -1
+          if threads == 1 {
+            unsafe gc_direct_forward(&plan, x, bias, y, buffers[0].pointer, 0, items)
+          } else {
+            unsafe run(plan, x: x, bias: bias, y: y, buffers: buffers)
+          }
         }
       }
     }
-    scratchPool.give(buffers)
   }
 
   /// Spreads the work items over `buffers.count` threads, as a few tasks per thread of

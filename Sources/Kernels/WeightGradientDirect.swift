@@ -29,7 +29,9 @@ import Tensors
   /// together: up to 64 KB of them.
   private let callGroups: Int
   /// Per thread: the staging scratch, then `callGroups` groups' lane sums of dw and db.
-  private let pool: WeightGradientKernels.ScratchPool
+  private let pool = ScratchPool<AlignedBuffer>()
+  /// Floats of each thread's scratch buffer.
+  private let scratchFloats: Int
 
   /// Input channels per group this kernel takes; more belong to the GEMM kernels.
   static let maximumInputChannelsPerGroup = 8
@@ -57,8 +59,7 @@ import Tensors
     self.layout = layout
     self.workPerThread = max(1, workPerThread)
     callGroups = max(1, min(geometry.groups, 1024 / sums))
-    pool = WeightGradientKernels.ScratchPool(
-      count: (layout.scratchCount + 15) / 16 * 16 + callGroups * (sums + yPerGroup) * 16)
+    scratchFloats = (layout.scratchCount + 15) / 16 * 16 + callGroups * (sums + yPerGroup) * 16
     unsafe phases = .allocate(capacity: layout.phases.count)
     unsafe phases.initialize(from: layout.phases, count: layout.phases.count)
     unsafe tapOffsets = .allocate(capacity: layout.taps)
@@ -108,7 +109,8 @@ import Tensors
     let scratchCount = (layout.scratchCount + 15) / 16 * 16
     let accCount = callGroups * sums * 16
 
-    pool.withBuffers(threads) { buffers in
+    let scratchFloats = scratchFloats
+    pool.withBuffers(threads, making: { AlignedBuffer(count: scratchFloats) }) { buffers in
       WeightGradientKernels.forEachItem(items, lanes: threads) { lane, item in
         let scratch = unsafe buffers[lane].pointer
         let acc = unsafe scratch + scratchCount

@@ -61,7 +61,9 @@ import Tensors
   private let offsets: [Int: [Int64]]
   private let multiplyAdds, workPerThread: Int
   /// Per thread: the stage's phase planes, its packed dy, the item's sums of dwᵀ and db.
-  private let pool: WeightGradientKernels.ScratchPool
+  private let pool = ScratchPool<AlignedBuffer>()
+  /// Floats of each thread's scratch buffer.
+  private let scratchFloats: Int
 
   /// The kernel for `geometry`, or `nil` without zeros padding or work.
   /// - Parameters:
@@ -153,8 +155,7 @@ import Tensors
     }
     self.offsets = offsets
     let sumRows = inputsPerItem * plan.taps + Int(GC_WGEMM_MR_MAX) - 1
-    pool = WeightGradientKernels.ScratchPool(
-      count: preparedFloats + stage * lanes + sumRows * lanes + lanes)
+    scratchFloats = preparedFloats + stage * lanes + sumRows * lanes + lanes
   }
 
   package func weightGradient(
@@ -167,7 +168,8 @@ import Tensors
     // Per item when chunked: its dw block [outputs, rows], then its db [outputs].
     let slot = lanes * (inputsPerItem * plan.taps + 1)
     let partials = chunks > 1 ? AlignedBuffer(count: items.count * slot) : nil
-    pool.withBuffers(threads) { buffers in
+    let scratchFloats = scratchFloats
+    pool.withBuffers(threads, making: { AlignedBuffer(count: scratchFloats) }) { buffers in
       WeightGradientKernels.forEachItem(items.count, lanes: threads) { lane, index in
         let item = items[index]
         let sums = unsafe run(item, dy: dy, x: x, withBias: unsafe db != nil, scratch: buffers[lane].pointer)

@@ -85,27 +85,4 @@ extension WeightGradientKernels {
       }
     }
   }
-
-  /// Per-thread scratch buffers a kernel keeps between calls, so that a call neither
-  /// allocates nor faults pages in. A kernel's buffers serve only that kernel: its C code
-  /// relies on the padding it never writes staying zero from the buffer's (zero-filled) start.
-  final class ScratchPool: Sendable {
-    /// Floats per buffer.
-    let count: Int
-    private let kept = Mutex<[AlignedBuffer]>([])
-
-    init(count: Int) { self.count = count }
-
-    /// Runs `body` with `threads` buffers, from the pool or new, and returns them after.
-    func withBuffers<R>(_ threads: Int, _ body: ([AlignedBuffer]) -> R) -> R {
-      var buffers = kept.withLock { kept in
-        let taken = Array(kept.suffix(threads))
-        kept.removeLast(taken.count)
-        return taken
-      }
-      while buffers.count < threads { buffers.append(AlignedBuffer(count: count)) }
-      defer { kept.withLock { $0 += buffers } }
-      return body(buffers)
-    }
-  }
 }

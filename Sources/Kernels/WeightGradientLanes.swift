@@ -20,7 +20,9 @@ import Tensors
   private let scratchCount: Int
   private let workPerThread: Int
   /// Per thread: the transposed band, then the 16-lane sums of dw and db.
-  private let pool: WeightGradientKernels.ScratchPool
+  private let pool = ScratchPool<AlignedBuffer>()
+  /// Floats of each thread's scratch buffer.
+  private let scratchFloats: Int
 
   /// Floats a thread's transposed band may take (dy^T and x^T of 16 groups): 1 MB.
   static let maximumScratch = 1 << 18
@@ -99,7 +101,7 @@ import Tensors
     scratchCount = unsafe gc_wgrad_lanes_scratch_count(plan)
     precondition(scratchCount == scratch)
     let sums = l.yPerGroup * l.xPerGroup * taps
-    pool = WeightGradientKernels.ScratchPool(count: scratch + 16 * (sums + l.yPerGroup))
+    scratchFloats = scratch + 16 * (sums + l.yPerGroup)
   }
 
   deinit {
@@ -138,7 +140,8 @@ import Tensors
     let itemStride = accCount + outputs * 16
     let itemSums = bands > 1 ? AlignedBuffer(count: items * itemStride) : nil
 
-    pool.withBuffers(threadCount) { buffers in
+    let scratchFloats = scratchFloats
+    pool.withBuffers(threadCount, making: { AlignedBuffer(count: scratchFloats) }) { buffers in
       WeightGradientKernels.forEachItem(items, lanes: threadCount) { lane, item in
         let scratch = unsafe buffers[lane].pointer
         let (block, band) = item.quotientAndRemainder(dividingBy: bands)
