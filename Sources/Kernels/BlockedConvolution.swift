@@ -469,11 +469,14 @@ package final class BlockedConvolution: @unchecked Sendable {
       while first < inputBlocks.upperBound {
         let count = min(Self.sliceBlocks, inputBlocks.upperBound - first)
         let last = first + count == inputBlocks.upperBound
+        // The input's last block may be partly channels, partly zero lanes.
+        let lastLanes =
+          first + count == inBlocks ? geometry.xChannels - (inBlocks - 1) * lanes : lanes
         // The weights that follow: the next slice, or the next panel's first.
         let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
         var args = unsafe gc_blocked_pointwise_args(
           x: x + first * positions * lanes, block_stride: Int64(positions * lanes),
-          in_blocks: Int64(count), w: weights + (panel * k + first * lanes) * width * lanes,
+          in_blocks: Int64(count), last_lanes: Int32(lastLanes), w: weights + (panel * k + first * lanes) * width * lanes,
           bias: first == 0 ? bias.pointer + panel * width * lanes : zeros.pointer,
           y: y + panel * width * positions * lanes, p_begin: Int64(start),
           p_end: Int64(min(range.upperBound, start + piece)),

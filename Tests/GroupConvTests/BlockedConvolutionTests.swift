@@ -28,6 +28,8 @@ extension KernelSettingsSuites {
       Case([1, 40, 1, 11], [17, 40, 1, 1]),  // 11 positions
       Case([1, 8, 3, 4], [33, 8, 1, 1]),  // 12 positions
       Case([1, 150, 2, 7], [20, 150, 1, 1]),  // 14 positions; 10 input blocks: 2 K slices
+      // 9 input blocks, the second K slice only the last, 8 of whose lanes are channels.
+      Case([1, 136, 2, 3], [20, 136, 1, 1]),
       // 25 positions over 9 panels (the last of 1 block): threads share the panels, each
       // call's tiles evened out (7, 6, 6, 6).
       Case([1, 20, 5, 5], [520, 20, 1, 1]),

@@ -64,7 +64,8 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
   const float *w = g->w;
   const float *next = g->next_w ? g->next_w + (tile & 1) * 32 : NULL;
   for (int64_t b = 0; b < g->in_blocks; b++, xb += bs) {
-    for (int lane = 0; lane < 16; lane++, w += 64) {
+    const int lanes = b == g->in_blocks - 1 ? g->last_lanes : 16;
+    for (int lane = 0; lane < lanes; lane++, w += 64) {
       if (next) {
         __builtin_prefetch(next, 0, 2);
         __builtin_prefetch(next + 16, 0, 2);

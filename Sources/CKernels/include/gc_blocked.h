@@ -27,6 +27,10 @@ typedef struct gc_blocked_pointwise_args {
   int64_t block_stride;
   /// Input blocks summed.
   int64_t in_blocks;
+  /// Lanes of the last input block summed (1...16): those that hold input channels. The
+  /// rows of the others are zero; skipping them saves their multiply-adds (24 input
+  /// channels: a quarter of them).
+  int32_t last_lanes;
   /// The panel: w[k · 64 + channel] for k = 16 · input block + lane, zeros past the channels.
   const float *w;
   /// 64 floats: the panel's bias, zeros past the channels.
