@@ -25,15 +25,8 @@ extension KernelSettingsSuites {
     @Test(arguments: cases, [nil, Activation.silu, .hardSwish])
     func clampedOutputIsTheReferenceClamped(_ c: Case, then activation: Activation?) throws {
       guard activation == nil || !c.options.transposed else { return }
-      let g = try ConvolutionGeometry(
-        inputShape: c.input, weightShape: c.weight, biasShape: nil, options: c.options)
-      let x = try Tensor.random(shape: g.inputShape, seed: 1)
-      let w = try Tensor.random(shape: c.weight, seed: 2)
-      let b = try Tensor.random(shape: [g.outputChannels], seed: 3)
-      var expected =
-        g.transposed
-        ? Reference.correlateInputGradient(dy: x.scalars, w: w.scalars, g)
-        : Reference.correlate(x: x.scalars, w: w.scalars, g)
+      let (g, x, w, b, sums) = try Self.problem(c)
+      var expected = sums
       Reference.addBias(
         b.scalars, to: &expected, channels: g.outputChannels,
         plane: g.outputShape[2...].reduce(1, *))
@@ -41,37 +34,77 @@ extension KernelSettingsSuites {
       expected = expected.map { min(max($0, bounds[0]), bounds[1]) }
       if let activation { expected = expected.map(activation.value) }
       try forEachKernelConfiguration { configuration in
-        var correlation = g
-        correlation.transposed = false
-        correlation.hasBias = false
-        var y = [Float](repeating: .nan, count: expected.count)
-        try w.withUnsafeBufferPointer { w in
-          try x.withUnsafeBufferPointer { x in
-            try b.withUnsafeBufferPointer { b in
-              try bounds.withUnsafeBufferPointer { clamp in
-                try y.withUnsafeMutableBufferPointer { y in
-                  if g.transposed {
-                    let kernel = try #require(InputGradientKernel(correlation, weight: w))
-                    kernel.run(
-                      dy: x.baseAddress!, bias: b.baseAddress!, dx: y.baseAddress!,
-                      clamp: clamp.baseAddress!)
-                  } else {
-                    let kernel = try #require(
-                      ForwardKernels.make(for: correlation, weight: w) as? any FusingForwardKernel)
-                    kernel.forward(
-                      x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!,
-                      clamp: clamp.baseAddress!, activation: activation?.vectorizedKind,
-                      adding: false)
-                  }
+        let y = try Self.clampedOutput(g, x: x, w: w, b: b, bounds: bounds, then: activation)
+        expectClose(
+          Tensor(validShape: g.outputShape, scalars: y),
+          Tensor(validShape: g.outputShape, scalars: expected), Tolerance(absolute: 1e-4, relative: 1e-4),
+          "\(c) then \(String(describing: activation)), \(configuration)")
+      }
+    }
+    /// The geometry of `c`, random x, w and b, and the reference sums (no bias); with
+    /// `nanAt`, x holds a NaN at that fraction of its length.
+    static func problem(_ c: Case, nanAt: Double? = nil) throws -> (
+      ConvolutionGeometry, Tensor, Tensor, Tensor, [Float]
+    ) {
+      let g = try ConvolutionGeometry(
+        inputShape: c.input, weightShape: c.weight, biasShape: nil, options: c.options)
+      var scalars = try Tensor.random(shape: g.inputShape, seed: 1).scalars
+      if let nanAt { scalars[Int(Double(scalars.count) * nanAt)] = .nan }
+      let x = Tensor(validShape: g.inputShape, scalars: scalars)
+      let w = try Tensor.random(shape: c.weight, seed: 2)
+      let b = try Tensor.random(shape: [g.outputChannels], seed: 3)
+      let sums =
+        g.transposed
+        ? Reference.correlateInputGradient(dy: x.scalars, w: w.scalars, g)
+        : Reference.correlate(x: x.scalars, w: w.scalars, g)
+      return (g, x, w, b, sums)
+    }
+
+    /// The output of `g`'s fast kernel with `bounds` (and `activation`) fused, from NaN.
+    static func clampedOutput(
+      _ g: ConvolutionGeometry, x: Tensor, w: Tensor, b: Tensor, bounds: [Float],
+      then activation: Activation?
+    ) throws -> [Float] {
+      var correlation = g
+      correlation.transposed = false
+      correlation.hasBias = false
+      var y = [Float](repeating: .nan, count: g.outputShape.reduce(1, *))
+      try w.withUnsafeBufferPointer { w in
+        try x.withUnsafeBufferPointer { x in
+          try b.withUnsafeBufferPointer { b in
+            try bounds.withUnsafeBufferPointer { clamp in
+              try y.withUnsafeMutableBufferPointer { y in
+                if g.transposed {
+                  let kernel = try #require(InputGradientKernel(correlation, weight: w))
+                  kernel.run(
+                    dy: x.baseAddress!, bias: b.baseAddress!, dx: y.baseAddress!,
+                    clamp: clamp.baseAddress!)
+                } else {
+                  let kernel = try #require(
+                    ForwardKernels.make(for: correlation, weight: w) as? any FusingForwardKernel)
+                  kernel.forward(
+                    x: x.baseAddress!, bias: b.baseAddress!, y: y.baseAddress!,
+                    clamp: clamp.baseAddress!, activation: activation?.vectorizedKind,
+                    adding: false)
                 }
               }
             }
           }
         }
-        expectClose(
-          Tensor(validShape: g.outputShape, scalars: y),
-          Tensor(validShape: g.outputShape, scalars: expected), Tolerance(absolute: 1e-4, relative: 1e-4),
-          "\(c) then \(String(describing: activation)), \(configuration)")
+      }
+      return y
+    }
+
+    /// A NaN the sums carry stays NaN through a fused clamp, as through PyTorch's relu and
+    /// clamp (a minimum and maximum that skip NaN would give a bound).
+    @Test(arguments: cases)
+    func clampKeepsNaN(_ c: Case) throws {
+      let (g, x, w, b, expected) = try Self.problem(c, nanAt: 0.5)
+      #expect(expected.contains { $0.isNaN })
+      try forEachKernelConfiguration { configuration in
+        let y = try Self.clampedOutput(g, x: x, w: w, b: b, bounds: [0, 6], then: nil)
+        let mismatched = zip(y, expected).filter { $0.isNaN != $1.isNaN }.count
+        #expect(mismatched == 0, "\(c), \(configuration)")
       }
     }
   }

@@ -50,10 +50,23 @@ static inline __attribute__((always_inline)) gc_v16 gc_max(gc_v16 a, gc_v16 b) {
 #endif
 }
 
-/// min(max(v, clamp[0]), clamp[1]) in every lane: a fused ReLU or clip on a kernel's output.
+/// a < b ? a : b in every lane: a NaN in a gives b (one `vminps` under AVX-512).
+static inline __attribute__((always_inline)) gc_v16 gc_min(gc_v16 a, gc_v16 b) {
+#if defined(GC_VECTOR_AVX512)
+  return (gc_v16)_mm512_min_ps((__m512)a, (__m512)b);
+#else
+  typedef int32_t bits __attribute__((vector_size(64), aligned(4)));
+  const bits take = (bits)(a < b);
+  return (gc_v16)(((bits)a & take) | ((bits)b & ~take));
+#endif
+}
+
+/// v clamped to [clamp[0], clamp[1]] in every lane: a fused ReLU or clip on a kernel's
+/// output. A NaN stays NaN, as in PyTorch's relu and clamp: the bounds come first, so that
+/// each comparison with a NaN gives v. Two instructions under AVX-512; a minimum and maximum
+/// that skip NaN (C's fminf, fmaxf) take three each.
 static inline __attribute__((always_inline)) gc_v16 gc_clamp(gc_v16 v, const float *clamp) {
-  v = __builtin_elementwise_max(v, gc_splat(clamp[0]));
-  return __builtin_elementwise_min(v, gc_splat(clamp[1]));
+  return gc_min(gc_splat(clamp[1]), gc_max(gc_splat(clamp[0]), v));
 }
 
 /// p[0 ..< n] in the first lanes (n in 1...16), zero in the others; nothing past p[n - 1]
