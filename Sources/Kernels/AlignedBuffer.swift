@@ -56,3 +56,12 @@ package final class ScratchPool<Buffer: AnyObject & Sendable>: Sendable {
     return try body(buffers)
   }
 }
+
+extension ScratchPool where Buffer == AlignedBuffer {
+  /// Runs `body` with `count` buffers of `floats` floats each, then gives them back.
+  package func withBuffers<R>(
+    _ count: Int, floats: Int, _ body: ([AlignedBuffer]) throws -> R
+  ) rethrows -> R {
+    try withBuffers(count, making: { AlignedBuffer(count: floats) }, body)
+  }
+}

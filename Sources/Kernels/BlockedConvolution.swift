@@ -476,7 +476,8 @@ package final class BlockedConvolution: @unchecked Sendable {
         let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
         var args = unsafe gc_blocked_pointwise_args(
           x: x + first * positions * lanes, block_stride: Int64(positions * lanes),
-          in_blocks: Int64(count), last_lanes: Int32(lastLanes), w: weights + (panel * k + first * lanes) * width * lanes,
+          in_blocks: Int64(count), last_lanes: Int32(lastLanes),
+          w: weights + (panel * k + first * lanes) * width * lanes,
           bias: first == 0 ? bias.pointer + panel * width * lanes : zeros.pointer,
           y: y + panel * width * positions * lanes, p_begin: Int64(start),
           p_end: Int64(min(range.upperBound, start + piece)),

@@ -72,9 +72,8 @@ import Tensors
     let perImage = min(blocks, 4 * max(1, Threads.count))
     let items = g.batch * perImage
     let threads = small ? 1 : min(Threads.count, items)
-    let scratchCount = scratchCount
     let (plane, outPlane) = (g.xSize.reduce(1, *), g.ySize.reduce(1, *))
-    scratchPool.withBuffers(threads, making: { AlignedBuffer(count: scratchCount) }) { buffers in
+    scratchPool.withBuffers(threads, floats: scratchCount) { buffers in
       unsafe blockBias.withUnsafeBufferPointer { blockBias in
         let args = unsafe gc_dwlanes_args(
           x: x, y: y, channels: Int64(g.xChannels), in_h: Int64(g.xSize[0]),

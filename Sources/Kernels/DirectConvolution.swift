@@ -253,9 +253,8 @@ import Tensors
     precondition(!adding, "the direct kernels do not add to their output")
     let small = cost < options.parallelWorkThreshold
     let threads = small ? 1 : min(options.threads ?? Threads.count, items)
-    let scratchCount = scratchCount
     var plan = unsafe self.plan
-    scratchPool.withBuffers(threads, making: { AlignedBuffer(count: scratchCount) }) { buffers in
+    scratchPool.withBuffers(threads, floats: scratchCount) { buffers in
       unsafe taps.withUnsafeBufferPointer { taps in
         unsafe columnOffsets.withUnsafeBufferPointer { columns in
           unsafe plan.weight = UnsafePointer(weights.pointer)

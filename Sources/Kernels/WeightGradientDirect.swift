@@ -109,8 +109,7 @@ import Tensors
     let scratchCount = (layout.scratchCount + 15) / 16 * 16
     let accCount = callGroups * sums * 16
 
-    let scratchFloats = scratchFloats
-    pool.withBuffers(threads, making: { AlignedBuffer(count: scratchFloats) }) { buffers in
+    pool.withBuffers(threads, floats: scratchFloats) { buffers in
       WeightGradientKernels.forEachItem(items, lanes: threads) { lane, item in
         let scratch = unsafe buffers[lane].pointer
         let acc = unsafe scratch + scratchCount

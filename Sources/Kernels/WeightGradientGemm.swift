@@ -168,8 +168,7 @@ import Tensors
     // Per item when chunked: its dw block [outputs, rows], then its db [outputs].
     let slot = lanes * (inputsPerItem * plan.taps + 1)
     let partials = chunks > 1 ? AlignedBuffer(count: items.count * slot) : nil
-    let scratchFloats = scratchFloats
-    pool.withBuffers(threads, making: { AlignedBuffer(count: scratchFloats) }) { buffers in
+    pool.withBuffers(threads, floats: scratchFloats) { buffers in
       WeightGradientKernels.forEachItem(items.count, lanes: threads) { lane, index in
         let item = items[index]
         let sums = unsafe run(item, dy: dy, x: x, withBias: unsafe db != nil, scratch: buffers[lane].pointer)

@@ -140,8 +140,7 @@ import Tensors
     let itemStride = accCount + outputs * 16
     let itemSums = bands > 1 ? AlignedBuffer(count: items * itemStride) : nil
 
-    let scratchFloats = scratchFloats
-    pool.withBuffers(threadCount, making: { AlignedBuffer(count: scratchFloats) }) { buffers in
+    pool.withBuffers(threadCount, floats: scratchFloats) { buffers in
       WeightGradientKernels.forEachItem(items, lanes: threadCount) { lane, item in
         let scratch = unsafe buffers[lane].pointer
         let (block, band) = item.quotientAndRemainder(dividingBy: bands)

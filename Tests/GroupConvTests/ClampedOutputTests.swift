@@ -41,6 +41,7 @@ extension KernelSettingsSuites {
           "\(c) then \(String(describing: activation)), \(configuration)")
       }
     }
+
     /// The geometry of `c`, random x, w and b, and the reference sums (no bias); with
     /// `nanAt`, x holds a NaN at that fraction of its length.
     static func problem(_ c: Case, nanAt: Double? = nil) throws -> (
