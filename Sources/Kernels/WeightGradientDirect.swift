@@ -32,6 +32,9 @@ import Tensors
   private let pool = ScratchPool<AlignedBuffer>()
   /// Floats of each thread's scratch buffer.
   private let scratchFloats: Int
+  /// Floats of the staging scratch at the start of each buffer, rounded up to whole vectors:
+  /// the sums follow it, 64-byte aligned.
+  private let stagingFloats: Int
 
   /// Input channels per group this kernel takes; more belong to the GEMM kernels.
   static let maximumInputChannelsPerGroup = 8
@@ -59,7 +62,8 @@ import Tensors
     self.layout = layout
     self.workPerThread = max(1, workPerThread)
     callGroups = max(1, min(geometry.groups, 1024 / sums))
-    scratchFloats = (layout.scratchCount + 15) / 16 * 16 + callGroups * (sums + yPerGroup) * 16
+    stagingFloats = (layout.scratchCount + 15) / 16 * 16
+    scratchFloats = stagingFloats + callGroups * (sums + yPerGroup) * 16
     unsafe phases = .allocate(capacity: layout.phases.count)
     unsafe phases.initialize(from: layout.phases, count: layout.phases.count)
     unsafe tapOffsets = .allocate(capacity: layout.taps)
@@ -106,13 +110,12 @@ import Tensors
     // Split, each item's dw and db, added up afterwards in item order.
     let itemStride = sums + outputs
     let itemSums = splitRows ? AlignedBuffer(count: items * itemStride) : nil
-    let scratchCount = (layout.scratchCount + 15) / 16 * 16
     let accCount = callGroups * sums * 16
 
     pool.withBuffers(threads, floats: scratchFloats) { buffers in
       WeightGradientKernels.forEachItem(items, lanes: threads) { lane, item in
         let scratch = unsafe buffers[lane].pointer
-        let acc = unsafe scratch + scratchCount
+        let acc = unsafe scratch + stagingFloats
         let biasAcc = unsafe db == nil ? nil : acc + accCount
         if let itemSums {
           // Items are (sample, group, chunk of rows), chunks fastest.
