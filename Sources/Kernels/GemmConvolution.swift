@@ -125,27 +125,28 @@ package final class GemmConvolution: FusingForwardKernel {
     // The threads' scratch, taken and given back by the caller alone: the workers never
     // wait on each other for a lock.
     let scratchCount = scratchCount
-    let buffers = scratch.take(threads) { GemmScratch(count: scratchCount) }
-    for buffer in buffers { buffer.holds = nil }  // a new x
-    // The column layout's chunks go by positions, each thread's share those it wrote in
-    // the layer before; the row kernels' chunks go by output channels first, and share
-    // best when the threads take neighbouring ones together.
-    Threads.forEachItem(items, threads: threads, shares: columns != nil) { [buffers] worker, item in
-      let scratch = buffers[worker]
-      if let columns {
-        let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
-        unsafe run(
-          columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
-          clamp: clamp, activation: activation, adding: adding, panels: panels,
-          scratch: scratch)
-      } else {
-        let (image, chunk) = plan.item(item)
-        unsafe run(
-          chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, activation: activation,
-          adding: adding, panels: panels, scratch: scratch.buffer)
+    scratch.withBuffers(threads, making: { GemmScratch(count: scratchCount) }) { buffers in
+      for buffer in buffers { buffer.holds = nil }  // a new x
+      // The column layout's chunks go by positions, each thread's share those it wrote in
+      // the layer before; the row kernels' chunks go by output channels first, and share
+      // best when the threads take neighbouring ones together.
+      Threads.forEachItem(items, threads: threads, shares: columns != nil) {
+        [buffers] worker, item in
+        let scratch = buffers[worker]
+        if let columns {
+          let (image, chunk) = item.quotientAndRemainder(dividingBy: columns.chunks.count)
+          unsafe run(
+            columns.chunks[chunk], of: columns, image: image, x: x, bias: bias, y: y,
+            clamp: clamp, activation: activation, adding: adding, panels: panels,
+            scratch: scratch)
+        } else {
+          let (image, chunk) = plan.item(item)
+          unsafe run(
+            chunk, image: image, x: x, bias: bias, y: y, clamp: clamp, activation: activation,
+            adding: adding, panels: panels, scratch: scratch.buffer)
+        }
       }
     }
-    scratch.give(buffers)
   }
 
   /// One chunk of one image: every K block, prepared (unless in place) and multiplied; the
