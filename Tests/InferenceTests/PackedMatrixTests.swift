@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized) enum KernelSettingsSuites {}
 
 /// The packed matrix product against its plain twin (`MatrixMultiply`), over odd sizes around
-/// its tile (12 rows × 32 columns), its vector width (16) and its K block (256), with B given
+/// its tile (8 rows × 48 columns), its vector width (16) and its K block (256), with B given
 /// plain and transposed, every form of C, both instruction sets and 1 and 2 threads. The
 /// output starts as NaN, so an element the kernel fails to write fails the comparison.
 extension KernelSettingsSuites {
@@ -22,7 +22,7 @@ extension KernelSettingsSuites {
     func matchesThePlainLoop(k: Int) throws {
       var form = 0
       for m in [1, 7, 8, 9, 33] {
-        for n in [1, 15, 16, 17, 31, 32, 33, 100] {
+        for n in [1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100] {
           try check(m: m, n: n, k: k, Addend.allCases[form % Addend.allCases.count])
           form += 1
         }

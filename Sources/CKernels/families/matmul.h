@@ -1,5 +1,5 @@
-// The matrix-product family (see include/gc_matmul.h): a 12 × 32 microkernel (12 rows of A
-// broadcast × 2 vectors of a packed B panel, 24 accumulators), compiled apart for each row
+// The matrix-product family (see include/gc_matmul.h): an 8 × 48 microkernel (8 rows of A
+// broadcast × 3 vectors of a packed B panel, 24 accumulators), compiled apart for each row
 // count of the last block, and the loop over panels, K blocks and row blocks that calls it.
 // Included once per instruction set with GC_ISA defined; GC_MATMUL_MASKED selects AVX-512
 // masked loads and stores for the last panel's partial vectors.
@@ -44,17 +44,18 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
     }
   }
   for (int64_t k = 0; k < kc; k++) {
-    const gc_v16 b0 = gc_load(b + k * GC_MATMUL_NR), b1 = gc_load(b + k * GC_MATMUL_NR + 16);
-    if (prefetch) {
-      __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR);
-      __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR + 16);
+    gc_v16 bk[GC_MATMUL_NV];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_MATMUL_NV; j++) {
+      bk[j] = gc_load(b + k * GC_MATMUL_NR + 16 * j);
+      if (prefetch) __builtin_prefetch(b + (kc + k) * GC_MATMUL_NR + 16 * j);
     }
 #pragma clang loop unroll(full)
     for (int i = 0; i < GC_MATMUL_MR; i++) {
       if (i >= mr) continue;
       const gc_v16 ai = gc_broadcast(a + i * lda + k);
-      acc[i][0] += ai * b0;
-      acc[i][1] += ai * b1;
+#pragma clang loop unroll(full)
+      for (int j = 0; j < GC_MATMUL_NV; j++) acc[i][j] += ai * bk[j];
     }
   }
 #pragma clang loop unroll(full)
@@ -78,7 +79,7 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
 #define GC_MATMUL_CASE(MR) \
   case MR: GC_ISA(matmul_kernel)(MR, 0, g, m0, p, k0, kc); break;
 
-/// The microkernel for mr in 1...12 rows, each row count compiled apart; prefetching with 12.
+/// The microkernel for mr in 1...8 rows, each row count compiled apart; prefetching with 8.
 static void GC_ISA(matmul_kernel_any)(
   int mr, int prefetch, const gc_matmul_args *g, int64_t m0, int64_t p, int64_t k0, int64_t kc) {
   if (prefetch && mr == GC_MATMUL_MR) {
@@ -86,7 +87,6 @@ static void GC_ISA(matmul_kernel_any)(
     return;
   }
   switch (mr) {
-    GC_MATMUL_CASE(12) GC_MATMUL_CASE(11) GC_MATMUL_CASE(10) GC_MATMUL_CASE(9)
     GC_MATMUL_CASE(8) GC_MATMUL_CASE(7) GC_MATMUL_CASE(6) GC_MATMUL_CASE(5)
     GC_MATMUL_CASE(4) GC_MATMUL_CASE(3) GC_MATMUL_CASE(2) GC_MATMUL_CASE(1)
     default: break;
@@ -97,13 +97,13 @@ static void GC_ISA(matmul_kernel_any)(
 // MARK: - Loop
 
 /// Per pass of rows (their A, about GC_MATMUL_PASS_FLOATS, stays in L2), per panel, per K
-/// block, per 12 rows: the panel's K block (32 KiB) stays in L1 while the row blocks sweep it.
+/// block, per 8 rows: the panel's K block stays in L1 while the row blocks sweep it.
 /// A pass has 96 rows at least: each pass reads all of B once, which costs less than reading
 /// A from further away once per panel only when a pass has more than 32 rows.
 void GC_ISA(gc_matmul)(const gc_matmul_args *g) {
   const int64_t rows = g->m_end - g->m_begin;
   int64_t pass = GC_MATMUL_PASS_FLOATS / g->k;
-  if (pass < 8 * GC_MATMUL_MR) pass = 8 * GC_MATMUL_MR;
+  if (pass < 96) pass = 96;
   const int64_t passes = (rows + pass - 1) / pass;  // then balanced, in whole row blocks
   pass = ((rows + passes - 1) / passes + GC_MATMUL_MR - 1) / GC_MATMUL_MR * GC_MATMUL_MR;
   for (int64_t m1 = g->m_begin; m1 < g->m_end; m1 += pass) {

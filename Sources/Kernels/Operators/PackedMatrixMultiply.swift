@@ -1,11 +1,11 @@
 import CKernels
 
 /// The right operand B: [k, n] of matrix products, packed into the column panels of
-/// `gc_matmul` (32 columns each, zero past n, 64-byte aligned):
-/// panels[(panel · k + p) · 32 + c] = B[p, panel · 32 + c]. A constant B is packed once,
+/// `gc_matmul` (48 columns each, zero past n, 64-byte aligned):
+/// panels[(panel · k + p) · 48 + c] = B[p, panel · 48 + c]. A constant B is packed once,
 /// when its operator is built; one computed at run time, per run.
 ///
-/// `multiply` computes y = alpha · A · B + beta · C with a 12 × 32 register-blocked
+/// `multiply` computes y = alpha · A · B + beta · C with an 8 × 48 register-blocked
 /// microkernel in C; `MatrixMultiply` is its plain twin, and the path for a transposed A and
 /// for products of few rows with a B computed at run time.
 package final class PackedMatrix: Sendable {
