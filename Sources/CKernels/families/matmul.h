@@ -58,6 +58,22 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
       for (int j = 0; j < GC_MATMUL_NV; j++) acc[i][j] += ai * bk[j];
     }
   }
+  if (last && g->c && g->c_row == 0 && g->c_col == 1 && g->alpha == 1.0f) {
+    // A row added to every row (a linear layer's bias): read once, not once per row.
+    gc_v16 row[GC_MATMUL_NV];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_MATMUL_NV; j++)
+      row[j] = count[j] ? g->beta * gc_load_first(g->c + column + 16 * j, count[j]) : gc_splat(0);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < GC_MATMUL_MR; i++) {
+#pragma clang loop unroll(full)
+      for (int j = 0; j < GC_MATMUL_NV; j++) {
+        if (i >= mr || count[j] == 0) continue;
+        gc_store_first(y + i * ldy + 16 * j, acc[i][j] + row[j], count[j]);
+      }
+    }
+    return;
+  }
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_MATMUL_MR; i++) {
 #pragma clang loop unroll(full)
