@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Kernels
 import GroupConv
 import TestSupport
@@ -37,9 +38,21 @@ extension KernelSettingsSuites {
       try check(m: 100, n: 17, k: 1400, .matrix)
     }
 
-    /// y = alpha · A · B + beta · C from the packed kernel, for each packing, instruction set
-    /// and thread count, against the plain loop.
-    func check(m: Int, n: Int, k: Int, _ addend: Addend, alpha: Float = 0.75) throws {
+    /// An activation (GELU) is applied as the tiles are stored: after the last of two K
+    /// blocks, in both epilogues, on partial tiles too.
+    @Test(arguments: Addend.allCases)
+    func activationFollowsTheProduct(_ addend: Addend) throws {
+      for alpha: Float in [0.75, 1] {
+        try check(m: 9, n: 49, k: 257, addend, alpha: alpha, activation: GC_ACTIVATION_GELU_ERF)
+      }
+    }
+
+    /// y = alpha · A · B + beta · C (then GELU, when `activation` is given) from the packed
+    /// kernel, for each packing, instruction set and thread count, against the plain loop.
+    func check(
+      m: Int, n: Int, k: Int, _ addend: Addend, alpha: Float = 0.75,
+      activation: gc_activation_kind? = nil
+    ) throws {
       lockKernelSettings()
       let threads = Threads.count
       defer {
@@ -73,6 +86,9 @@ extension KernelSettingsSuites {
           }
         }
       }
+      if activation != nil {
+        expected = expected.map { 0.5 * $0 * (1 + Float(erf(Double($0) / 2.0.squareRoot()))) }
+      }
       let packings = [
         b.withUnsafeBufferPointer {
           PackedMatrix(k: k, n: n, b: $0.baseAddress!, strides: (n, 1))
@@ -99,7 +115,7 @@ extension KernelSettingsSuites {
                       beta: beta)
                   packed.multiply(
                     m: m, a: a.baseAddress!, lda: k, alpha: alpha, adding: addend,
-                    into: y.baseAddress!)
+                    into: y.baseAddress!, then: activation)
                 }
               }
             }

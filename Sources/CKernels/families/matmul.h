@@ -4,6 +4,7 @@
 // Included once per instruction set with GC_ISA defined; GC_MATMUL_MASKED selects AVX-512
 // masked loads and stores for the last panel's partial vectors.
 #include "gc_matmul.h"
+#include "activation_math.h"
 #include <string.h>
 
 #define GC_MATMUL_NV (GC_MATMUL_NR / 16)
@@ -15,7 +16,7 @@
 /// Rows [m0, m0 + mr) of panel p over the K block [k0, k0 + kc):
 /// acc[i][j] = Σ_k A[m0 + i, k] · panel[k, 16 j ...], started from zero (first K block) or
 /// from Y (a later one), then stored to Y: as it is, or on the last K block as
-/// alpha · acc + beta · C. mr is a constant in every call, so the accumulators stay in
+/// f(alpha · acc + beta · C), f the activation. mr is a constant in every call, so the accumulators stay in
 /// registers; columns past n are computed from the panel's zeros and not stored. With
 /// `prefetch` (the first row block of a sweep), it also prefetches the panel data read next,
 /// which follows this K block in memory: a B streamed from memory arrives ahead of its sweep.
@@ -69,7 +70,9 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
 #pragma clang loop unroll(full)
       for (int j = 0; j < GC_MATMUL_NV; j++) {
         if (i >= mr || count[j] == 0) continue;
-        gc_store_first(y + i * ldy + 16 * j, acc[i][j] + row[j], count[j]);
+        gc_v16 v = acc[i][j] + row[j];
+        if (g->activation >= 0) v = act_apply(g->activation, v);
+        gc_store_first(y + i * ldy + 16 * j, v, count[j]);
       }
     }
     return;
@@ -86,6 +89,7 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
           const float *c = g->c + (m0 + i) * g->c_row + (column + 16 * j) * g->c_col;
           v += g->beta * (g->c_col ? gc_load_first(c, count[j]) : gc_broadcast(c));
         }
+        if (g->activation >= 0) v = act_apply(g->activation, v);
       }
       gc_store_first(y + i * ldy + 16 * j, v, count[j]);
     }

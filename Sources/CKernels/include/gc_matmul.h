@@ -43,9 +43,11 @@ typedef struct gc_matmul_args {
   const float *c;
   int64_t c_row, c_col;
   float beta;
+  /// -1, or a gc_activation_kind applied to each element of Y as it is stored.
+  int32_t activation;
 } gc_matmul_args;
 
-/// Y = alpha · A · B + beta · C over the rows and panels of `args`.
+/// Y = f(alpha · A · B + beta · C) over the rows and panels of `args`, f the activation.
 void gc_matmul(const gc_matmul_args *args);
 
 #ifdef __cplusplus

@@ -51,7 +51,7 @@ package final class PackedMatrix: Sendable {
   }
 
   /// y = alpha · A · B (+ beta · C), A: [m, k] read at a[i · lda + p], y: [m, n] contiguous;
-  /// then f(y) for an `activation` f, each task's rectangle while it is still in cache.
+  /// then f(y) for an `activation` f, applied as the kernel stores each tile.
   ///
   /// Threads take rectangles of rows × panels: the larger of A and B is split first, so that
   /// each task streams its share of it once.
@@ -65,13 +65,13 @@ package final class PackedMatrix: Sendable {
       a: a, lda: Int64(lda), packed: panels.pointer, k: Int64(k), n: Int64(n), m_begin: 0,
       m_end: Int64(m), p_begin: 0, p_end: 0, y: y, ldy: Int64(n), alpha: alpha,
       c: addend?.c, c_row: Int64(addend?.rowStride ?? 0),
-      c_col: Int64(addend?.columnStride ?? 0), beta: addend?.beta ?? 0)
+      c_col: Int64(addend?.columnStride ?? 0), beta: addend?.beta ?? 0,
+      activation: activation.map { Int32(bitPattern: $0.rawValue) } ?? -1)
     let (rowBlocks, panelCount) = ((m + Self.mr - 1) / Self.mr, (n + Self.nr - 1) / Self.nr)
     let threads = Threads.count
     guard threads > 1, m * n * k >= Self.parallelWork else {
       unsafe args.p_end = Int64(panelCount)
       unsafe gc_matmul(&args)
-      if let activation { unsafe gc_activation(activation, y, y, Int64(m * n)) }
       return
     }
     let tasks = threads * Self.tasksPerThread
@@ -89,19 +89,6 @@ package final class PackedMatrix: Sendable {
       unsafe task.p_begin = Int64(panels.lowerBound)
       unsafe task.p_end = Int64(panels.upperBound)
       unsafe gc_matmul(&task)
-      if let activation {
-        let columns = panels.lowerBound * Self.nr..<min(n, panels.upperBound * Self.nr)
-        let rows = unsafe Int(task.m_begin)..<Int(task.m_end)
-        if columns.count == n {
-          let start = unsafe y + rows.lowerBound * n
-          unsafe gc_activation(activation, start, start, Int64(rows.count * n))
-        } else {
-          for row in rows {
-            let start = unsafe y + row * n + columns.lowerBound
-            unsafe gc_activation(activation, start, start, Int64(columns.count))
-          }
-        }
-      }
     }
   }
 }
