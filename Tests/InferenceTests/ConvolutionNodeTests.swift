@@ -1,3 +1,4 @@
+import Formats
 import GroupConv
 import TestSupport
 import Testing
@@ -21,5 +22,34 @@ import Testing
     let expected = try convolution(
       x, weight: w, options: ConvolutionOptions(stride: 2, padding: .explicit(pads), groups: 2))
     expectClose(y, expected)
+  }
+
+  /// Window attributes far beyond any tensor are refused at load, before the window
+  /// arithmetic (which would overflow) runs.
+  @Test(arguments: [
+    ("Conv", "dilations", [1 << 62, 1], [:]),
+    ("Conv", "strides", [Int.max, 1], ["auto_pad": ONNXAttributeValue.string("SAME_UPPER")]),
+    ("Conv", "pads", [1 << 40, 0, 0, 0], [:]),
+    ("ConvTranspose", "strides", [1 << 62, 1], ["output_shape": .ints([5, 5])]),
+    ("ConvTranspose", "output_padding", [1 << 40, 0], ["strides": .ints([2, 2])]),
+  ] as [(String, String, [Int], [String: ONNXAttributeValue])])
+  func windowValuesBeyond32BitsAreRefused(
+    _ opType: String, _ attribute: String, _ values: [Int],
+    _ others: [String: ONNXAttributeValue]
+  ) throws {
+    var graph = GraphBuilder()
+    graph.input("x", [1, 1, 5, 5])
+    graph.constant("w", try Tensor.random(shape: [1, 1, 3, 3], seed: 1))
+    graph.node(
+      opType, ["x", "w"], ["y"], name: "n",
+      others.merging([attribute: .ints(values)]) { a, _ in a })
+    graph.outputs = ["y"]
+    #expect(
+      throws: InferenceError.invalidAttribute(
+        opType: opType, node: "n", attribute: attribute, value: "\(values)",
+        rule: "must hold values of at most \(Int32.max)")
+    ) {
+      try InferenceSession(model: graph.model())
+    }
   }
 }

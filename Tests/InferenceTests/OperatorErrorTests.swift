@@ -125,6 +125,13 @@ struct Refusal: Sendable, CustomTestStringConvertible {
       inputs: [x([2, 3]), ints([-1, -1])],
       error: input("Reshape", "s", [2], "holds [-1, -1]: at most one size may be -1")),
     Refusal(
+      rule: "a reshape to a shape given as a matrix", node: makeNode("Reshape", ["x", "s"]),
+      opset: 13,
+      inputs: [
+        x([2, 3]), Input(shape: [1, 2], constant: .int64(shape: [1, 2], values: [3, 2])),
+      ],
+      error: input("Reshape", "s", [1, 2], "must be a 1-D list of sizes")),
+    Refusal(
       rule: "a reshape to another element count", node: makeNode("Reshape", ["x", "s"]), opset: 13,
       inputs: [x([2, 3]), ints([4, 2])],
       error: input("Reshape", "s", [2], "holds [4, 2]: 8 elements, but the input has 6")),
@@ -179,6 +186,50 @@ struct Refusal: Sendable, CustomTestStringConvertible {
     Refusal(
       rule: "LRN without size", node: makeNode("LRN"), opset: 13, inputs: [x([1, 2, 3])],
       error: attribute("LRN", "size", "(absent)", "is required")),
+    // Window attributes far beyond any tensor are refused before the window arithmetic
+    // (which would overflow) runs.
+    Refusal(
+      rule: "a pooling kernel beyond 32 bits",
+      node: makeNode("MaxPool", ["x"], ["y"], ["kernel_shape": .ints([1 << 40])]), opset: 12,
+      inputs: [x([1, 1, 5])],
+      error: attribute(
+        "MaxPool", "kernel_shape", "[\(1 << 40)]", "must hold values of at most \(Int32.max)")),
+    Refusal(
+      rule: "a pooling dilation beyond 32 bits",
+      node: makeNode(
+        "MaxPool", ["x"], ["y"], ["kernel_shape": .ints([3, 3]), "dilations": .ints([1 << 62, 1])]),
+      opset: 12, inputs: [x([1, 1, 5, 5])],
+      error: attribute(
+        "MaxPool", "dilations", "[\(1 << 62), 1]", "must hold values of at most \(Int32.max)")),
+    Refusal(
+      rule: "a ceil-mode pooling stride beyond 32 bits",
+      node: makeNode(
+        "AveragePool", ["x"], ["y"],
+        ["kernel_shape": .ints([2]), "strides": .ints([Int.max]), "ceil_mode": .int(1)]),
+      opset: 12, inputs: [x([1, 1, 5])],
+      error: attribute(
+        "AveragePool", "strides", "[\(Int.max)]", "must hold values of at most \(Int32.max)")),
+    // An output too large to hold is refused before the plan makes a table per position.
+    Refusal(
+      rule: "a pooling output beyond the element limit",
+      node: makeNode(
+        "MaxPool", ["x"], ["y"],
+        ["kernel_shape": .ints([1 << 30]), "pads": .ints([(1 << 30) - 1, (1 << 30) - 1])]),
+      opset: 12, inputs: [x([1, 1, 1])],
+      error: .tooLarge(
+        opType: "MaxPool", node: "n", tensor: "y", shape: [1, 1, 1 << 30], maximum: 1 << 28)),
+    Refusal(
+      rule: "a pad beyond the element limit", node: makeNode("Pad", ["x", "p"]), opset: 13,
+      inputs: [x([1, 1]), ints([0, 0, 0, 1_000_000_000])],
+      error: .tooLarge(
+        opType: "Pad", node: "n", tensor: "y", shape: [1, 1_000_000_001], maximum: 1 << 28)),
+    Refusal(
+      rule: "split sizes whose sum overflows",
+      node: makeNode("Split", ["x", "s"], ["a", "b"]), opset: 13,
+      inputs: [x([5]), ints([1 << 62, 1 << 62])],
+      error: input(
+        "Split", "x", [5],
+        "its size 5 along axis 0 cannot be split as [\(1 << 62), \(1 << 62)] into 2 outputs")),
     Refusal(
       rule: "num_outputs that differs from the outputs",
       node: makeNode("Split", ["x"], ["a", "b"], ["num_outputs": .int(3)]), opset: 18,
@@ -193,6 +244,44 @@ struct Refusal: Sendable, CustomTestStringConvertible {
     #expect(throws: refusal.error) {
       try build(refusal.node, opset: refusal.opset, refusal.inputs.map { ($0.shape, $0.constant) })
     }
+  }
+
+  /// Slice steps of any size, up to ±2^63, take the start alone (no overflow on the way).
+  @Test func aSliceStepLargerThanTheAxisTakesTheStart() throws {
+    let x = try Tensor(shape: [5], scalars: [0, 1, 2, 3, 4])
+    for (start, end, step, expected) in [
+      (1, 5, Int64.max, [Float(1)]), (4, Int64.min, Int64.min, [4]), (-1, -6, -(1 << 61), [4]),
+    ] as [(Int64, Int64, Int64, [Float])] {
+      let constants: [(shape: [Int]?, constant: ONNXTensorValue?)] =
+        [[start], [end], [0], [step]].map { ([1], .int64(shape: [1], values: $0)) }
+      let slice = try build(
+        makeNode("Slice", ["x", "s", "e", "a", "t"]), opset: 13, [([5], nil)] + constants)
+      #expect(run(slice, [x, nil, nil, nil, nil])[0].scalars == expected, "step \(step)")
+    }
+  }
+
+  /// Squeeze with an empty axes list squeezes every axis of size 1, as with none (ONNX
+  /// Runtime's reading).
+  @Test func anEmptySqueezeListSqueezesEveryUnitAxis() throws {
+    let squeeze = try build(
+      makeNode("Squeeze", ["x", "a"]), opset: 13,
+      [([1, 3, 1, 5], nil), ([0], .int64(shape: [0], values: []))])
+    #expect(squeeze.outputShapes == [[3, 5]])
+  }
+
+  /// A pooling window far larger than the input (within the window limit) is planned per
+  /// output position in constant time, not by visiting each tap of each window.
+  @Test func aHugePoolingWindowIsPlannedQuickly() throws {
+    let x = try Tensor(shape: [1, 1, 5], scalars: [3, 1, 5, 1, 4])
+    let pool = try build(
+      makeNode(
+        "MaxPool", ["x"], ["y"],
+        ["kernel_shape": .ints([1_000_001]), "pads": .ints([1_000_000, 1_000_000])]),
+      opset: 12, [([1, 1, 5], nil)])
+    let y = run(pool, [x])[0]
+    #expect(y.shape == [1, 1, 1_000_005])
+    #expect(Array(y.scalars[..<5]) == [3, 3, 5, 5, 5])
+    #expect(Array(y.scalars[999_998...]) == [5, 5, 5, 5, 5, 4, 4])
   }
 
   @Test func aMaxPoolIndicesOutputIsRefusedInOneLine() {

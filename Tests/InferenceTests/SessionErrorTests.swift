@@ -53,6 +53,27 @@ import Testing
     }
   }
 
+  /// A name listed twice among the graph's initializers, inputs or outputs is refused at
+  /// load, not resolved by taking one of them.
+  @Test func aNameRepeatedInAGraphListIsRefused() throws {
+    var outputs = try convGraph()
+    outputs.outputs = ["y", "y"]
+    var inputs = try convGraph()
+    inputs.input("x", [1, 2, 4, 4])
+    var initializers = try convGraph()
+    initializers.constant("w", try Tensor.random(shape: [2, 1, 3, 3], seed: 2))
+    for (graph, list, name) in [
+      (outputs, "outputs", "y"), (inputs, "inputs", "x"), (initializers, "initializers", "w"),
+    ] {
+      #expect(throws: InferenceError.repeatedName(name: name, list: list)) {
+        try InferenceSession(model: graph.model())
+      }
+    }
+    #expect(
+      InferenceError.repeatedName(name: "y", list: "outputs").description
+        == "tensor \"y\" appears twice among the graph's outputs: each name may appear once")
+  }
+
   /// A node with no output (or an empty first output name) is refused, not followed.
   @Test(arguments: [[], [""]] as [[String]])
   func aNodeWithoutAnOutputIsRefused(_ outputs: [String]) throws {

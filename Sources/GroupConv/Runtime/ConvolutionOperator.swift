@@ -60,6 +60,7 @@ struct ConvolutionDraft {
       throw context.invalidAttribute(
         "pads", "\(pads)", "must hold \(2 * rank) non-negative values, all begins then all ends")
     }
+    try context.checkWindowValues("pads", pads)
     let outputShape = transposed ? try context.ints("output_shape") : nil
     if let outputShape {
       // ConvTranspose: the padding that gives the requested output size.
@@ -128,6 +129,7 @@ struct ConvolutionDraft {
         name, "\(values)",
         "must hold \(rank) \(minimum == 0 ? "non-negative" : "positive") values")
     }
+    try context.checkWindowValues(name, values)
     return values
   }
 

@@ -17,6 +17,9 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
   case missingTensor(name: String, node: String)
   /// Two nodes, or a node and an initializer or input, produce the same tensor name.
   case duplicateTensor(name: String, node: String)
+  /// A name appears twice in one of the graph's lists (`list`: "initializers", "inputs" or
+  /// "outputs").
+  case repeatedName(name: String, list: String)
   /// A node has fewer or more inputs than its operator takes.
   case inputCount(opType: String, node: String, count: Int, expected: ClosedRange<Int>)
   /// An attribute is missing, of the wrong type, or has a value the operator refuses.
@@ -60,6 +63,9 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case let .duplicateTensor(name, node):
       "node \(Self.quoted(node)) produces tensor \(Self.quoted(name)), which is already "
         + "produced elsewhere: every tensor must have one producer"
+    case let .repeatedName(name, list):
+      "tensor \(Self.quoted(name)) appears twice among the graph's \(list): each name may "
+        + "appear once"
     case let .inputCount(opType, node, count, expected):
       "\(opType) \(Self.quoted(node)) has \(count) inputs: it takes "
         + Self.count(expected)

@@ -64,6 +64,15 @@ public final class InferenceSession: @unchecked Sendable {
     }
     self.opset = opset
     let graph = model.graph
+    for (list, names) in [
+      ("initializers", graph.initializers.map(\.name)), ("inputs", graph.inputs.map(\.name)),
+      ("outputs", graph.outputs.map(\.name)),
+    ] {
+      var seen = Set<String>()
+      for name in names where !seen.insert(name).inserted {
+        throw .repeatedName(name: name, list: list)
+      }
+    }
     var initializers: [String: ONNXTensorValue] = [:]
     for tensor in graph.initializers { initializers[tensor.name] = tensor.value }
     self.initializers = initializers

@@ -76,17 +76,16 @@ package struct Pooling: Sendable {
     let taps = (0..<3).map { axis in
       var taps = Taps(range: [], divisor: [])
       for o in 0..<g.output[axis] {
-        let start = g.start(axis, o)
-        let d = g.dilation[axis]
-        var valid = 0..<0
-        var padded = 0
-        for t in 0..<g.kernel[axis] {
-          let p = start + t * d
-          if p >= 0 && p < g.input[axis] {
-            valid = valid.isEmpty ? t..<t + 1 : valid.lowerBound..<t + 1
-          }
-          if p < g.input[axis] + g.padEnd[axis] { padded += 1 }
+        // Tap t reads position start + t · d: inside the input for t in [lo, hi), inside the
+        // padded input (which the window never leaves at the start) for t < paddedEnd.
+        let (start, d, kernel) = (g.start(axis, o), g.dilation[axis], g.kernel[axis])
+        func tapsBefore(_ end: Int) -> Int {  // taps t < kernel with start + t · d < end
+          end <= start ? 0 : min(kernel, (end - 1 - start) / d + 1)
         }
+        let lo = start >= 0 ? 0 : min(kernel, (-start + d - 1) / d)
+        let hi = tapsBefore(g.input[axis])
+        let valid = lo < hi ? lo..<hi : 0..<0
+        let padded = tapsBefore(g.input[axis] + g.padEnd[axis])
         taps.range.append(valid)
         if case .average(true) = kind {
           taps.divisor.append(padded)

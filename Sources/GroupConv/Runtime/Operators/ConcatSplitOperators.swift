@@ -81,7 +81,9 @@ extension Operators {
       }
       sizes = Array(repeating: size / count, count: count)
     }
-    guard sizes.count == count, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == size else {
+    guard sizes.count == count, sizes.allSatisfy({ (0...size).contains($0) }),
+      sizes.reduce(0, +) == size
+    else {
       throw context.invalidInput(
         0, "its size \(size) along axis \(axis) cannot be split as \(sizes) into \(count) outputs")
     }

@@ -55,10 +55,12 @@ extension Operators {
         return step > 0 ? min(max(p, 0), size) : min(max(p, -1), size - 1)
       }
       let (start, end) = (position(starts[i]), position(ends[i]))
-      let count = step > 0 ? (end - start + step - 1) / step : (start - end - step - 1) / -step
-      output[axis] = max(0, count)
+      // Positions run from start towards end, |step| apart (any step, even ±2^63).
+      let distance = step > 0 ? end - start : start - end
+      output[axis] = distance > 0 ? Int((UInt(distance) - 1) / step.magnitude) + 1 : 0
       if output[axis] > 0 { origin += start * strides[axis] }
-      strides[axis] *= step
+      // With two positions or more, |step| < size: the product is small.
+      strides[axis] = output[axis] > 1 ? strides[axis] * step : 0
     }
     let (finalShape, finalStrides, finalOrigin) = (output, strides, origin)
     return KernelOperator(context, outputs: [output]) { inputs, outputs in
@@ -154,7 +156,8 @@ extension Operators {
       }
       output.append(size)
     }
-    _ = try context.elementCount(ofOutput: output)
+    // Its plan holds a table of source positions per output size.
+    try context.checkOutputSize(output)
     for axis in shape.indices
     where mode != .constant && shape[axis] == 0
       && (begin[axis] > 0 || end[axis] > 0)

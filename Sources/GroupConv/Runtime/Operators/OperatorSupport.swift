@@ -136,6 +136,17 @@ extension NodeContext {
     return result
   }
 
+  /// Refuses an output of more elements than a value computed at run time may hold, for an
+  /// operator that plans something per output position before the planner sees the shape.
+  func checkOutputSize(_ shape: [Int]) throws(InferenceError) {
+    let maximum = ConstantFolding.maximumElementCount
+    guard let count = try? Tensor.elementCount(of: shape), count <= maximum else {
+      throw .tooLarge(
+        opType: opType, node: name, tensor: node.outputs.first ?? "", shape: shape,
+        maximum: maximum)
+    }
+  }
+
   /// The element count of an output shape, checked for negative sizes and overflow.
   func elementCount(ofOutput shape: [Int]) throws(InferenceError) -> Int {
     do {

@@ -28,10 +28,10 @@ extension Operators {
   {
     let shape = try context.singleInput()
     let geometry = try poolGeometry(context, dilations: kind == .max || context.opset >= 19)
-    let pooling = Pooling(kind, geometry)
     let output = Array(shape[..<2]) + geometry.output.suffix(shape.count - 2)
-    _ = try context.elementCount(ofOutput: output)
-    return PoolingOperator(pooling, outputShape: output)
+    // The pooling's plan holds the taps of each output position of each dimension.
+    try context.checkOutputSize(output)
+    return PoolingOperator(Pooling(kind, geometry), outputShape: output)
   }
 
   /// The windows of a pooling node: kernel_shape, strides, dilations (where the operator
@@ -53,6 +53,7 @@ extension Operators {
         throw context.invalidAttribute(
           name, "\(values)", "must have \(count) values for \(rank) spatial dimensions")
       }
+      try context.checkWindowValues(name, values)
       return values
     }
     guard let kernel = try context.ints("kernel_shape") else {
@@ -62,6 +63,7 @@ extension Operators {
       throw context.invalidAttribute(
         "kernel_shape", "\(kernel)", "must have \(rank) positive values")
     }
+    try context.checkWindowValues("kernel_shape", kernel)
     let stride = try list("strides", 1, count: rank)
     if !hasDilations, context.node.attribute("dilations") != nil {
       throw context.invalidAttribute(

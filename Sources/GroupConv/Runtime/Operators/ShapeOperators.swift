@@ -15,7 +15,10 @@ extension Operators {
     },
     "Squeeze": view { context, shape throws(InferenceError) in
       try context.expectInputs(context.opset >= 13 ? 1...2 : 1...1)
-      guard let given = try context.integers(attribute: "axes", orInput: 1, from: 13) else {
+      // No axes, or an empty list (as ONNX Runtime reads it): every size-1 axis.
+      guard let given = try context.integers(attribute: "axes", orInput: 1, from: 13),
+        !given.isEmpty
+      else {
         return shape.filter { $0 != 1 }
       }
       let axes = try context.axes(given, rank: shape.count)
@@ -61,6 +64,9 @@ extension Operators {
   /// position (unless allowzero = 1, from opset 14), one -1 inferred from the element count.
   static func reshaped(_ context: NodeContext, _ shape: [Int]) throws(InferenceError) -> [Int] {
     try context.expectInputs(2...2)
+    guard try context.shape(1).count == 1 else {
+      throw context.invalidInput(1, "must be a 1-D list of sizes")
+    }
     let requested = try context.constantIntegers(1)
     let allowZero = context.opset >= 14 ? try context.int("allowzero", default: 0) : 0
     guard allowZero == 0 || allowZero == 1 else {
