@@ -63,8 +63,16 @@ public enum NPY {
   /// a multiple of 64 bytes; version 2.0 (a 4-byte header length) only when the header would
   /// not fit in version 1.0's 65535 bytes. The elements follow, little-endian. Never throws.
   public static func encode(_ tensor: Tensor) -> [UInt8] {
-    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(pythonTuple(tensor.shape)), }"
-    if let first = tensor.shape.first {
+    var bytes = preamble(shape: tensor.shape)
+    bytes.appendLittleEndian(tensor.scalars)
+    return bytes
+  }
+
+  /// The bytes of an `.npy` file before its float32 elements: magic, version, header length
+  /// and the padded header.
+  static func preamble(shape: [Int]) -> [UInt8] {
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(pythonTuple(shape)), }"
+    if let first = shape.first {
       let digits = String(first).count
       header += String(repeating: " ", count: max(0, growthAxisMaximumDigits - digits))
     }
@@ -79,14 +87,12 @@ public enum NPY {
     let headerLength = textLength + padding
 
     var bytes = magic + [lengthSize == 2 ? 1 : 2, 0]
-    bytes.reserveCapacity(magic.count + 2 + lengthSize + headerLength + 4 * tensor.count)
     for index in 0..<lengthSize {
       bytes.append(UInt8(truncatingIfNeeded: headerLength >> (8 * index)))
     }
     bytes += header.utf8
     bytes += repeatElement(UInt8(ascii: " "), count: padding)
     bytes.append(UInt8(ascii: "\n"))
-    bytes.appendLittleEndian(tensor.scalars)
     return bytes
   }
 
@@ -106,15 +112,36 @@ public enum NPY {
 
   /// Writes `tensor` to `path` as an `.npy` file with the bytes of `encode(_:)`, replacing
   /// any file there. The file is written beside the target and renamed into place, so a
-  /// failed write leaves no partial file.
+  /// failed write leaves no partial file. The elements go from the tensor's storage to the
+  /// file: writing needs no copy of them.
   ///
   /// - Throws: `FormatError.unwritable` when the file cannot be written: its directory does
-  ///   not exist, `path` is a directory, or permission is denied.
+  ///   not exist, `path` is a directory, permission is denied, or the disk is full.
   public static func write(_ tensor: Tensor, to path: String) throws(FormatError) {
-    do {
-      try Data(encode(tensor)).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-      throw .unwritable(path: path, reason: systemReason(error))
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    let temporary = "\(directory).\(name).\(getpid()).partial"
+    func failure(_ code: Int32) -> FormatError {
+      .unwritable(path: path, reason: String(cString: strerror(code)))
+    }
+    let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+    guard file >= 0 else { throw failure(errno) }
+    var code = preamble(shape: tensor.shape).withUnsafeBytes { writeAll($0, to: file) }
+    if code == 0 {
+      #if _endian(little)
+        code = tensor.scalars.withUnsafeBytes { writeAll($0, to: file) }
+      #else
+        var elements: [UInt8] = []
+        elements.appendLittleEndian(tensor.scalars)
+        code = elements.withUnsafeBytes { writeAll($0, to: file) }
+      #endif
+    }
+    if close(file) != 0, code == 0 { code = errno }
+    if code == 0, rename(temporary, path) != 0 { code = errno }
+    if code != 0 {
+      unlink(temporary)
+      throw failure(code)
     }
   }
 
@@ -124,4 +151,18 @@ public enum NPY {
     guard let code = posix?.code.rawValue else { return "\(error)" }
     return String(cString: strerror(code))
   }
+}
+
+/// Writes all of `bytes` to the open file `file`; returns 0, or the errno of the failure.
+private func writeAll(_ bytes: UnsafeRawBufferPointer, to file: Int32) -> Int32 {
+  var rest = bytes
+  while !rest.isEmpty {
+    let written = write(file, rest.baseAddress!, rest.count)
+    if written < 0 {
+      if errno == EINTR { continue }
+      return errno
+    }
+    rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+  }
+  return 0
 }

@@ -226,8 +226,12 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
       return "\(source): \(described(tensor, path, offset)): cannot read external file "
         + "\(printable(file)): \(reason)"
     case let .externalDataOutOfRange(source, path, offset, tensor, file, start, length, size):
+      // An end past Int.max is written as an offset and a length, not a wrapped number.
       let range =
-        length.map { "bytes \(start)..<\(start &+ $0)" } ?? "bytes from \(start) to the end"
+        length.map { length in
+          let (end, overflow) = start.addingReportingOverflow(length)
+          return overflow ? "\(length) bytes from byte \(start)" : "bytes \(start)..<\(end)"
+        } ?? "bytes from \(start) to the end"
       return "\(source): \(described(tensor, path, offset)) reads \(range) of external "
         + "file \(printable(file)), which holds \(size) bytes: expected a range within "
         + "the file"
