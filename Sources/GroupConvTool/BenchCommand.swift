@@ -44,9 +44,7 @@ struct BenchCommand: ParsableCommand {
   var steps = false
 
   func validate() throws {
-    if let threads, threads < 1 || threads > 1024 {
-      throw ValidationError("--threads \(threads) must be between 1 and 1024")
-    }
+    try validateThreads(threads)
     if model == nil && (!input.isEmpty || steps) {
       throw ValidationError("--input and --steps need --model")
     }

@@ -70,9 +70,7 @@ struct ExplainCommand: ParsableCommand {
     if backward && noTiming {
       throw ValidationError("--backward times the backward pass: it cannot go with --no-timing")
     }
-    if let threads, threads < 1 || threads > 1024 {
-      throw ValidationError("--threads \(threads) must be between 1 and 1024")
-    }
+    try validateThreads(threads)
     _ = try layer()
   }
 

@@ -33,3 +33,17 @@ struct GroupConvCommand: ParsableCommand {
     }
   }
 }
+
+/// Checks the thread count a command runs on: `--threads` when given, else
+/// `GROUPCONV_THREADS` when set (the library alone would ignore a value it cannot use).
+func validateThreads(_ threads: Int?) throws {
+  if let threads {
+    guard (1...1024).contains(threads) else {
+      throw ValidationError("--threads \(threads) must be between 1 and 1024")
+    }
+  } else if let text = ProcessInfo.processInfo.environment["GROUPCONV_THREADS"] {
+    guard let value = Int(text), (1...1024).contains(value) else {
+      throw ValidationError("GROUPCONV_THREADS=\(text) must be a whole number from 1 to 1024")
+    }
+  }
+}

@@ -28,9 +28,7 @@ struct RunCommand: ParsableCommand {
 
   func validate() throws {
     guard !output.isEmpty else { throw ValidationError("give at least one --output") }
-    if let threads, threads < 1 || threads > 1024 {
-      throw ValidationError("--threads \(threads) must be between 1 and 1024")
-    }
+    try validateThreads(threads)
   }
 
   func run() throws {
@@ -57,26 +55,40 @@ struct RunCommand: ParsableCommand {
   }
 
   /// Pairs each `PATH` or `NAME=PATH` argument with a graph name: named ones by name, the
-  /// others in graph order among the names not given by name.
+  /// others in graph order among the names not given by name. An argument whose part before
+  /// its first `=` holds no `/` is a `NAME=PATH`, and NAME must be one of `names` (a file
+  /// whose name holds `=` is given with its directory: `./a=b.npy`).
   static func assign(_ arguments: [String], to names: [String], role: String) throws
     -> [(name: String, path: String)]
   {
+    let listed = names.map { "\"\($0)\"" }.joined(separator: ", ")
     var named: [(String, String)] = []
     var positional: [String] = []
     for argument in arguments {
-      if let equals = argument.firstIndex(of: "="),
-        names.contains(String(argument[..<equals]))
-      {
-        named.append((String(argument[..<equals]), String(argument[argument.index(after: equals)...])))
-      } else {
+      guard let equals = argument.firstIndex(of: "="), !argument[..<equals].contains("/") else {
         positional.append(argument)
+        continue
       }
+      let name = String(argument[..<equals])
+      guard names.contains(name) else {
+        throw ValidationError(
+          "--\(role) \(argument): \"\(name)\" is not an \(role) of the model; its \(role)s are "
+            + (listed.isEmpty ? "none" : listed))
+      }
+      guard !named.contains(where: { $0.0 == name }) else {
+        throw ValidationError("two --\(role) arguments name the model's \(role) \"\(name)\"")
+      }
+      let path = String(argument[argument.index(after: equals)...])
+      guard !path.isEmpty else {
+        throw ValidationError("--\(role) \(argument): give a file after \"\(name)=\"")
+      }
+      named.append((name, path))
     }
     let remaining = names.filter { name in !named.contains { $0.0 == name } }
     guard positional.count <= remaining.count else {
       throw ValidationError(
         "\(arguments.count) --\(role) arguments for a model whose \(role)s are "
-          + names.map { "\"\($0)\"" }.joined(separator: ", "))
+          + (listed.isEmpty ? "none" : listed))
     }
     let pairs = named + zip(remaining, positional).map { ($0, $1) }
     if role == "input" {

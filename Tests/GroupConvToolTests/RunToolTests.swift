@@ -49,6 +49,58 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: directory.path("y.npy")))
   }
 
+  /// A NAME=PATH argument must name a graph input or output, once, and give a file; a file
+  /// whose name holds "=" is given with its directory.
+  @Test func namedArgumentsAreChecked() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let (model, _) = try groupsCase(directory)
+    let session = try InferenceSession(contentsOf: model)
+    let (input, output) = (session.inputNames[0], session.outputNames[0])
+    let x = directory.path("x.npy")
+    for (arguments, message) in [
+      (
+        ["--input", "nope=\(x)", "--output", directory.path("y.npy")],
+        "--input nope=\(x): \"nope\" is not an input of the model; its inputs are \"\(input)\""
+      ),
+      (
+        ["--input", x, "--output", "nope=y.npy"],
+        "--output nope=y.npy: \"nope\" is not an output of the model; its outputs are "
+          + "\"\(output)\""
+      ),
+      (
+        ["--input", "\(input)=\(x)", "--input", "\(input)=\(x)", "--output", "y.npy"],
+        "two --input arguments name the model's input \"\(input)\""
+      ),
+      (["--input", "\(input)=", "--output", "y.npy"], "--input \(input)=: give a file after \"\(input)=\""),
+    ] {
+      let result = try await GroupConvExecutable.run(["run", model] + arguments, in: directory)
+      #expect(result.status != 0)
+      #expect(result.standardError == "groupconv: error: \(message)\n", "\(arguments)")
+    }
+    try FileManager.default.copyItem(atPath: x, toPath: directory.path("a=b.npy"))
+    let result = try await GroupConvExecutable.run(
+      ["run", model, "--input", directory.path("a=b.npy"), "--output", directory.path("c=d.npy")],
+      in: directory)
+    try #require(result.status == 0, "\(result.standardError)")
+    #expect(FileManager.default.fileExists(atPath: directory.path("c=d.npy")))
+  }
+
+  /// GROUPCONV_THREADS, like --threads, must be a thread count the tool can use.
+  @Test(arguments: ["0", "-1", "abc", "2000"])
+  func aBadThreadCountInTheEnvironmentIsOneLine(_ value: String) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let (model, _) = try groupsCase(directory)
+    let result = try await GroupConvExecutable.run(
+      ["run", model, "--input", directory.path("x.npy"), "--output", directory.path("y.npy")],
+      in: directory, environment: ["GROUPCONV_THREADS": value])
+    #expect(result.status != 0)
+    #expect(
+      result.standardError
+        == "groupconv: error: GROUPCONV_THREADS=\(value) must be a whole number from 1 to 1024\n")
+  }
+
   @Test func anInputOfTheWrongShapeIsOneLine() async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }

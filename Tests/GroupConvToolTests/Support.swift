@@ -166,9 +166,10 @@ enum GroupConvExecutable {
   }
 
   /// Runs the tool with `arguments`, its output and errors captured in files of `directory`.
-  static func run(_ arguments: [String], in directory: TemporaryDirectory) async throws
-    -> ToolResult
-  {
+  /// - Parameter environment: variables set for the tool on top of this process's own.
+  static func run(
+    _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]
+  ) async throws -> ToolResult {
     let executable = try #require(
       url, "no groupconv executable; looked at \(candidates.map(\.path))")
     let tag = UUID().uuidString
@@ -186,6 +187,9 @@ enum GroupConvExecutable {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = output
     process.standardError = error
