@@ -32,6 +32,7 @@ import Testing
     ("Conv", "pads", [1 << 40, 0, 0, 0], [:]),
     ("ConvTranspose", "strides", [1 << 62, 1], ["output_shape": .ints([5, 5])]),
     ("ConvTranspose", "output_padding", [1 << 40, 0], ["strides": .ints([2, 2])]),
+    ("ConvTranspose", "output_shape", [1 << 40, 5], [:]),
   ] as [(String, String, [Int], [String: ONNXAttributeValue])])
   func windowValuesBeyond32BitsAreRefused(
     _ opType: String, _ attribute: String, _ values: [Int],
@@ -48,6 +49,24 @@ import Testing
       throws: InferenceError.invalidAttribute(
         opType: opType, node: "n", attribute: attribute, value: "\(values)",
         rule: "must hold values of at most \(Int32.max)")
+    ) {
+      try InferenceSession(model: graph.model())
+    }
+  }
+
+  /// A transposed convolution's output_shape must hold positive sizes (a negative one
+  /// overflowed the padding arithmetic).
+  @Test func aNegativeOutputShapeIsRefused() throws {
+    var graph = GraphBuilder()
+    graph.input("x", [1, 1, 5, 5])
+    graph.constant("w", try Tensor.random(shape: [1, 1, 3, 3], seed: 1))
+    graph.node(
+      "ConvTranspose", ["x", "w"], ["y"], name: "n", ["output_shape": .ints([Int.min, 5])])
+    graph.outputs = ["y"]
+    #expect(
+      throws: InferenceError.invalidAttribute(
+        opType: "ConvTranspose", node: "n", attribute: "output_shape", value: "[\(Int.min), 5]",
+        rule: "must give 2 positive spatial sizes")
     ) {
       try InferenceSession(model: graph.model())
     }

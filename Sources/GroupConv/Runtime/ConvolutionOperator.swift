@@ -65,10 +65,11 @@ struct ConvolutionDraft {
     if let outputShape {
       // ConvTranspose: the padding that gives the requested output size.
       let sizes = Array(outputShape.suffix(rank))
-      guard sizes.count == rank else {
+      guard sizes.count == rank, sizes.allSatisfy({ $0 >= 1 }) else {
         throw context.invalidAttribute(
-          "output_shape", "\(outputShape)", "must give \(rank) spatial sizes")
+          "output_shape", "\(outputShape)", "must give \(rank) positive spatial sizes")
       }
+      try context.checkWindowValues("output_shape", sizes)
       let upper = try context.string("auto_pad") == "SAME_UPPER"
       for i in 0..<rank {
         let total = strides[i] * (spatial[i] - 1) + outputPadding[i] + effective[i] - sizes[i]
