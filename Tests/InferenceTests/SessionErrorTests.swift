@@ -74,6 +74,51 @@ import Testing
         == "tensor \"y\" appears twice among the graph's outputs: each name may appear once")
   }
 
+  /// Constants folded at load that an integer cannot hold are refused, not trapped on: a
+  /// NaN cast to int32, a float NaN concatenated with integers; and the one integer quotient
+  /// that overflows wraps, as the folded sums and products do.
+  @Test func foldedIntegersOutOfRangeAreRefused() throws {
+    func session(_ build: (inout GraphBuilder) -> Void) throws -> InferenceSession {
+      var graph = GraphBuilder()
+      graph.input("x", [2, 3])
+      build(&graph)
+      graph.node("Reshape", ["x", "s"], ["y"], name: "reshape")
+      graph.outputs = ["y"]
+      return try InferenceSession(model: graph.model())
+    }
+    #expect(
+      throws: InferenceError.invalidInput(
+        opType: "Cast", node: "cast", input: "nan", shape: [1], rule: "holds nan, which Int32 cannot hold")
+    ) {
+      try session { graph in
+        graph.constant("nan", try! Tensor(shape: [1], scalars: [.nan]))
+        graph.node("Cast", ["nan"], ["s"], name: "cast", ["to": .int(6)])
+      }
+    }
+    #expect(
+      throws: InferenceError.invalidInput(
+        opType: "Concat", node: "concat", input: "a", shape: [1],
+        rule: "its integer result holds nan: the inputs mix integers and floats")
+    ) {
+      try session { graph in
+        graph.integers("a", [2])
+        graph.constant("b", try! Tensor(shape: [1], scalars: [.nan]))
+        graph.node("Concat", ["a", "b"], ["s"], name: "concat", ["axis": .int(0)])
+      }
+    }
+    #expect(
+      throws: InferenceError.invalidInput(
+        opType: "Reshape", node: "reshape", input: "s", shape: [1],
+        rule: "holds [\(Int64.min)]: sizes must be -1 or more")
+    ) {
+      try session { graph in
+        graph.integers("a", [Int(Int64.min)])
+        graph.integers("b", [-1])
+        graph.node("Div", ["a", "b"], ["s"], name: "div")
+      }
+    }
+  }
+
   /// A node with no output (or an empty first output name) is refused, not followed.
   @Test(arguments: [[], [""]] as [[String]])
   func aNodeWithoutAnOutputIsRefused(_ outputs: [String]) throws {

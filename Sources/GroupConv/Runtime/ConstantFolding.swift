@@ -81,13 +81,26 @@ enum ConstantFolding {
       case let .int32(_, v): v.map(Double.init)
       case let .bool(_, v): v.map { $0 ? 1 : 0 }
       }
+    /// Each value truncated toward zero, as C++ casts; NaN, infinities and values out of
+    /// the type's range are refused, not wrapped.
+    func truncated<T: FixedWidthInteger>(_: T.Type) throws(InferenceError) -> [T] {
+      var result = [T]()
+      result.reserveCapacity(floats.count)
+      for value in floats {
+        guard let integer = T(exactly: value.rounded(.towardZero)) else {
+          throw context.invalidInput(0, "holds \(value), which \(T.self) cannot hold")
+        }
+        result.append(integer)
+      }
+      return result
+    }
     switch ONNXDataType(rawValue: Int32(clamping: to)) {
     case .float: return .float(shape: shape, values: floats.map(Float.init))
     case .int64:
       if let ints = value.integers { return .int64(shape: shape, values: ints) }
-      return .int64(shape: shape, values: floats.map { Int64(exactly: $0.rounded(.towardZero)) ?? 0 })
+      return .int64(shape: shape, values: try truncated(Int64.self))
     case .int32:
-      return .int32(shape: shape, values: floats.map { Int32(clamping: Int64($0.rounded(.towardZero))) })
+      return .int32(shape: shape, values: try truncated(Int32.self))
     case .bool: return .bool(shape: shape, values: floats.map { $0 != 0 })
     default:
       throw context.invalidAttribute(
@@ -107,7 +120,7 @@ enum ConstantFolding {
     case "Add": op = { $0 &+ $1 }
     case "Sub": op = { $0 &- $1 }
     case "Mul": op = { $0 &* $1 }
-    case "Div": op = { $1 == 0 ? 0 : $0 / $1 }
+    case "Div": op = { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue }
     case "Max": op = { max($0, $1) }
     case "Min": op = { min($0, $1) }
     default: return nil
@@ -150,15 +163,29 @@ enum ConstantFolding {
     }
   }
 
-  /// Floats computed from integers, back in the integers' type.
-  static func restoring(_ floats: [Float], shape: [Int], like original: ONNXTensorValue)
-    -> ONNXTensorValue
-  {
+  /// Floats moved by a layout operator from integers, back in the integers' type. A value
+  /// that is not a whole number of that type came from a float input mixed in (a model with
+  /// inputs of two types), and is refused.
+  static func restoring(
+    _ floats: [Float], shape: [Int], like original: ONNXTensorValue, _ context: NodeContext
+  ) throws(InferenceError) -> ONNXTensorValue {
+    func whole<T: FixedWidthInteger>(_: T.Type) throws(InferenceError) -> [T] {
+      var result = [T]()
+      result.reserveCapacity(floats.count)
+      for value in floats {
+        guard let integer = T(exactly: value) else {
+          throw context.invalidInput(
+            0, "its integer result holds \(value): the inputs mix integers and floats")
+        }
+        result.append(integer)
+      }
+      return result
+    }
     switch original {
-    case .float: .float(shape: shape, values: floats)
-    case .int64: .int64(shape: shape, values: floats.map { Int64($0) })
-    case .int32: .int32(shape: shape, values: floats.map { Int32($0) })
-    case .bool: .bool(shape: shape, values: floats.map { $0 != 0 })
+    case .float: return .float(shape: shape, values: floats)
+    case .int64: return .int64(shape: shape, values: try whole(Int64.self))
+    case .int32: return .int32(shape: shape, values: try whole(Int32.self))
+    case .bool: return .bool(shape: shape, values: floats.map { $0 != 0 })
     }
   }
 }

@@ -259,7 +259,9 @@ struct GraphPlanner {
       let results = try runNow(floatContext)
       for (name, result) in zip(node.outputs, results) where !name.isEmpty {
         setConstant(
-          name, ConstantFolding.restoring(result.scalars, shape: result.shape, like: original))
+          name,
+          try ConstantFolding.restoring(
+            result.scalars, shape: result.shape, like: original, context))
       }
       return
     }
