@@ -75,8 +75,9 @@ import Testing
   }
 
   /// Constants folded at load that an integer cannot hold are refused, not trapped on: a
-  /// NaN cast to int32, a float NaN concatenated with integers; and the one integer quotient
-  /// that overflows wraps, as the folded sums and products do.
+  /// NaN cast to int32, a float NaN concatenated with integers, -2^63 moved by a layout
+  /// operator; and the one integer quotient that overflows wraps, as the folded sums and
+  /// products do.
   @Test func foldedIntegersOutOfRangeAreRefused() throws {
     func session(_ build: (inout GraphBuilder) -> Void) throws -> InferenceSession {
       var graph = GraphBuilder()
@@ -103,6 +104,17 @@ import Testing
       try session { graph in
         graph.integers("a", [2])
         graph.constant("b", try! Tensor(shape: [1], scalars: [.nan]))
+        graph.node("Concat", ["a", "b"], ["s"], name: "concat", ["axis": .int(0)])
+      }
+    }
+    #expect(
+      throws: InferenceError.invalidInput(
+        opType: "Concat", node: "concat", input: "a", shape: [1],
+        rule: "integers beyond ±2^24 are not folded")
+    ) {
+      try session { graph in
+        graph.integers("a", [Int(Int64.min)])
+        graph.integers("b", [1])
         graph.node("Concat", ["a", "b"], ["s"], name: "concat", ["axis": .int(0)])
       }
     }

@@ -158,7 +158,7 @@ enum ConstantFolding {
     case .float: return value
     case let .bool(shape, v): return .float(shape: shape, values: v.map { $0 ? 1 : 0 })
     default:
-      guard let ints = value.integers, ints.allSatisfy({ abs($0) <= 1 << 24 }) else { return nil }
+      guard let ints = value.integers, ints.allSatisfy({ $0.magnitude <= 1 << 24 }) else { return nil }
       return .float(shape: value.shape, values: ints.map(Float.init))
     }
   }
