@@ -79,11 +79,13 @@ public enum ConvolutionError: Error, Equatable, Sendable, CustomStringConvertibl
   /// small enough that the shape arithmetic cannot overflow.
   public static let maximumExtent = 1 << 30
 
-  /// The values of `groups` that divide both channel counts.
+  /// The values of `groups` that divide both channel counts (none listed when either is
+  /// zero or negative). A count checked against the smaller: however large the other.
   public static func validGroups(inputChannels: Int, outputChannels: Int) -> [Int] {
-    let limit = max(inputChannels, outputChannels)
-    guard limit > 0 else { return [] }
-    return (1...limit).filter { inputChannels % $0 == 0 && outputChannels % $0 == 0 }
+    guard inputChannels > 0, outputChannels > 0 else { return [] }
+    return (1...min(inputChannels, outputChannels)).filter {
+      inputChannels % $0 == 0 && outputChannels % $0 == 0
+    }
   }
 
   public var description: String {

@@ -54,6 +54,27 @@ import Testing
     }
   }
 
+  /// A huge group count is refused quickly: a transposed convolution's output channels
+  /// (weight channels × groups) overflowed, and listing the valid group counts in the message
+  /// counted up to the larger channel count (2^40: a hang).
+  @Test(arguments: [("Conv", 1 << 40), ("ConvTranspose", 1 << 40), ("ConvTranspose", 1 << 62)])
+  func aHugeGroupCountIsRefused(_ opType: String, _ groups: Int) throws {
+    var graph = GraphBuilder()
+    graph.input("x", [1, 2, 5, 5])
+    graph.constant("w", try Tensor.random(shape: [2, 1, 3, 3], seed: 1))
+    graph.node(opType, ["x", "w"], ["y"], name: "n", ["group": .int(groups)])
+    graph.outputs = ["y"]
+    #expect {
+      try InferenceSession(model: graph.model())
+    } throws: { error in
+      switch error as? InferenceError {
+      case .convolution(node: "n", .channelsNotDivisibleByGroups(_, _, _, groups, _, _))?: true
+      case .invalidAttribute(opType, "n", "group", "\(groups)", _)?: groups == 1 << 62
+      default: false
+      }
+    }
+  }
+
   /// A transposed convolution's output_shape must hold positive sizes (a negative one
   /// overflowed the padding arithmetic).
   @Test func aNegativeOutputShapeIsRefused() throws {

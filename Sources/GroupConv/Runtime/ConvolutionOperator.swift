@@ -50,6 +50,11 @@ struct ConvolutionDraft {
     let dilations = try Self.perDimension(context, "dilations", rank: rank)
     let groups = try context.int("group", default: 1)
     guard groups >= 1 else { throw context.invalidAttribute("group", "\(groups)", "must be positive") }
+    // A transposed convolution's output channels are the weight's times the groups.
+    guard !transposed || !w[1].multipliedReportingOverflow(by: groups).overflow else {
+      throw context.invalidAttribute(
+        "group", "\(groups)", "times the weight's \(w[1]) channels overflows")
+    }
     let outputPadding =
       transposed ? try Self.perDimension(context, "output_padding", rank: rank, default: 0)
       : Array(repeating: 0, count: rank)
