@@ -31,6 +31,10 @@ import Tensors
   /// on smaller planes (squeeze-and-excitation's 1 × 1) its vectors along a row leave most
   /// lanes idle.
   package static let minimumDensePlane = 256
+  /// The widest row or column stride taken: each staged row is split into `stride` phase
+  /// rows and a band stages `stride` input rows per output row, so the scratch grows with
+  /// the stride whatever the kernel reads (a stride of 10^8 asked for 83 GB).
+  package static let maximumStride = 8
 
   /// Choices a kernel is made with. The defaults serve everyone; tests change them per kernel
   /// (never through globals, which other suites running at the same time also read).
@@ -64,7 +68,8 @@ import Tensors
   private let scratchPool = ScratchPool<AlignedBuffer>()
 
   /// `nil` for geometries this kernel does not take: transposed or non-zero padding modes,
-  /// more than `maximumInputChannelsPerGroup` input channels per group, or a dense
+  /// more than `maximumInputChannelsPerGroup` input channels per group, a row or column
+  /// stride above `maximumStride`, or a dense
   /// convolution (several input channels and a single group) of more multiply-adds per
   /// output than `maximumDenseReduction` (`maximumStemReduction` for a few channels) or
   /// with fewer than `minimumDensePlane` outputs per image.
@@ -97,7 +102,8 @@ import Tensors
     let (sd, sh, sw) = extent(g.stride, 1)
     let (dd, dh, dw) = extent(g.dilation, 1)
     let (pd, ph, pw) = extent(g.padBegin, 0)
-    guard yd > 0, yh > 0, yw > 0, xw > 0 else { return nil }
+    guard yd > 0, yh > 0, yw > 0, xw > 0, sh <= Self.maximumStride, sw <= Self.maximumStride
+    else { return nil }
 
     // Tile shape.
     let vectors = (yw + 15) / 16

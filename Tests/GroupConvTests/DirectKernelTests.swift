@@ -247,6 +247,26 @@ import Testing
     }
   }
 
+  @Test func wideStridesAreLeftToOtherKernels() throws {
+    // Staging splits rows into stride phases: a stride of 10^8 asked for 83 GB of scratch.
+    for stride in [[1, 9], [9, 1], [1, 100_000_000], [100_000_000, 2]] {
+      let geometry = try ConvolutionGeometry(
+        inputShape: [1, 4, 6, 5], weightShape: [4, 2, 3, 3], biasShape: nil,
+        options: .init(stride: .init(stride), groups: 2))
+      let w = try Tensor.random(shape: [4, 2, 3, 3], seed: 4)
+      #expect(w.withUnsafeBufferPointer { DirectConvolution(geometry, weight: $0) } == nil)
+    }
+    let conv = try Conv2d(
+      inChannels: 4, outChannels: 4, kernelSize: 3, stride: [1, 100_000_000], groups: 2, seed: 5)
+    let x = try Tensor.random(shape: [1, 4, 6, 5], seed: 6)
+    let geometry = try ConvolutionGeometry(
+      inputShape: x.shape, weightShape: conv.weight.shape, biasShape: [4],
+      options: .init(stride: [1, 100_000_000], groups: 2))
+    var expected = Reference.correlate(x: x.scalars, w: conv.weight.scalars, geometry)
+    Reference.addBias(conv.bias!.scalars, to: &expected, channels: 4, plane: 4)
+    expectClose(try conv(x), try Tensor(shape: [1, 4, 4, 1], scalars: expected))
+  }
+
   @Test func aLayerUsesTheDirectKernel() throws {
     let conv = try Conv2d(
       inChannels: 8, outChannels: 16, kernelSize: 3, padding: 1, groups: 4, seed: 5)
