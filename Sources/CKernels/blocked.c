@@ -36,5 +36,6 @@ GC_DISPATCH(
   (y, partial, begin, end, clamp, activation))
 GC_DISPATCH(
   gc_transpose,
-  (const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end),
-  (x, y, rows, columns, r_begin, r_end))
+  (const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end,
+   const float *scale, const float *residual),
+  (x, y, rows, columns, r_begin, r_end, scale, residual))

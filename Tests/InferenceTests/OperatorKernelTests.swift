@@ -232,6 +232,26 @@ import Testing
       }
     }
     #expect(y == expected, "\(sizes)")
+    // Scaled per column and added to a residual held in y itself.
+    let scale = randomTensor([columns], seed: 10).scalars
+    let residual = randomTensor([x.count], seed: 11).scalars
+    var z = residual
+    x.withUnsafeBufferPointer { x in
+      scale.withUnsafeBufferPointer { scale in
+        z.withUnsafeMutableBufferPointer { z in
+          Layout.transposeMatrices(
+            x.baseAddress!, batch: batch, rows: rows, columns: columns,
+            scale: scale.baseAddress!, adding: UnsafePointer(z.baseAddress!), into: z.baseAddress!)
+        }
+      }
+    }
+    let expectedSum = expected.indices.map { i in
+      expected[i] * scale[i / rows % columns] + residual[i]
+    }
+    // The C kernels may fuse the multiply and add: one rounding fewer.
+    #expect(
+      zip(z, expectedSum).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) },
+      "\(sizes), scaled and added")
   }
 
   /// Layer normalization over many short rows, which run in blocks of rows: every block,

@@ -167,6 +167,57 @@ import Testing
     expectClose(y, try Tensor(shape: Array(shape.dropLast()) + [n], scalars: expected))
   }
 
+  /// ConvNeXt's block end, an NHWC → NCHW Transpose, a per-channel layer scale and a
+  /// residual Add, runs as one pass (in the residual's buffer); a scale that varies along
+  /// rows stays a Mul of its own. Across the 16 × 16 tile edges and a batch of two.
+  @Test(arguments: [
+    ([1, 5, 7, 20], [20, 1, 1], true, ["Relu", "Transpose+Mul+Add"]),
+    ([2, 17, 3, 33], [1, 33, 1, 1], true, ["Relu", "Transpose+Mul+Add"]),
+    ([1, 4, 4, 16], [], false, ["Relu", "Transpose+Mul"]),
+    ([1, 5, 7, 20], [1, 1, 5, 1], true, ["Relu", "Transpose", "Mul", "Add"]),
+  ])
+  func transposeScaleAndResidualAreOneStep(
+    _ shape: [Int], _ scaleShape: [Int], _ residual: Bool, _ steps: [String]
+  ) throws {
+    let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+    let x = try Tensor.random(shape: shape, seed: 1)
+    let r0 = try Tensor.random(shape: [n, c, h, w], seed: 2)
+    let scale = try Tensor.random(shape: scaleShape, seed: 3)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.input("r0", r0.shape)
+    graph.constant("s", scale)
+    graph.node("Relu", ["r0"], ["r"])
+    graph.node("Transpose", ["x"], ["t"], ["perm": .ints([0, 3, 1, 2])])
+    graph.node("Mul", ["s", "t"], [residual ? "m" : "y"])
+    if residual { graph.node("Add", ["m", "r"], ["y"]) }
+    graph.outputs = residual ? ["y"] : ["y", "r"]
+    let session = try InferenceSession(model: graph.model())
+    #expect(session.planSummary?.steps.map(\.opType) == steps)
+    let y = try #require(try session.run(["x": x, "r0": r0])["y"])
+    // The scale broadcast against [n, c, h, w].
+    let aligned = Array(repeating: 1, count: 4 - scaleShape.count) + scaleShape
+    var expected = [Float](repeating: 0, count: x.count)
+    for b in 0..<n {
+      for channel in 0..<c {
+        for row in 0..<h {
+          for column in 0..<w {
+            let coordinates = [b, channel, row, column]
+            var index = 0
+            for axis in 0..<4 {
+              index = index * aligned[axis] + (aligned[axis] == 1 ? 0 : coordinates[axis])
+            }
+            let at = ((b * c + channel) * h + row) * w + column
+            expected[at] =
+              x.scalars[((b * h + row) * w + column) * c + channel] * scale.scalars[index]
+              + (residual ? max(r0.scalars[at], 0) : 0)
+          }
+        }
+      }
+    }
+    expectClose(y, try Tensor(shape: [n, c, h, w], scalars: expected))
+  }
+
   /// A convolution output read twice is not folded into either reader.
   @Test func anOutputReadTwiceIsNotFolded() throws {
     var graph = GraphBuilder()

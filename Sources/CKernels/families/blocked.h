@@ -518,7 +518,8 @@ void GC_ISA(gc_blocked_to_planes)(
 }
 
 void GC_ISA(gc_transpose)(
-  const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end) {
+  const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end,
+  const float *scale, const float *residual) {
   int64_t r = r_begin;
   for (; r + 16 <= r_end; r += 16) {
     int64_t c = 0;
@@ -527,14 +528,29 @@ void GC_ISA(gc_transpose)(
 #pragma clang loop unroll(full)
       for (int i = 0; i < 16; i++) v[i] = gc_load(x + (r + i) * columns + c);
       gc_transpose16(v);
+      if (scale) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) v[i] *= gc_splat(scale[c + i]);
+      }
+      if (residual) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) v[i] += gc_load(residual + (c + i) * rows + r);
+      }
 #pragma clang loop unroll(full)
       for (int i = 0; i < 16; i++) gc_store(y + (c + i) * rows + r, v[i]);
     }
     for (; c < columns; c++)
-      for (int i = 0; i < 16; i++) y[c * rows + r + i] = x[(r + i) * columns + c];
+      for (int i = 0; i < 16; i++) {
+        const int64_t at = c * rows + r + i;
+        y[at] = x[(r + i) * columns + c] * (scale ? scale[c] : 1.0f)
+          + (residual ? residual[at] : 0.0f);
+      }
   }
   for (; r < r_end; r++)
-    for (int64_t c = 0; c < columns; c++) y[c * rows + r] = x[r * columns + c];
+    for (int64_t c = 0; c < columns; c++) {
+      const int64_t at = c * rows + r;
+      y[at] = x[r * columns + c] * (scale ? scale[c] : 1.0f) + (residual ? residual[at] : 0.0f);
+    }
 }
 
 void GC_ISA(gc_blocked_mean)(

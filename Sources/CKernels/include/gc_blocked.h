@@ -147,10 +147,13 @@ void gc_blocked_to_planes(
   const float *x, float *y, int64_t channels, int64_t positions, int64_t block,
   int64_t p_begin, int64_t p_end);
 
-/// y[c · rows + r] = x[r · columns + c] for rows [r_begin, r_end) of one rows × columns
-/// matrix: a transpose, 16 × 16 at a time.
+/// y[c · rows + r] = x[r · columns + c] · scale[c] + residual[c · rows + r] for rows
+/// [r_begin, r_end) of one rows × columns matrix: a transpose, 16 × 16 at a time, with no
+/// scale when `scale` is NULL and nothing added when `residual` is NULL. `residual` may be
+/// `y` itself.
 void gc_transpose(
-  const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end);
+  const float *x, float *y, int64_t rows, int64_t columns, int64_t r_begin, int64_t r_end,
+  const float *scale, const float *residual);
 
 /// y = x · gate for blocks [block_begin, block_end) of one blocked image of `positions`
 /// positions per block: every position of block b multiplied lane by lane by

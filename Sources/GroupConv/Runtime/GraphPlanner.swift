@@ -308,6 +308,7 @@ struct GraphPlanner {
     if node.opType == "Mul", try fuseGELU(context, holders: holders) { return true }
     if node.opType == "Add", try fuseMatMulBias(context, holders: holders) { return true }
     if node.opType == "Add", try fuseResidual(context, holders: holders) { return true }
+    if node.opType == "Mul", try fuseTransposeScale(context, holders: holders) { return true }
     // The computed input and the convolution step that produced it.
     let computed = holders.indices.filter { holders[$0] != nil }
     guard computed.count == 1 else { return false }
@@ -430,9 +431,10 @@ struct GraphPlanner {
     return false
   }
 
-  /// Folds `Add(Conv(x), r)` of two computed tensors of one shape (a residual connection)
-  /// into the convolution, when nothing else reads its output and r exists before it runs:
-  /// the convolution adds r as it stores its output, in r's buffer when r is read last here.
+  /// Folds `Add(p, r)` of two computed tensors of one shape (a residual connection) into
+  /// the step that makes p, a convolution or a matrix transpose, when nothing else reads p
+  /// and r exists before that step runs: it adds r as it stores its output, in r's buffer
+  /// when r is read last here.
   private mutating func fuseResidual(_ context: NodeContext, holders: [String?])
     throws(InferenceError) -> Bool
   {
@@ -441,18 +443,49 @@ struct GraphPlanner {
       first != second, try context.shape(0) == context.shape(1)
     else { return false }
     for (position, r) in [(0, second), (1, first)] {
-      guard reads[node.inputs[position]] == 1, let holder = holders[position],
-        let index = producer[holder], !steps[index].removed,
-        case .convolution(var draft) = steps[index].work, !draft.geometry.transposed,
-        draft.activation == nil, !draft.residual, (producer[r] ?? -1) < index
+      guard let holder = holders[position],
+        let index = computedStep(holder, nil, readOnce: node.inputs[position]),
+        (producer[r] ?? -1) < index
       else { continue }
-      draft.residual = true
-      steps[index].work = .convolution(draft)
+      switch steps[index].work {
+      case .convolution(var draft):
+        guard !draft.geometry.transposed, draft.activation == nil, !draft.residual else {
+          continue
+        }
+        draft.residual = true
+        steps[index].work = .convolution(draft)
+      case .compiled(let operation):
+        guard let adding = (operation as? MatrixTransposeOperator)?.addingResidual() else {
+          continue
+        }
+        steps[index].work = .compiled(adding)
+        steps[index].opType += "+Add"
+      }
       steps[index].inputs = [r] + steps[index].inputs
       values[node.outputs[0]] = values[node.inputs[position]]
       return true
     }
     return false
+  }
+
+  /// Folds `Mul(t, s)`, t a matrix transpose's output read only here and s a constant that
+  /// varies only along t's channels (ConvNeXt's layer scale after NHWC → NCHW), into the
+  /// transpose.
+  private mutating func fuseTransposeScale(_ context: NodeContext, holders: [String?])
+    throws(InferenceError) -> Bool
+  {
+    let node = context.node
+    guard node.inputs.count == 2, let position = (0...1).first(where: { holders[$0] != nil }),
+      holders[1 - position] == nil, let holder = holders[position],
+      let index = computedStep(holder, nil, readOnce: node.inputs[position]),
+      case let .compiled(operation) = steps[index].work,
+      let constant = context.constant(1 - position),
+      let scaled = (operation as? MatrixTransposeOperator)?.scaled(by: constant)
+    else { return false }
+    steps[index].work = .compiled(scaled)
+    steps[index].opType += "+Mul"
+    values[node.outputs[0]] = values[node.inputs[position]]
+    return true
   }
 
   /// Folds `Mul(x, s)`, the convolution's input `name`, into the convolution when s is a

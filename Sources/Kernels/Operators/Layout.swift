@@ -25,12 +25,14 @@ package enum Layout {
     }
   }
 
-  /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`: a transpose that
-  /// swaps two groups of dimensions (NCHW ↔ NHWC), 16 × 16 floats at a time (16 vector
-  /// loads, a transpose in registers, 16 vector stores), runs of 16 rows spread over
-  /// threads.
+  /// y[b][c][r] = x[b][r][c] · scale[c] + residual[b][c][r] for `batch` matrices of `rows` ×
+  /// `columns` (no scale when `scale` is nil, nothing added when `residual` is; `residual`
+  /// may be y): a transpose that swaps two groups of dimensions (NCHW ↔ NHWC), 16 × 16 floats
+  /// at a time (16 vector loads, a transpose in registers, 16 vector stores), runs of 16 rows
+  /// spread over threads.
   package static func transposeMatrices(
     _ x: UnsafePointer<Float>, batch: Int, rows: Int, columns: Int,
+    scale: UnsafePointer<Float>? = nil, adding residual: UnsafePointer<Float>? = nil,
     into y: UnsafeMutablePointer<Float>
   ) {
     let runs = (rows + 15) / 16
@@ -42,7 +44,8 @@ package enum Layout {
       unsafe gc_transpose(
         x + offset, y + offset, Int64(rows), Int64(columns),
         Int64(Swift.min(rows, runs * part / parts * 16)),
-        Int64(Swift.min(rows, runs * (part + 1) / parts * 16)))
+        Int64(Swift.min(rows, runs * (part + 1) / parts * 16)), scale,
+        residual.map { unsafe $0 + offset })
     }
     if batch * rows * columns < 1 << 15 {
       for task in 0..<(batch * parts) { work(task) }

@@ -131,14 +131,86 @@ extension Operators {
         let rows = shape[lead..<split].reduce(1, *)
         let columns = shape[split...].reduce(1, *)
         guard rows > 1, columns > 1 else { break }
-        return KernelOperator(context, outputs: [output]) { inputs, outputs in
-          guard let x = inputs[0].baseAddress, let y = outputs[0].baseAddress else { return }
-          Layout.transposeMatrices(x, batch: batch, rows: rows, columns: columns, into: y)
-        }
+        return MatrixTransposeOperator(
+          batch: batch, rows: rows, columns: columns, outputShape: output,
+          columnAxes: lead..<(lead + n - split))
       }
     }
     return KernelOperator(context, outputs: [output]) { inputs, outputs in
       Layout.copy(inputs[0], origin: 0, strides: outputStrides, shape: output, into: outputs[0])
     }
+  }
+}
+
+/// A Transpose that swaps two groups of dimensions (NCHW ↔ NHWC): `batch` matrices of
+/// `rows` × `columns` transposed, each output element then optionally scaled by a constant
+/// of its column (a per-channel `Mul` after it) and added to a computed tensor of the output's
+/// shape (a residual `Add` after it), all in the one pass. With a residual, the inputs are
+/// [residual, x], and the output may take the residual's buffer.
+final class MatrixTransposeOperator: CompiledOperator {
+  let outputShapes: [[Int]]
+  let batch: Int, rows: Int, columns: Int
+  /// The output's dimensions that make up a matrix's columns (its rows there).
+  let columnAxes: Range<Int>
+  let scale: AlignedBuffer?
+  let residual: Bool
+  var runsInPlace: Bool { residual }
+
+  init(
+    batch: Int, rows: Int, columns: Int, outputShape: [Int], columnAxes: Range<Int>,
+    scale: AlignedBuffer? = nil, residual: Bool = false
+  ) {
+    (self.batch, self.rows, self.columns, self.columnAxes) = (batch, rows, columns, columnAxes)
+    (self.scale, self.residual) = (scale, residual)
+    outputShapes = [outputShape]
+  }
+
+  /// The same transpose with its output multiplied by `constant` (broadcast against the
+  /// output), or nil when the constant varies along any dimension but the columns', or would
+  /// grow the output, or the output already has a residual added.
+  func scaled(by constant: ONNXTensorValue) -> MatrixTransposeOperator? {
+    let output = outputShapes[0]
+    guard !residual, case let .float(shape, values) = constant, shape.count <= output.count
+    else { return nil }
+    let aligned = Array(repeating: 1, count: output.count - shape.count) + shape
+    for (axis, size) in aligned.enumerated() where size != 1 {
+      guard columnAxes.contains(axis), size == output[axis] else { return nil }
+    }
+    // The constant's element for each column: its index along the column axes it varies on.
+    let factors = AlignedBuffer(count: columns)
+    for column in 0..<columns {
+      var rest = column
+      var index = 0
+      var stride = 1
+      for axis in columnAxes.reversed() {
+        let coordinate = rest % output[axis]
+        rest /= output[axis]
+        if aligned[axis] != 1 { index += coordinate * stride }
+        stride *= aligned[axis]
+      }
+      let previous = scale.map { $0.pointer[column] } ?? 1
+      factors.pointer[column] = previous * values[index]
+    }
+    return MatrixTransposeOperator(
+      batch: batch, rows: rows, columns: columns, outputShape: output, columnAxes: columnAxes,
+      scale: factors, residual: false)
+  }
+
+  /// The same transpose adding a computed tensor of its output's shape, given as input 0.
+  func addingResidual() -> MatrixTransposeOperator? {
+    guard !residual else { return nil }
+    return MatrixTransposeOperator(
+      batch: batch, rows: rows, columns: columns, outputShape: outputShapes[0],
+      columnAxes: columnAxes, scale: scale, residual: true)
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    let r = residual ? inputs[0]?.baseAddress : nil
+    guard let x = inputs[residual ? 1 : 0]?.baseAddress, let y = outputs[0].baseAddress,
+      !residual || r != nil
+    else { return }
+    Layout.transposeMatrices(
+      x, batch: batch, rows: rows, columns: columns,
+      scale: scale.map { UnsafePointer($0.pointer) }, adding: r, into: y)
   }
 }
