@@ -32,3 +32,8 @@ GC_DISPATCH(
   (const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
    float epsilon),
   (x, y, rows, inner, scale, bias, epsilon))
+GC_DISPATCH(
+  gc_transpose_layer_norm,
+  (const float *x, float *y, int64_t channels, int64_t positions, int64_t p_begin,
+   int64_t p_end, const float *scale, const float *bias, float epsilon),
+  (x, y, channels, positions, p_begin, p_end, scale, bias, epsilon))

@@ -44,19 +44,24 @@ struct ModelBench {
           + "\(BenchCommand.format(Double(summary.unsharedBytes) / 1_048_576, 1)) MiB unshared")
     }
     print("median latency: \(BenchCommand.format(median * 1e3, 3)) ms")
-    print(BenchCommand.pad("operator", 20) + BenchCommand.pad("steps", 7, right: true)
+    // Columns as wide as the longest fused name (Transpose+LayerNormalization).
+    let opWidth = max(20, (operators.map(\.op.count).max() ?? 0) + 2)
+    print(BenchCommand.pad("operator", opWidth) + BenchCommand.pad("steps", 7, right: true)
       + BenchCommand.pad("ms", 10, right: true) + BenchCommand.pad("share", 8, right: true))
     for entry in operators {
       print(
-        BenchCommand.pad(entry.op, 20) + BenchCommand.pad("\(entry.count)", 7, right: true)
+        BenchCommand.pad(entry.op, opWidth) + BenchCommand.pad("\(entry.count)", 7, right: true)
           + BenchCommand.pad(BenchCommand.format(entry.ms, 3), 10, right: true)
           + BenchCommand.pad(BenchCommand.format(100 * entry.ms / total, 1) + "%", 8, right: true))
     }
     if listSteps {
-      print("step  operator            ms  output shape, details")
+      let stepWidth = max(16, (steps.map(\.opType.count).max() ?? 0) + 1)
+      print(
+        BenchCommand.pad("step", 6) + BenchCommand.pad("operator", stepWidth)
+          + BenchCommand.pad("ms", 8, right: true) + "  output shape, details")
       for (index, (step, ms)) in zip(steps, stepMilliseconds).enumerated() {
         print(
-          BenchCommand.pad("\(index)", 6) + BenchCommand.pad(step.opType, 16)
+          BenchCommand.pad("\(index)", 6) + BenchCommand.pad(step.opType, stepWidth)
             + BenchCommand.pad(BenchCommand.format(ms, 3), 8, right: true)
             + "  \(step.outputShape) \(step.detail)")
       }

@@ -218,6 +218,58 @@ import Testing
     expectClose(y, try Tensor(shape: [n, c, h, w], scalars: expected))
   }
 
+  /// ConvNeXt's NCHW → NHWC Transpose and the LayerNormalization over the channels after
+  /// it run as one pass; normalizing over more than the channels stays two steps. Across
+  /// the 16-position runs and channel counts around 16, with and without a bias.
+  @Test(arguments: [
+    ([1, 20, 5, 7], -1, true, ["Transpose+LayerNormalization"]),
+    ([2, 16, 3, 11], -1, false, ["Transpose+LayerNormalization"]),
+    ([1, 33, 6, 6], 3, true, ["Transpose+LayerNormalization"]),
+    ([1, 7, 4, 5], 2, true, ["Transpose", "LayerNormalization"]),
+  ])
+  func transposeAndLayerNormalizationAreOneStep(
+    _ shape: [Int], _ axis: Int, _ withBias: Bool, _ steps: [String]
+  ) throws {
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let x = try Tensor.random(shape: shape, in: -3...5, seed: 1)
+    let normalized = axis == 2 ? [w, c] : [c]
+    let scale = try Tensor.random(shape: normalized, seed: 2)
+    let bias = try Tensor.random(shape: normalized, seed: 3)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("s", scale)
+    graph.constant("b", bias)
+    graph.node("Transpose", ["x"], ["t"], ["perm": .ints([0, 2, 3, 1])])
+    graph.node(
+      "LayerNormalization", withBias ? ["t", "s", "b"] : ["t", "s"], ["y"],
+      ["axis": .int(axis), "epsilon": .float(1e-3)])
+    graph.outputs = ["y"]
+    let session = try InferenceSession(model: graph.model(opset: 17))
+    #expect(session.planSummary?.steps.map(\.opType) == steps)
+    let y = try #require(try session.run(["x": x])["y"])
+    // The transpose, then each group of `inner` consecutive values normalized.
+    var t = [Float](repeating: 0, count: x.count)
+    for b in 0..<n {
+      for channel in 0..<c {
+        for p in 0..<(h * w) {
+          t[(b * h * w + p) * c + channel] = x.scalars[(b * c + channel) * h * w + p]
+        }
+      }
+    }
+    let inner = normalized.reduce(1, *)
+    var expected = t
+    for start in stride(from: 0, to: t.count, by: inner) {
+      let row = t[start..<(start + inner)].map(Double.init)
+      let mean = row.reduce(0, +) / Double(inner)
+      let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(inner)
+      for i in 0..<inner {
+        let value = (row[i] - mean) / (variance + 1e-3).squareRoot() * Double(scale.scalars[i])
+        expected[start + i] = Float(value) + (withBias ? bias.scalars[i] : 0)
+      }
+    }
+    expectClose(y, try Tensor(shape: [n, h, w, c], scalars: expected))
+  }
+
   /// A convolution output read twice is not folded into either reader.
   @Test func anOutputReadTwiceIsNotFolded() throws {
     var graph = GraphBuilder()

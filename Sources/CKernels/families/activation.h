@@ -123,3 +123,47 @@ void GC_ISA(gc_layer_norm)(
     }
   }
 }
+
+void GC_ISA(gc_transpose_layer_norm)(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t p_begin, int64_t p_end,
+  const float *scale, const float *bias, float epsilon) {
+  // 16 positions at a time, one per lane: their statistics over the channels (x's rows,
+  // about 6 KiB for 96 channels, read three times from L1), then 16 channels at a time
+  // normalized, transposed in registers and stored as 16 rows' pieces.
+  for (int64_t p = p_begin; p < p_end; p += 16) {
+    const int64_t n = p_end - p < 16 ? p_end - p : 16;
+    const float *source = x + p;
+    gc_v16 sums[4] = {gc_splat(0), gc_splat(0), gc_splat(0), gc_splat(0)};
+    int64_t c = 0;
+    for (; c + 4 <= channels; c += 4)
+      for (int k = 0; k < 4; k++) sums[k] += gc_load_first(source + (c + k) * positions, n);
+    for (; c < channels; c++) sums[0] += gc_load_first(source + c * positions, n);
+    const gc_v16 mean = (sums[0] + sums[1] + (sums[2] + sums[3])) / gc_splat((float)channels);
+    gc_v16 squares[4] = {gc_splat(0), gc_splat(0), gc_splat(0), gc_splat(0)};
+    for (c = 0; c + 4 <= channels; c += 4)
+      for (int k = 0; k < 4; k++) {
+        const gc_v16 d = gc_load_first(source + (c + k) * positions, n) - mean;
+        squares[k] += d * d;
+      }
+    for (; c < channels; c++) {
+      const gc_v16 d = gc_load_first(source + c * positions, n) - mean;
+      squares[0] += d * d;
+    }
+    const gc_v16 variance =
+      (squares[0] + squares[1] + (squares[2] + squares[3])) / gc_splat((float)channels);
+    gc_v16 inverse;
+    for (int l = 0; l < 16; l++) inverse[l] = 1.0f / __builtin_sqrtf(variance[l] + epsilon);
+    for (int64_t c0 = 0; c0 < channels; c0 += 16) {
+      const int64_t m = channels - c0 < 16 ? channels - c0 : 16;
+      gc_v16 v[16];
+#pragma clang loop unroll(full)
+      for (int i = 0; i < 16; i++)
+        v[i] = i < m ? (gc_load_first(source + (c0 + i) * positions, n) - mean) * inverse
+                     : gc_splat(0);
+      gc_transpose16(v);
+      const gc_v16 g = gc_load_first(scale + c0, m);
+      const gc_v16 b = bias ? gc_load_first(bias + c0, m) : gc_splat(0);
+      for (int64_t j = 0; j < n; j++) gc_store_first(y + (p + j) * channels + c0, v[j] * g + b, m);
+    }
+  }
+}

@@ -55,6 +55,15 @@ void gc_layer_norm(
   const float *x, float *y, int64_t rows, int64_t inner, const float *scale, const float *bias,
   float epsilon);
 
+/// Layer normalization of x's columns, stored as rows: for positions p in [p_begin, p_end)
+/// of x: [channels, positions], y[p · channels + c] = (x[c · positions + p] − mean) /
+/// sqrt(variance + epsilon) · scale[c] + bias[c] (bias may be NULL), the statistics over the
+/// channels of position p. An NCHW → NHWC transpose and a layer normalization over the
+/// channels in one pass.
+void gc_transpose_layer_norm(
+  const float *x, float *y, int64_t channels, int64_t positions, int64_t p_begin,
+  int64_t p_end, const float *scale, const float *bias, float epsilon);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,6 +98,9 @@ struct GraphPlanner {
     if node.opType == "Reshape", try shuffle(holders[0], reshapedTo: operation.outputShapes[0], node) {
       return
     }
+    if node.opType == "LayerNormalization", try fuseTransposeNormalization(context, holders: holders) {
+      return
+    }
     try append(
       PlanStep(
         opType: node.opType, work: .compiled(operation), inputs: holders,
@@ -485,6 +488,25 @@ struct GraphPlanner {
     steps[index].work = .compiled(scaled)
     steps[index].opType += "+Mul"
     values[node.outputs[0]] = values[node.inputs[position]]
+    return true
+  }
+
+  /// Folds `LayerNormalization(t)`, t a matrix transpose's output read only here that moves
+  /// the channels last (ConvNeXt's NCHW → NHWC before each block's normalization), into the
+  /// transpose when the channels are what is normalized.
+  private mutating func fuseTransposeNormalization(_ context: NodeContext, holders: [String?])
+    throws(InferenceError) -> Bool
+  {
+    let node = context.node
+    guard let holder = holders[0],
+      let index = computedStep(holder, nil, readOnce: node.inputs[0]),
+      case let .compiled(operation) = steps[index].work,
+      let transpose = operation as? MatrixTransposeOperator,
+      let fused = try Operators.layerNormalization(context, after: transpose)
+    else { return false }
+    steps[index].work = .compiled(fused)
+    steps[index].opType += "+LayerNormalization"
+    values[node.outputs[0]] = values[node.inputs[0]]
     return true
   }
 

@@ -82,6 +82,31 @@ package enum Normalization {
     }
   }
 
+  /// Layer normalization over the channels of `batch` images x: [channels, positions],
+  /// each stored transposed, y: [positions, channels] (an NCHW → NHWC Transpose and a
+  /// LayerNormalization over C in one pass): y[p, c] = (x[c, p] − mean_p) / sqrt(variance_p
+  /// + epsilon) · scale[c] + bias[c]. Runs of 16 positions spread over threads.
+  package static func layerOfTransposed(
+    _ x: UnsafePointer<Float>, batch: Int, channels: Int, positions: Int,
+    scale: UnsafePointer<Float>, bias: UnsafePointer<Float>?, epsilon: Float,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    guard channels > 0, positions > 0 else { return }
+    let runs = (positions + 15) / 16
+    // Pieces of about 16 Ki elements, as `layer`'s blocks of rows.
+    let runsPerPiece = Swift.max(1, (1 << 14) / (16 * channels))
+    let pieces = (runs + runsPerPiece - 1) / runsPerPiece
+    Threads.parallelFor(batch * pieces) { task in
+      let (image, piece) = task.quotientAndRemainder(dividingBy: pieces)
+      let offset = image * channels * positions
+      let begin = piece * runsPerPiece * 16
+      let end = Swift.min(positions, begin + runsPerPiece * 16)
+      unsafe gc_transpose_layer_norm(
+        x + offset, y + offset, Int64(channels), Int64(positions), Int64(begin), Int64(end),
+        scale, bias, epsilon)
+    }
+  }
+
   /// Softmax (or its logarithm) of x: [outer, axis, inner] along the middle dimension:
   /// y = exp(x − max) / Σ exp(x − max). With inner > 1 the loops run along the contiguous
   /// inner dimension, one axis position at a time. y may be x.

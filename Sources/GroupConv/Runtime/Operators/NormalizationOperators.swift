@@ -81,10 +81,12 @@ extension Operators {
     }
   }
 
-  /// Normalizes x over its dimensions from `axis` (default -1) on; scale and the optional
-  /// B broadcast to those dimensions. Only output Y is computed.
-  static func layerNormalization(_ context: NodeContext) throws(InferenceError)
-    -> any CompiledOperator
+  /// LayerNormalization's checked attributes and inputs: the first normalized dimension,
+  /// the number of elements normalized together, epsilon, and the scale and bias expanded
+  /// to the normalized shape when they are constants (nil when computed, or the bias absent).
+  private static func layerNormalizationParameters(_ context: NodeContext)
+    throws(InferenceError)
+    -> (axis: Int, inner: Int, epsilon: Float, scale: [Float]?, bias: [Float]?, hasBias: Bool)
   {
     try context.expectInputs(2...3)
     try context.expectOutputs(1...1)
@@ -122,9 +124,19 @@ extension Operators {
       }
       return result
     }
-    let scale = try parameter(1)
-    let bias = context.hasInput(2) ? try parameter(2) : nil
-    let hasBias = context.hasInput(2)
+    return (
+      axis, inner, epsilon, try parameter(1), context.hasInput(2) ? try parameter(2) : nil,
+      context.hasInput(2)
+    )
+  }
+
+  /// Normalizes x over its dimensions from `axis` (default -1) on; scale and the optional
+  /// B broadcast to those dimensions. Only output Y is computed.
+  static func layerNormalization(_ context: NodeContext) throws(InferenceError)
+    -> any CompiledOperator
+  {
+    let shape = try context.shape(0)
+    let (_, inner, epsilon, scale, bias, hasBias) = try layerNormalizationParameters(context)
     guard inner > 0 else {
       return KernelOperator(context, outputs: [shape]) { _, _ in }
     }
@@ -148,6 +160,20 @@ extension Operators {
     }
   }
 
+  /// LayerNormalization over the channels of `transpose`'s output, when that moves the
+  /// channels last (NCHW → NHWC) and they are exactly what is normalized, with a constant
+  /// scale and bias: the two as one pass. Nil otherwise.
+  static func layerNormalization(_ context: NodeContext, after transpose: MatrixTransposeOperator)
+    throws(InferenceError) -> (any CompiledOperator)?
+  {
+    let (axis, inner, epsilon, scale, bias, hasBias) = try layerNormalizationParameters(context)
+    guard transpose.scale == nil, !transpose.residual, axis == transpose.columnAxes.upperBound,
+      inner == transpose.rows, inner > 0, let scale, bias != nil || !hasBias
+    else { return nil }
+    return TransposedLayerNormalization(
+      transpose: transpose, scale: scale, bias: bias, epsilon: epsilon)
+  }
+
   /// Softmax along `axis`: from opset 13 that one axis (default -1); before, x coerced to
   /// 2-D at `axis` (default 1), normalized over the flattened dimensions from axis on.
   static func softmax(_ context: NodeContext, logarithm: Bool) throws(InferenceError)
@@ -165,5 +191,37 @@ extension Operators {
       Normalization.softmax(
         inputs[0], into: outputs[0], axis: length, inner: inner, logarithm: logarithm)
     }
+  }
+}
+
+/// A matrix transpose that moves the channels last (NCHW → NHWC) and a layer normalization
+/// over them, as one pass: each position's statistics read from the channel planes, the
+/// normalized values transposed in registers.
+final class TransposedLayerNormalization: CompiledOperator {
+  let outputShapes: [[Int]]
+  private let batch: Int, channels: Int, positions: Int
+  private let scale: AlignedBuffer
+  private let bias: AlignedBuffer?
+  private let epsilon: Float
+
+  init(transpose: MatrixTransposeOperator, scale: [Float], bias: [Float]?, epsilon: Float) {
+    (batch, channels, positions) = (transpose.batch, transpose.rows, transpose.columns)
+    outputShapes = transpose.outputShapes
+    self.scale = AlignedBuffer(count: scale.count)
+    for (i, v) in scale.enumerated() { self.scale.pointer[i] = v }
+    self.bias = bias.map { values in
+      let buffer = AlignedBuffer(count: values.count)
+      for (i, v) in values.enumerated() { buffer.pointer[i] = v }
+      return buffer
+    }
+    self.epsilon = epsilon
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    guard let x = inputs[0]?.baseAddress, let y = outputs[0].baseAddress else { return }
+    Normalization.layerOfTransposed(
+      x, batch: batch, channels: channels, positions: positions,
+      scale: UnsafePointer(scale.pointer), bias: bias.map { UnsafePointer($0.pointer) },
+      epsilon: epsilon, into: y)
   }
 }

@@ -131,6 +131,13 @@ extension Operators {
         let rows = shape[lead..<split].reduce(1, *)
         let columns = shape[split...].reduce(1, *)
         guard rows > 1, columns > 1 else { break }
+        guard context.constant(0) == nil else {
+          // A constant input (an initializer that is also a graph input) is kept here.
+          return KernelOperator(context, outputs: [output]) { inputs, outputs in
+            guard let x = inputs[0].baseAddress, let y = outputs[0].baseAddress else { return }
+            Layout.transposeMatrices(x, batch: batch, rows: rows, columns: columns, into: y)
+          }
+        }
         return MatrixTransposeOperator(
           batch: batch, rows: rows, columns: columns, outputShape: output,
           columnAxes: lead..<(lead + n - split))
