@@ -111,22 +111,54 @@ public enum NPY {
   }
 
   /// Writes `tensor` to `path` as an `.npy` file with the bytes of `encode(_:)`, replacing
-  /// any file there. The file is written beside the target and renamed into place, so a
-  /// failed write leaves no partial file. The elements go from the tensor's storage to the
-  /// file: writing needs no copy of them.
+  /// any file there. A regular file (new, or one a symbolic link at `path` leads to) is
+  /// written beside its target and renamed into place, so a failed write leaves no partial
+  /// file; anything else already there (a device such as /dev/stdout, a pipe) is written to
+  /// directly. The elements go from the tensor's storage to the file: writing needs no copy
+  /// of them.
   ///
   /// - Throws: `FormatError.unwritable` when the file cannot be written: its directory does
   ///   not exist, `path` is a directory, permission is denied, or the disk is full.
   public static func write(_ tensor: Tensor, to path: String) throws(FormatError) {
-    let slash = path.lastIndex(of: "/")
-    let directory = slash.map { String(path[...$0]) } ?? ""
-    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    let temporary = "\(directory).\(name).\(getpid()).partial"
     func failure(_ code: Int32) -> FormatError {
       .unwritable(path: path, reason: String(cString: strerror(code)))
     }
+    // Where the bytes go: through symbolic links, to what is there.
+    var target = path
+    var status = stat()
+    if stat(path, &status) == 0 {
+      if (status.st_mode & S_IFMT) == S_IFDIR { throw failure(EISDIR) }
+      if (status.st_mode & S_IFMT) != S_IFREG {
+        let file = open(path, O_WRONLY)
+        guard file >= 0 else { throw failure(errno) }
+        var code = writeElements(of: tensor, to: file)
+        if close(file) != 0, code == 0 { code = errno }
+        if code != 0 { throw failure(code) }
+        return
+      }
+      if let resolved = realpath(path, nil) {
+        target = String(cString: resolved)
+        free(resolved)
+      }
+    }
+    let slash = target.lastIndex(of: "/")
+    let directory = slash.map { String(target[...$0]) } ?? ""
+    let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
+    let temporary = "\(directory).\(name).\(getpid()).partial"
     let file = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
     guard file >= 0 else { throw failure(errno) }
+    var code = writeElements(of: tensor, to: file)
+    if close(file) != 0, code == 0 { code = errno }
+    if code == 0, rename(temporary, target) != 0 { code = errno }
+    if code != 0 {
+      unlink(temporary)
+      throw failure(code)
+    }
+  }
+
+  /// Writes the header and the elements of `tensor` to the open file `file`; 0, or the
+  /// error number of the write that failed.
+  private static func writeElements(of tensor: Tensor, to file: Int32) -> Int32 {
     var code = preamble(shape: tensor.shape).withUnsafeBytes { writeAll($0, to: file) }
     if code == 0 {
       #if _endian(little)
@@ -137,12 +169,7 @@ public enum NPY {
         code = elements.withUnsafeBytes { writeAll($0, to: file) }
       #endif
     }
-    if close(file) != 0, code == 0 { code = errno }
-    if code == 0, rename(temporary, path) != 0 { code = errno }
-    if code != 0 {
-      unlink(temporary)
-      throw failure(code)
-    }
+    return code
   }
 
   /// The operating system's words for a failed file operation: "No such file or directory".

@@ -50,14 +50,30 @@ struct BenchRow: Sendable {
         }
         return value
       }
-      return BenchRow(
+      let row = BenchRow(
         name: fields[position["name"]!], batch: try integer("N"),
         inChannels: try integer("C_in"), height: try integer("H"), width: try integer("W"),
         outChannels: try integer("C_out"), kernel: try integer("kernel"),
         stride: try integer("stride"), padding: try integer("padding"),
         groups: try integer("groups"))
+      // Counted in floating point: the products of columns up to 2^20 overflow Int.
+      let outHeight = max(0, row.height + 2 * row.padding - row.kernel) / max(1, row.stride) + 1
+      let outWidth = max(0, row.width + 2 * row.padding - row.kernel) / max(1, row.stride) + 1
+      for (tensor, dimensions) in [
+        ("input", [row.batch, row.inChannels, row.height, row.width]),
+        ("weight", [row.outChannels, row.inChannels / max(1, row.groups), row.kernel, row.kernel]),
+        ("output", [row.batch, row.outChannels, outHeight, outWidth]),
+      ] where dimensions.reduce(1.0, { $0 * Double($1) }) > Double(maximumElements) {
+        throw BenchError(
+          "\(source):\(lineNumber): the \(tensor) \(dimensions) has more than "
+            + "\(maximumElements) elements, the most a benchmarked tensor may have")
+      }
+      return row
     }
   }
+
+  /// The most elements of a row's input, weight or output (256 MiB of floats).
+  static let maximumElements = 1 << 26
 
   /// A copy of shared/bench/conv-suite.csv: convolution shapes from real networks.
   static let builtIn = """

@@ -35,6 +35,10 @@ import Tensors
   /// rows and a band stages `stride` input rows per output row, so the scratch grows with
   /// the stride whatever the kernel reads (a stride of 10^8 asked for 83 GB).
   package static let maximumStride = 8
+  /// The most floats of scratch per thread: a band stages at least `(kernel − 1) · dilation
+  /// + 1` input rows, so huge dilations (a transposed convolution's zero-inserted input with
+  /// dilations of 16000) would stage gigabytes.
+  package static let maximumScratch = 1 << 24
 
   /// Choices a kernel is made with. The defaults serve everyone; tests change them per kernel
   /// (never through globals, which other suites running at the same time also read).
@@ -205,6 +209,7 @@ import Tensors
       weight: nil, taps: nil, koff: nil, clamp: nil, activation: -1)
     scratchCount = unsafe gc_direct_scratch_count(&plan)
     unsafe self.plan = plan
+    guard scratchCount <= Self.maximumScratch else { return nil }
   }
 
   /// The tile for a group of `cout` output channels and rows of `vectors` 16-column vectors:

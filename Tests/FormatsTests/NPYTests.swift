@@ -39,6 +39,40 @@ import Testing
     try NPY.write(scalar, to: path)
     #expect(try NPY.read(contentsOf: path) == scalar)
   }
+
+  /// A symbolic link stays a link, and the file it leads to gets the tensor.
+  @Test func writingThroughALinkWritesItsTarget() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let target = directory.appendingPathComponent("target.npy").path
+    let link = directory.appendingPathComponent("link.npy").path
+    let tensor = try Tensor(shape: [2], scalars: [1, 2])
+    try NPY.write(tensor, to: target)
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+    let replacement = try Tensor(shape: [3], scalars: [4, 5, 6])
+    try NPY.write(replacement, to: link)
+    #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+    #expect(try NPY.read(contentsOf: target) == replacement)
+  }
+
+  /// A pipe (as a device such as /dev/stdout) is written to, not replaced by a file.
+  @Test func aPipeIsWrittenToNotReplaced() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("pipe").path
+    #expect(mkfifo(path, 0o600) == 0)
+    // A reader that does not wait for the writer, so that opening to write does not block.
+    let reader = open(path, O_RDONLY | O_NONBLOCK)
+    #expect(reader >= 0)
+    defer { close(reader) }
+    let tensor = try Tensor(shape: [2, 2], scalars: [1, -2, 3, 0.5])
+    try NPY.write(tensor, to: path)
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    let count = read(reader, &bytes, bytes.count)
+    #expect(try NPY.decode(Array(bytes[..<max(count, 0)])) == tensor)
+    var status = stat()
+    #expect(lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO)
+  }
 }
 
 // MARK: - numpy's own files

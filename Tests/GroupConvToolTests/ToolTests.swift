@@ -274,6 +274,23 @@ private func errorLine(_ message: String) -> String { "groupconv: error: \(messa
 
   // MARK: - Files
 
+  /// A suite row whose tensors would not fit in memory is refused before anything is made
+  /// (a 100000 × 100000 input asked for 40 GB).
+  @Test func benchSuiteRowTooLargeIsAnError() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let suite = directory.path("suite.csv")
+    try "name,N,C_in,H,W,C_out,kernel,stride,padding,groups\nbig,1,1,100000,100000,1,1,1,0,1\n"
+      .write(toFile: suite, atomically: true, encoding: .utf8)
+    let result = try await GroupConvExecutable.run(
+      ["bench", "--suite", suite, "--threads", "1"], in: directory)
+    expectOneErrorLine(result, "huge suite row")
+    #expect(
+      result.standardError.hasSuffix(
+        "\(suite):2: the input [1, 1, 100000, 100000] has more than 67108864 elements, the "
+          + "most a benchmarked tensor may have\n"))
+  }
+
   @Test func missingInputFileIsAnError() async throws {
     let c = try #require(ToolFixture.named(["conv2d_n1_no_bias"]).first)
     let directory = try TemporaryDirectory()

@@ -270,6 +270,30 @@ import Testing
     expectClose(y, try Tensor(shape: [n, h, w, c], scalars: expected))
   }
 
+  /// Outputs a node leaves unnamed are computed into scratch (Split's middle piece) or not
+  /// at all (LayerNormalization's mean and inverse deviation, as exporters list them).
+  @Test func unnamedOutputsAreSkipped() throws {
+    let x = try Tensor.random(shape: [2, 6], seed: 1)
+    var graph = GraphBuilder()
+    graph.input("x", x.shape)
+    graph.constant("s", try Tensor(shape: [2], scalars: [1, 1]))
+    graph.node("Split", ["x"], ["a", "", "c"], ["axis": .int(1)])
+    graph.node("LayerNormalization", ["c", "s"], ["y", "", ""])
+    graph.outputs = ["a", "y"]
+    let session = try InferenceSession(model: graph.model(opset: 17))
+    let outputs = try session.run(["x": x])
+    let a = try #require(outputs["a"])
+    #expect(a.scalars == [0, 1, 6, 7].map { x.scalars[$0] })
+    let y = try #require(outputs["y"])
+    // Each row of c is two values: normalized, they are ±1 (less epsilon's share).
+    for row in 0..<2 {
+      let (u, v) = (x.scalars[row * 6 + 4], x.scalars[row * 6 + 5])
+      let d = (u - v) / 2
+      let expected = d / (d * d + 1e-5).squareRoot()
+      #expect(abs(y.scalars[row * 2] - expected) < 1e-4 && abs(y.scalars[row * 2 + 1] + expected) < 1e-4)
+    }
+  }
+
   /// A convolution output read twice is not folded into either reader.
   @Test func anOutputReadTwiceIsNotFolded() throws {
     var graph = GraphBuilder()

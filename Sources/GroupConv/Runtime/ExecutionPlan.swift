@@ -122,7 +122,18 @@ final class ExecutionPlan: @unchecked Sendable {
       let inputSlots = step.inputs.map { name in name.flatMap { slots[$0] } }
       var outputSlots: [Slot] = []
       var shared: String?
+      var released = Set<Int>()
       for (position, name) in step.outputs.enumerated() {
+        if name.isEmpty {
+          // An output the graph leaves unnamed (LayerNormalization's ["Y", "", ""]): scratch
+          // for an operator that makes it, given back after the step; none past its outputs.
+          guard position < step.outputShapes.count else { break }
+          let count = step.outputShapes[position].reduce(1, *)
+          let scratch = Slot(buffer: pool.take(count), count: count)
+          outputSlots.append(scratch)
+          released.insert(scratch.buffer)
+          continue
+        }
         let count = elementCount(name)
         if position == 0, operation.runsInPlace, placed[name] == nil,
           let input = step.inputs.first ?? nil, !step.inputs.dropFirst().contains(input),
@@ -142,7 +153,6 @@ final class ExecutionPlan: @unchecked Sendable {
           opType: step.opType, detail: detail, outputShape: step.outputShapes.first ?? [],
           operation: operation, inputs: inputSlots, outputs: outputSlots))
       // Values read for the last time, and outputs nobody reads, give their buffers back.
-      var released = Set<Int>()
       for case let name? in step.inputs where lastUse[name] == index && name != shared {
         if let slot = slots.removeValue(forKey: name) { released.insert(slot.buffer) }
       }
