@@ -15,6 +15,12 @@ import Synchronization
     unsafe self.pointer.initialize(repeating: 0, count: max(1, count))
   }
 
+  /// A copy of `values`.
+  package convenience init(_ values: [Float]) {
+    self.init(count: values.count)
+    for (i, v) in values.enumerated() { unsafe pointer[i] = v }
+  }
+
   deinit { unsafe UnsafeMutableRawPointer(pointer).deallocate() }
 
   package var buffer: UnsafeMutableBufferPointer<Float> {

@@ -174,10 +174,8 @@ extension Operators {
       let packing = Packing(context, k: b[0], n: b[1], transposed: false),
       let packed = packing.constant
     else { return nil }
-    let bias = AlignedBuffer(count: b[1])
-    for (i, v) in row.enumerated() { bias.pointer[i] = v }
     return LinearOperator(
-      packed: packed, bias: bias, m: a.dropLast().reduce(1, *),
+      packed: packed, bias: AlignedBuffer(row), m: a.dropLast().reduce(1, *),
       outputShape: Array(a.dropLast()) + [b[1]], activation: nil)
   }
 }

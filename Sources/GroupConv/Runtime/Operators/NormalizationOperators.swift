@@ -207,13 +207,8 @@ final class TransposedLayerNormalization: CompiledOperator {
   init(transpose: MatrixTransposeOperator, scale: [Float], bias: [Float]?, epsilon: Float) {
     (batch, channels, positions) = (transpose.batch, transpose.rows, transpose.columns)
     outputShapes = transpose.outputShapes
-    self.scale = AlignedBuffer(count: scale.count)
-    for (i, v) in scale.enumerated() { self.scale.pointer[i] = v }
-    self.bias = bias.map { values in
-      let buffer = AlignedBuffer(count: values.count)
-      for (i, v) in values.enumerated() { buffer.pointer[i] = v }
-      return buffer
-    }
+    self.scale = AlignedBuffer(scale)
+    self.bias = bias.map(AlignedBuffer.init)
     self.epsilon = epsilon
   }
 

@@ -28,9 +28,7 @@ final class KernelOperator: CompiledOperator {
     joinedInputLengths = joins
     constants = context.constants.map { value in
       guard case .float(_, let values)? = value else { return nil }
-      let buffer = AlignedBuffer(count: values.count)
-      for (i, v) in values.enumerated() { buffer.pointer[i] = v }
-      return buffer
+      return AlignedBuffer(values)
     }
     self.body = body
   }
