@@ -208,12 +208,12 @@ package final class BlockedConvolution: @unchecked Sendable {
   package let kind: Kind
   /// Pointwise and dense: panels of 64 output channels by K = input blocks · taps · 16 (the
   /// input's channels, for a plain x); grouped: per block, taps × group width × 16.
-  private let weights: AlignedBuffer
+  let weights: AlignedBuffer
   /// Per output channel, padded to whole panels (pointwise, dense) or blocks (grouped).
-  private let bias: AlignedBuffer
-  private let inBlocks, outBlocks, panels, positions: Int
+  let bias: AlignedBuffer
+  let inBlocks, outBlocks, panels, positions: Int
   /// Whether a pass is too small to share: one thread runs it.
-  private let small: Bool
+  let small: Bool
   /// Whether x is plain (`init`'s `planes`).
   package let planes: Bool
 
@@ -454,13 +454,16 @@ package final class BlockedConvolution: @unchecked Sendable {
   /// `adding`) + the blocks' sums, finished with `finish` (clamp, activation) unless nil.
   /// K runs in slices whose rows of the panel stay in L1 while the tiles of a piece of the
   /// range read them, the piece's sums staying in L1 too; later slices add to the sums in y,
-  /// the last one finishes them.
-  private func runPointwise(
+  /// the last one finishes them. `strides`: the floats from one block to the next in x and
+  /// in y, when not those of the whole plane (a band of rows held apart).
+  func runPointwise(
     positions range: Range<Int>, panel: Int, inputBlocks: Range<Int>, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, adding: Bool,
-    finish: (clamp: UnsafePointer<Float>?, activation: Int32)?
+    finish: (clamp: UnsafePointer<Float>?, activation: Int32)?,
+    strides: (x: Int, y: Int)? = nil
   ) {
     let lanes = BlockedLayout.lanes
+    let (xStride, yStride) = strides ?? (positions * lanes, positions * lanes)
     let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
     let k = inBlocks * lanes
     let piece = Self.pieceTiles * Int(GC_BLOCKED_POINTWISE_MR)
@@ -475,11 +478,11 @@ package final class BlockedConvolution: @unchecked Sendable {
         // The weights that follow: the next slice, or the next panel's first.
         let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
         var args = unsafe gc_blocked_pointwise_args(
-          x: x + first * positions * lanes, block_stride: Int64(positions * lanes),
+          x: x + first * xStride, block_stride: Int64(xStride), y_block_stride: Int64(yStride),
           in_blocks: Int64(count), last_lanes: Int32(lastLanes),
           w: weights + (panel * k + first * lanes) * width * lanes,
           bias: first == 0 ? bias.pointer + panel * width * lanes : zeros.pointer,
-          y: y + panel * width * positions * lanes, p_begin: Int64(start),
+          y: y + panel * width * yStride, p_begin: Int64(start),
           p_end: Int64(min(range.upperBound, start + piece)),
           blocks: Int32(min(width, outBlocks - panel * width)),
           add: adding || first > inputBlocks.lowerBound ? 1 : 0,
@@ -582,6 +585,34 @@ package final class BlockedConvolution: @unchecked Sendable {
     }
   }
 
+  /// One block of a grouped pass, output rows `rows` of one image: x the image's input
+  /// blocks, `xStride` floats apart, of `inputRows` rows (those from x on: a band of rows
+  /// starts at its first, with the padding above it grown by as many); y the block's output
+  /// plane, at row 0 of `rows`' numbering.
+  func runGrouped(
+    block: Int, rows: Range<Int>, x: UnsafePointer<Float>, xStride: Int, inputRows: Int,
+    padTop: Int, y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: Int32, adding: Bool
+  ) {
+    guard case .grouped(let width) = kind else { preconditionFailure("a grouped pass") }
+    let lanes = BlockedLayout.lanes
+    let g = geometry
+    let taps = g.kernel[0] * g.kernel[1]
+    // The group's first input block: the output's own unless a group spans blocks.
+    let groupBlocks = max(1, width / lanes)
+    var args = unsafe gc_blocked_depthwise_args(
+      x: x + block / groupBlocks * groupBlocks * xStride, y: y,
+      in_h: Int64(inputRows), in_w: Int64(g.xSize[1]), out_w: Int64(g.ySize[1]),
+      row_begin: Int64(rows.lowerBound), row_end: Int64(rows.upperBound),
+      w: weights + block * taps * width * lanes, bias: bias.pointer + block * lanes,
+      kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
+      stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
+      dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
+      pad_top: Int64(padTop), pad_left: Int64(g.padBegin[1]),
+      group_width: Int32(width), add: adding ? 1 : 0, clamp: clamp, activation: activation)
+    unsafe gc_blocked_depthwise(&args)
+  }
+
   private func run(
     image: Int, range: Int, of ranges: Int, panel: Int, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, clamp: UnsafePointer<Float>?,
@@ -601,23 +632,13 @@ package final class BlockedConvolution: @unchecked Sendable {
         positions: (positions * range / ranges)..<(positions * (range + 1) / ranges),
         panel: panel, inputBlocks: 0..<inBlocks, x: xImage, y: yImage, weights: weights,
         adding: adding, finish: (clamp, act))
-    case .grouped(let width):
-      let (outH, outW) = (g.ySize[0], g.ySize[1])
-      let taps = g.kernel[0] * g.kernel[1]
-      // The group's first input block: the output's own unless a group spans blocks.
-      let groupBlocks = max(1, width / lanes)
-      var args = unsafe gc_blocked_depthwise_args(
-        x: xImage + panel / groupBlocks * groupBlocks * xPositions * lanes,
-        y: yImage + panel * positions * lanes,
-        in_h: Int64(g.xSize[0]), in_w: Int64(g.xSize[1]), out_w: Int64(outW),
-        row_begin: Int64(outH * range / ranges), row_end: Int64(outH * (range + 1) / ranges),
-        w: weights + panel * taps * width * lanes, bias: bias.pointer + panel * lanes,
-        kernel_h: Int64(g.kernel[0]), kernel_w: Int64(g.kernel[1]),
-        stride_h: Int64(g.stride[0]), stride_w: Int64(g.stride[1]),
-        dilation_h: Int64(g.dilation[0]), dilation_w: Int64(g.dilation[1]),
-        pad_top: Int64(g.padBegin[0]), pad_left: Int64(g.padBegin[1]),
-        group_width: Int32(width), add: adding ? 1 : 0, clamp: clamp, activation: act)
-      unsafe gc_blocked_depthwise(&args)
+    case .grouped:
+      let outH = g.ySize[0]
+      unsafe runGrouped(
+        block: panel, rows: (outH * range / ranges)..<(outH * (range + 1) / ranges),
+        x: xImage, xStride: xPositions * lanes, inputRows: g.xSize[0], padTop: g.padBegin[0],
+        y: yImage + panel * positions * lanes, weights: weights, clamp: clamp, activation: act,
+        adding: adding)
     case .dense:
       preconditionFailure("dense passes run by tiles (runDense)")
     }

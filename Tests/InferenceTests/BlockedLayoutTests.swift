@@ -7,37 +7,11 @@ import Testing
 /// the layout changed where a chain starts and ends, and give what the plain convolutions
 /// give.
 @Suite struct BlockedLayoutTests {
-  /// Two inverted-residual blocks: 24 → 40 (clip) → depthwise 3×3 (ReLU) → 24 with the
-  /// block's input added; 24 → 48 (HardSwish) → depthwise 5×5 stride 2, read both as a graph
-  /// output and by a pooling. Channel counts that are not multiples of 16 leave padding
-  /// lanes in every blocked value.
+  /// Two inverted-residual blocks (`invertedResidualBlocks`) of 24 channels expanded to 40
+  /// and 48, on a 9 × 10 plane, the output read both as a graph output and by a pooling.
+  /// Channel counts that are not multiples of 16 leave padding lanes in every blocked value.
   @Test func invertedResidualBlocksMatchThePlainConvolutions() throws {
-    let x = try Tensor.random(shape: [1, 24, 9, 10], seed: 1)
-    let w1 = try Tensor.random(shape: [40, 24, 1, 1], seed: 2)
-    let b1 = try Tensor.random(shape: [40], seed: 3)
-    let w2 = try Tensor.random(shape: [40, 1, 3, 3], seed: 4)
-    let b2 = try Tensor.random(shape: [40], seed: 5)
-    let w3 = try Tensor.random(shape: [24, 40, 1, 1], seed: 6)
-    let w4 = try Tensor.random(shape: [48, 24, 1, 1], seed: 7)
-    let w5 = try Tensor.random(shape: [48, 1, 5, 5], seed: 8)
-    var graph = GraphBuilder()
-    graph.input("x", x.shape)
-    for (name, tensor) in [("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2), ("w3", w3), ("w4", w4), ("w5", w5)] {
-      graph.constant(name, tensor)
-    }
-    graph.constant("low", try Tensor(shape: [], scalars: [0]))
-    graph.constant("high", try Tensor(shape: [], scalars: [6]))
-    graph.node("Conv", ["x", "w1", "b1"], ["a"])
-    graph.node("Clip", ["a", "low", "high"], ["a1"])
-    graph.node("Conv", ["a1", "w2", "b2"], ["d"], ["group": .int(40), "pads": .ints([1, 1, 1, 1])])
-    graph.node("Relu", ["d"], ["d1"])
-    graph.node("Conv", ["d1", "w3"], ["p"])
-    graph.node("Add", ["p", "x"], ["r"])
-    graph.node("Conv", ["r", "w4"], ["e"])
-    graph.node("HardSwish", ["e"], ["e1"])
-    graph.node(
-      "Conv", ["e1", "w5"], ["f"],
-      ["group": .int(48), "pads": .ints([2, 2, 2, 2]), "strides": .ints([2, 2])])
+    var (graph, x, f) = try invertedResidualBlocks([1, 24, 9, 10], expanded: 40)
     graph.node("GlobalAveragePool", ["f"], ["g"])
     graph.outputs = ["f", "g"]
     let session = try InferenceSession(model: graph.model(opset: 14))
@@ -47,19 +21,25 @@ import Testing
         == ["Reorder", "Conv", "Conv", "Conv", "Conv", "Conv", "Reorder", "GlobalAveragePool"])
     #expect(blockedSteps(steps) == 5)
     let outputs = try session.run(["x": x])
-
-    let a = try map(try convolution(x, weight: w1, bias: b1)) { min(max($0, 0), 6) }
-    let d = try map(
-      try convolution(a, weight: w2, bias: b2, options: ConvolutionOptions(padding: 1, groups: 40))
-    ) { max($0, 0) }
-    let p = try convolution(d, weight: w3)
-    let r = try Tensor(shape: p.shape, scalars: zip(p.scalars, x.scalars).map(+))
-    let e = try map(try convolution(r, weight: w4)) { $0 * min(max($0 / 6 + 0.5, 0), 1) }
-    let f = try convolution(
-      e, weight: w5, options: ConvolutionOptions(stride: 2, padding: 2, groups: 48))
-    let g = try channelMeans(f)
     expectClose(try #require(outputs["f"]), f)
-    expectClose(try #require(outputs["g"]), g)
+    expectClose(try #require(outputs["g"]), try channelMeans(f))
+  }
+
+  /// The same blocks of 16 channels expanded to 32 on a 128 × 128 plane, where the values
+  /// between their convolutions (2 MiB) are large enough to run each block's convolutions
+  /// together in bands of rows: the first block's three with the residual, the second's
+  /// expansion and depthwise convolution, whose output is a graph output.
+  @Test func invertedResidualBlocksRunInBands() throws {
+    var (graph, x, f) = try invertedResidualBlocks([1, 16, 128, 128], expanded: 32)
+    graph.outputs = ["f"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    #expect(steps.map(\.opType) == ["Reorder", "Conv", "Conv", "Reorder"])
+    #expect(steps.filter { $0.detail.contains("bands of") }.count == 2)
+    // Five layers deep, the outputs reach the tens: rounding relative to their size.
+    expectClose(
+      try #require(try session.run(["x": x])["f"]), f,
+      .float32(scale: f.scalars.map(abs).max() ?? 0))
   }
 
   /// A squeeze-and-excitation block: the depthwise output pooled in the blocked layout, the
@@ -318,6 +298,55 @@ extension BlockedLayoutTests {
     #expect(steps.map(\.opType) == ["Conv", "Conv", "Conv", "Conv"])
     #expect(!steps.contains { $0.detail.contains("NCHW16c") })
   }
+}
+
+/// Two inverted-residual blocks on x of `shape` [1, C, H, W]: C → `expanded` (clip) →
+/// depthwise 3×3 (ReLU) → C with the block's input added; C → 2C (HardSwish) → depthwise
+/// 5×5 stride 2, "f". The graph without outputs, a seeded x, and f from the plain
+/// convolutions.
+private func invertedResidualBlocks(_ shape: [Int], expanded: Int) throws -> (
+  graph: GraphBuilder, x: Tensor, f: Tensor
+) {
+  let c = shape[1]
+  let x = try Tensor.random(shape: shape, seed: 1)
+  let w1 = try Tensor.random(shape: [expanded, c, 1, 1], seed: 2)
+  let b1 = try Tensor.random(shape: [expanded], seed: 3)
+  let w2 = try Tensor.random(shape: [expanded, 1, 3, 3], seed: 4)
+  let b2 = try Tensor.random(shape: [expanded], seed: 5)
+  let w3 = try Tensor.random(shape: [c, expanded, 1, 1], seed: 6)
+  let w4 = try Tensor.random(shape: [2 * c, c, 1, 1], seed: 7)
+  let w5 = try Tensor.random(shape: [2 * c, 1, 5, 5], seed: 8)
+  var graph = GraphBuilder()
+  graph.input("x", x.shape)
+  for (name, tensor) in [("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2), ("w3", w3), ("w4", w4), ("w5", w5)] {
+    graph.constant(name, tensor)
+  }
+  graph.constant("low", try Tensor(shape: [], scalars: [0]))
+  graph.constant("high", try Tensor(shape: [], scalars: [6]))
+  graph.node("Conv", ["x", "w1", "b1"], ["a"])
+  graph.node("Clip", ["a", "low", "high"], ["a1"])
+  graph.node(
+    "Conv", ["a1", "w2", "b2"], ["d"], ["group": .int(expanded), "pads": .ints([1, 1, 1, 1])])
+  graph.node("Relu", ["d"], ["d1"])
+  graph.node("Conv", ["d1", "w3"], ["p"])
+  graph.node("Add", ["p", "x"], ["r"])
+  graph.node("Conv", ["r", "w4"], ["e"])
+  graph.node("HardSwish", ["e"], ["e1"])
+  graph.node(
+    "Conv", ["e1", "w5"], ["f"],
+    ["group": .int(2 * c), "pads": .ints([2, 2, 2, 2]), "strides": .ints([2, 2])])
+
+  let a = try map(try convolution(x, weight: w1, bias: b1)) { min(max($0, 0), 6) }
+  let d = try map(
+    try convolution(
+      a, weight: w2, bias: b2, options: ConvolutionOptions(padding: 1, groups: expanded))
+  ) { max($0, 0) }
+  let p = try convolution(d, weight: w3)
+  let r = try Tensor(shape: p.shape, scalars: zip(p.scalars, x.scalars).map(+))
+  let e = try map(try convolution(r, weight: w4)) { $0 * min(max($0 / 6 + 0.5, 0), 1) }
+  let f = try convolution(
+    e, weight: w5, options: ConvolutionOptions(stride: 2, padding: 2, groups: 2 * c))
+  return (graph, x, f)
 }
 
 /// The mean of each channel of a [1, C, H, W] tensor, as [1, C, 1, 1]: a global average

@@ -56,10 +56,10 @@ static inline __attribute__((always_inline)) void gc_blocked_tile_store(
 /// any), so that two tiles fetch them all.
 static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kernel)(
   const int mr, const int nv, const gc_blocked_pointwise_args *g, int64_t p, int64_t tile) {
-  const int64_t bs = g->block_stride;
+  const int64_t bs = g->block_stride, ys = g->y_block_stride ? g->y_block_stride : bs;
   gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
   float *y = g->y + p * 16;
-  gc_blocked_tile_start(mr, nv, acc, g->bias, y, bs, g->add);
+  gc_blocked_tile_start(mr, nv, acc, g->bias, y, ys, g->add);
   const float *xb = g->x + p * 16;
   const float *w = g->w;
   const float *next = g->next_w ? g->next_w + (tile & 1) * 32 : NULL;
@@ -85,7 +85,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
       }
     }
   }
-  gc_blocked_tile_store(mr, nv, acc, y, bs, g->clamp, g->activation);
+  gc_blocked_tile_store(mr, nv, acc, y, ys, g->clamp, g->activation);
 }
 
 #define GC_BLOCKED_POINTWISE_CASE(MR, NV) \

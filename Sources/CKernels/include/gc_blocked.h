@@ -23,8 +23,12 @@ extern "C" {
 typedef struct gc_blocked_pointwise_args {
   /// The image's input at block 0, position 0.
   const float *x;
-  /// Floats from one block to the next, in x and in y: positions · 16.
+  /// Floats from one block to the next in x (and in y unless y_block_stride is set):
+  /// positions · 16.
   int64_t block_stride;
+  /// Floats from one block to the next in y, or 0: block_stride. A pass that reads or
+  /// writes a band of rows held apart from the whole plane sets it.
+  int64_t y_block_stride;
   /// Input blocks summed.
   int64_t in_blocks;
   /// Lanes of the last input block summed (1...16): those that hold input channels. The

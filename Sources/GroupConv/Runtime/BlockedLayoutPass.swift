@@ -232,13 +232,14 @@ enum BlockedLayoutPass {
 /// A convolution in the blocked layout: its input, output and residual all blocked; a gate
 /// folded into its weights for the run.
 final class BlockedConvolutionOperator: CompiledOperator {
-  private let kernel: BlockedConvolution
-  private let clamp: [Float]?
+  let kernel: BlockedConvolution
+  let clamp: [Float]?
   /// Applied after the clamp when not itself a clamp.
-  private let activation: Activation?
-  private let residual: Bool
+  let activation: Activation?
+  /// Input 0 is a residual that y starts from; x is input 1.
+  let residual: Bool
   /// With an input gate: the weights scaled by it for the run.
-  private let scaled: AlignedBuffer?
+  let scaled: AlignedBuffer?
   private let shape: [Int]
 
   var outputShapes: [[Int]] { [shape] }

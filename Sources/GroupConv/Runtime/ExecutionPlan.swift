@@ -83,6 +83,8 @@ final class ExecutionPlan: @unchecked Sendable {
     // Elements of each value: the product of its shape, unless it is kept blocked.
     let blockedCounts = BlockedLayoutPass.apply(
       &planned, shapes: &shapes, graphOutputs: Set(graphOutputs.map(\.name)))
+    BlockedChainPass.apply(
+      &planned, counts: blockedCounts, graphOutputs: Set(graphOutputs.map(\.name)))
     let placed = Self.placeJoinedInputs(
       &planned, graphInputs: graphInputs, graphOutputs: Set(graphOutputs.map(\.name)))
     func elementCount(_ name: String) -> Int { blockedCounts[name] ?? shapes[name]!.reduce(1, *) }
