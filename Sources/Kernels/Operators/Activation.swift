@@ -45,7 +45,7 @@ package enum Activation: Equatable, Sendable {
     case .sigmoid: return 1 / (1 + expf(-x))
     case .silu: return x * (1 / (1 + expf(-x)))
     case .hardSigmoid(let alpha, let beta): return Swift.max(0, Swift.min(1, alpha * x + beta))
-    case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
+    case .hardSwish: return x * Swift.max(0, Swift.min(1, x * (1 / 6) + 0.5))
     case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
     case .tanh: return tanhf(x)
     case .erf: return erff(x)
