@@ -89,25 +89,14 @@ import Testing
   /// changed in for a 64 → 16 pointwise and a 16-channel depthwise, whose output is changed
   /// back for a Relu.
   @Test func aChainCheaperPlainStaysPlain() throws {
-    let x = try Tensor.random(shape: [1, 64, 6, 6], seed: 1)
-    let w1 = try Tensor.random(shape: [16, 64, 1, 1], seed: 2)
-    let w2 = try Tensor.random(shape: [16, 1, 3, 3], seed: 3)
-    var graph = GraphBuilder()
-    graph.input("x", x.shape)
-    graph.constant("w1", w1)
-    graph.constant("w2", w2)
-    graph.node("Conv", ["x", "w1"], ["a"])
-    graph.node("Conv", ["a", "w2"], ["d"], ["group": .int(16), "pads": .ints([1, 1, 1, 1])])
+    var (graph, x, d) = try pointwiseThenDepthwise([1, 64, 6, 6], to: 16)
     graph.node("Sigmoid", ["d"], ["y"])
     graph.outputs = ["y"]
     let session = try InferenceSession(model: graph.model(opset: 14))
     let steps = try #require(session.planSummary?.steps)
     #expect(steps.map(\.opType) == ["Conv", "Conv"])
     #expect(!steps.contains { $0.detail.contains("NCHW16c") })
-    let a = try convolution(x, weight: w1)
-    let d = try convolution(a, weight: w2, options: ConvolutionOptions(padding: 1, groups: 16))
-    let expected = try map(d, sigmoid)
-    expectClose(try #require(try session.run(["x": x])["y"]), expected)
+    expectClose(try #require(try session.run(["x": x])["y"]), try map(d, sigmoid))
   }
 
   /// A SqueezeNet fire module after a dense 3×3 convolution and a max pooling, all blocked:
@@ -168,6 +157,31 @@ import Testing
     let e3 = try map(try convolution(s, weight: we3, options: padded)) { max($0, 0) }
     let expected = try channelMeans(try Tensor(shape: [1, 80, 4, 4], scalars: e1.scalars + e3.scalars))
     expectClose(y, expected)
+  }
+
+  /// A ReduceMean over the positions (axes 2 and 3, or -2 and -1; keepdims 0 and 1), as
+  /// `x.mean([2, 3])` exports a global average pooling, reads the blocked value like one;
+  /// a ReduceMean over other axes stays plain, with the layout changed before it.
+  @Test(arguments: [([2, 3], 0), ([-1, -2], 1), ([1, 2, 3], 0)])
+  func reduceMeanOverThePositionsRunsBlocked(_ axes: [Int], _ keepDims: Int) throws {
+    var (graph, x, d) = try pointwiseThenDepthwise([1, 20, 5, 6], to: 24)
+    graph.node("ReduceMean", ["d"], ["m"], ["axes": .ints(axes), "keepdims": .int(keepDims)])
+    graph.outputs = ["m"]
+    let session = try InferenceSession(model: graph.model(opset: 14))
+    let steps = try #require(session.planSummary?.steps)
+    let positions = axes.count == 2
+    #expect(
+      steps.map(\.opType)
+        == ["Reorder", "Conv", "Conv"] + (positions ? [] : ["Reorder"]) + ["ReduceMean"])
+    #expect(steps.last?.detail == (positions ? "NCHW16c" : ""))
+    let m = try #require(try session.run(["x": x])["m"])
+
+    let means = try channelMeans(d)
+    let expected =
+      positions
+      ? try Tensor(shape: keepDims == 1 ? [1, 24, 1, 1] : [1, 24], scalars: means.scalars)
+      : try Tensor(shape: [1], scalars: [means.scalars.reduce(0, +) / 24])
+    expectClose(m, expected)
   }
 
   /// A gate the next convolution does not take in its weights (they outnumber x's elements
@@ -347,6 +361,27 @@ private func invertedResidualBlocks(_ shape: [Int], expanded: Int) throws -> (
   let f = try convolution(
     e, weight: w5, options: ConvolutionOptions(stride: 2, padding: 2, groups: 2 * c))
   return (graph, x, f)
+}
+
+/// x of `shape` [1, C, H, W] → a 1×1 convolution to `channels` ("a") → a depthwise 3×3
+/// convolution ("d"): the graph without outputs, a seeded x, and d from the plain
+/// convolutions.
+private func pointwiseThenDepthwise(_ shape: [Int], to channels: Int) throws -> (
+  graph: GraphBuilder, x: Tensor, d: Tensor
+) {
+  let x = try Tensor.random(shape: shape, seed: 1)
+  let w1 = try Tensor.random(shape: [channels, shape[1], 1, 1], seed: 2)
+  let w2 = try Tensor.random(shape: [channels, 1, 3, 3], seed: 3)
+  var graph = GraphBuilder()
+  graph.input("x", x.shape)
+  graph.constant("w1", w1)
+  graph.constant("w2", w2)
+  graph.node("Conv", ["x", "w1"], ["a"])
+  graph.node("Conv", ["a", "w2"], ["d"], ["group": .int(channels), "pads": .ints([1, 1, 1, 1])])
+  let d = try convolution(
+    try convolution(x, weight: w1), weight: w2,
+    options: ConvolutionOptions(padding: 1, groups: channels))
+  return (graph, x, d)
 }
 
 /// The mean of each channel of a [1, C, H, W] tensor, as [1, C, 1, 1]: a global average

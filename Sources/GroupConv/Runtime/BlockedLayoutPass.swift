@@ -10,7 +10,8 @@ import Tensors
 /// blocked and read or write it there: a convolution a `BlockedConvolution` computes (its
 /// input and a fused residual; a fused gate stays plain; a stem of few channels reads its
 /// input plain), a max pooling, a Concat of whole blocks, a per-channel gate's Mul (the gate
-/// stays plain), and a global average pooling (its output is plain). Such a step runs
+/// stays plain), and a global average pooling or a ReduceMean over the positions (its output
+/// is plain). Such a step runs
 /// blocked when one of those values is blocked; its other ones are changed into the blocked
 /// layout before it, and its output back after it when that is not blocked. A chain whose
 /// layout changes would copy as much as it writes stays plain.
@@ -53,7 +54,14 @@ enum BlockedLayoutPass {
         inputs: inputs, blockedOutput: true, detail: draft.summary + " NCHW16c",
         make: { BlockedConvolutionOperator(draft) })
     case let .compiled(operation):
-      guard let shape = step.outputShapes.first, shape.count == 4 else { return nil }
+      guard let shape = step.outputShapes.first else { return nil }
+      if operation is PlaneMeanOperator {
+        // A ReduceMean over the positions: a global average pooling, its output [N, C].
+        return Form(
+          inputs: [0], blockedOutput: false, detail: "NCHW16c",
+          make: { BlockedMeanOperator(shape: shape) })
+      }
+      guard shape.count == 4 else { return nil }
       switch step.opType {
       case "GlobalAveragePool":
         return Form(

@@ -42,9 +42,29 @@ extension Operators {
         axes.contains(axis) ? (keepDims == 1 ? 1 : nil) : shape[axis]
       }
       let reduction = Reduction(operation, shape: shape, axes: axes)
+      if operation == .mean, shape.count == 4, axes == [2, 3] {
+        return PlaneMeanOperator(reduction, outputShape: output)
+      }
       return KernelOperator(context, outputs: [output]) { inputs, outputs in
         reduction.run(inputs[0], into: outputs[0])
       }
     }
+  }
+}
+
+/// A ReduceMean of a 4-D input over its positions (axes 2 and 3, as `x.mean([2, 3])`
+/// exports), its output [N, C] or [N, C, 1, 1]: a global average pooling, which the blocked
+/// layout can take from a blocked input (`BlockedLayoutPass`).
+final class PlaneMeanOperator: CompiledOperator {
+  private let reduction: Reduction
+  let outputShapes: [[Int]]
+
+  init(_ reduction: Reduction, outputShape: [Int]) {
+    self.reduction = reduction
+    outputShapes = [outputShape]
+  }
+
+  func run(inputs: [UnsafeBufferPointer<Float>?], outputs: [UnsafeMutableBufferPointer<Float>]) {
+    reduction.run(inputs[0]!, into: outputs[0])
   }
 }
