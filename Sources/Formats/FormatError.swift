@@ -45,6 +45,9 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
   case dataSizeMismatch(
     source: String, shape: [Int], itemSize: Int, dataOffset: Int, expectedBytes: Int,
     actualBytes: Int)
+  /// Reading the file's `bytes` and decoding them would take about `needed` bytes of memory,
+  /// more than the process can allocate (`MemoryBudget`).
+  case tooLargeForMemory(source: String, bytes: Int, needed: Int, available: Int)
 
   /// The message: the file, what was found, the byte offset where one applies, and what
   /// was expected there.
@@ -108,6 +111,10 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
       return declared + ", but the file holds \(actualBytes) bytes of data from byte "
         + "\(dataOffset): expected exactly \(expectedBytes); trailing bytes after the array "
         + "are refused"
+    case let .tooLargeForMemory(source, bytes, needed, available):
+      return "\(source): reading its \(MemoryBudget.describe(bytes)) and decoding them needs "
+        + "about \(MemoryBudget.describe(needed)) of memory, but the process can allocate only "
+        + "\(MemoryBudget.describe(available)) more (physical memory, or ulimit -v)"
     }
   }
 }

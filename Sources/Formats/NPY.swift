@@ -99,8 +99,22 @@ public enum NPY {
   /// The tensor stored in the `.npy` file at `path`.
   ///
   /// - Throws: `FormatError.unreadable` when the file cannot be read (missing, a directory,
-  ///   no permission), and every error of `decode(_:source:)`, naming `path`.
+  ///   no permission), `tooLargeForMemory` when reading and decoding it would take more
+  ///   memory than the process can allocate, and every error of `decode(_:source:)`, naming
+  ///   `path`.
   public static func read(contentsOf path: String) throws(FormatError) -> Tensor {
+    // The file's bytes, a copy of them, and floats that take at most twice their room (from
+    // float16): refused up front when they cannot fit.
+    var status = stat()
+    if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG {
+      let bytes = Int(status.st_size)
+      let (needed, overflow) = bytes.multipliedReportingOverflow(by: 4)
+      let available = MemoryBudget.availableBytes
+      if overflow || needed > available {
+        throw .tooLargeForMemory(
+          source: path, bytes: bytes, needed: overflow ? .max : needed, available: available)
+      }
+    }
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))

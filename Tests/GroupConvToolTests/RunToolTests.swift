@@ -49,6 +49,62 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: directory.path("y.npy")))
   }
 
+  /// Work that cannot fit in the memory the process may allocate (here a 2.86 GiB address
+  /// space, `ulimit -v`) is a one-line error before any of it is allocated: a 1 GiB .npy
+  /// input (read, then decoded: about 4 GiB), a plan of 2 GiB of buffers and a 1 GiB output,
+  /// and 1 GiB of external data (read, then decoded). The large files are sparse.
+  @Test func workPastTheMemoryBudgetIsOneLine() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let gigabyte = 1 << 30
+    /// A file of `size` bytes that starts with `prefix`, the rest a hole.
+    func sparse(_ name: String, _ prefix: [UInt8], size: Int) throws {
+      FileManager.default.createFile(atPath: directory.path(name), contents: Data(prefix))
+      let handle = try FileHandle(forWritingTo: directory.url.appendingPathComponent(name))
+      try handle.truncate(atOffset: UInt64(size))
+      try handle.close()
+    }
+    // A .npy header of 2^28 float32 values, padded so that the data starts at byte 128.
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 16384, 16384), }"
+    header += String(repeating: " ", count: 128 - 10 - header.utf8.count - 1) + "\n"
+    let npy = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8)
+    try sparse("big.npy", npy, size: npy.count + gigabyte)
+    let (small, _) = try groupsCase(directory)
+    try FileManager.default.copyItem(
+      atPath: Self.onnxFixtures.appendingPathComponent("gigabyte_external.onnx").path,
+      toPath: directory.path("external.onnx"))
+    try sparse("w.bin", [], size: gigabyte)
+    let limit = 3_000_000
+    let runs: [([String], String)] = [
+      (
+        ["run", small, "--input", directory.path("big.npy"), "--output", directory.path("y.npy")],
+        "\(directory.path("big.npy")): reading its 1.0 GiB and decoding them needs about 4.0 GiB "
+          + "of memory, but the process can allocate only "
+      ),
+      (
+        ["bench", "--model", Self.onnxFixtures.appendingPathComponent("gigabyte_relu.onnx").path],
+        "running the model for these input shapes needs 3.0 GiB: 2.0 GiB of buffers for its "
+          + "values and 1.0 GiB for its outputs, but the process can allocate only "
+      ),
+      (
+        ["bench", "--model", directory.path("external.onnx")],
+        "reads 1.0 GiB of external file \(directory.path("w.bin")); reading and decoding them "
+          + "needs about 3.0 GiB of memory, but the process can allocate only "
+      ),
+    ]
+    for (arguments, message) in runs {
+      let result = try await GroupConvExecutable.run(
+        arguments, in: directory, addressSpaceKiB: limit)
+      #expect(result.status == 1, "\(arguments): \(result.standardError)")
+      #expect(result.errorLines.count == 1, "\(arguments): \(result.standardError)")
+      #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+      #expect(
+        result.standardError.hasSuffix(" more (physical memory, or ulimit -v)\n"),
+        "\(arguments): \(result.standardError)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: directory.path("y.npy")))
+  }
+
   /// A NAME=PATH argument must name a graph input or output, once, and give a file; a file
   /// whose name holds "=" is given with its directory.
   @Test func namedArgumentsAreChecked() async throws {

@@ -166,9 +166,13 @@ enum GroupConvExecutable {
   }
 
   /// Runs the tool with `arguments`, its output and errors captured in files of `directory`.
-  /// - Parameter environment: variables set for the tool on top of this process's own.
+  /// - Parameters:
+  ///   - environment: variables set for the tool on top of this process's own.
+  ///   - addressSpaceKiB: a limit on the tool's address space (`ulimit -v`), set by a shell
+  ///     that then runs it.
   static func run(
-    _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]
+    _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:],
+    addressSpaceKiB: Int? = nil
   ) async throws -> ToolResult {
     let executable = try #require(
       url, "no groupconv executable; looked at \(candidates.map(\.path))")
@@ -185,8 +189,14 @@ enum GroupConvExecutable {
     }
 
     let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
+    if let addressSpaceKiB {
+      process.executableURL = URL(fileURLWithPath: "/bin/sh")
+      process.arguments =
+        ["-c", "ulimit -v \(addressSpaceKiB) && exec \"$0\" \"$@\"", executable.path] + arguments
+    } else {
+      process.executableURL = executable
+      process.arguments = arguments
+    }
     if !environment.isEmpty {
       process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     }

@@ -33,7 +33,8 @@ final class ExternalDataFiles {
   ///   offset or length that is not a non-negative integer, `externalDataWithoutDirectory`,
   ///   `externalDataEscapesDirectory`, `externalDataUnreadable` for a missing or unreadable
   ///   file, `externalDataOutOfRange` for a range past the end of the file, and
-  ///   `dataSizeMismatch` when the range's length is not `byteCount`.
+  ///   `dataSizeMismatch` when the range's length is not `byteCount`, and
+  ///   `externalDataTooLargeForMemory` when reading and decoding it would not fit in memory.
   func read(
     _ entries: [(key: String, value: String)], byteCount: Int, for tensor: TensorContext,
     shape: [Int], dataType: ONNXDataType
@@ -101,6 +102,14 @@ final class ExternalDataFiles {
         dataType: dataType, storage: storage, expected: byteCount, found: available)
     }
     guard byteCount > 0 else { return (Data(), storage) }
+    // The bytes, and floats that take at most twice their room (from 16-bit values).
+    let (needed, overflow) = byteCount.multipliedReportingOverflow(by: 3)
+    let budget = MemoryBudget.availableBytes
+    guard !overflow, needed <= budget else {
+      throw .externalDataTooLargeForMemory(
+        source: source, path: path, offset: offset, tensor: name, file: file, bytes: byteCount,
+        needed: overflow ? .max : needed, available: budget)
+    }
     let data: Data?
     do {
       try handle.seek(toOffset: UInt64(start))

@@ -124,6 +124,11 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
   case externalDataOutOfRange(
     source: String, path: String, offset: Int, tensor: String, file: String, start: Int,
     length: Int?, fileSize: Int)
+  /// Reading the tensor's `bytes` of external data and decoding them would take about
+  /// `needed` bytes of memory, more than the process can allocate (`MemoryBudget`).
+  case externalDataTooLargeForMemory(
+    source: String, path: String, offset: Int, tensor: String, file: String, bytes: Int,
+    needed: Int, available: Int)
 
   /// The message: the file, what was found, the byte offset where one applies, and what
   /// was expected there.
@@ -225,6 +230,13 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
     case let .externalDataUnreadable(source, path, offset, tensor, file, reason):
       return "\(source): \(described(tensor, path, offset)): cannot read external file "
         + "\(printable(file)): \(reason)"
+    case let .externalDataTooLargeForMemory(
+      source, path, offset, tensor, file, bytes, needed, available):
+      return "\(source): \(described(tensor, path, offset)) reads "
+        + "\(MemoryBudget.describe(bytes)) of external file \(printable(file)); reading and "
+        + "decoding them needs about \(MemoryBudget.describe(needed)) of memory, but the "
+        + "process can allocate only \(MemoryBudget.describe(available)) more (physical "
+        + "memory, or ulimit -v)"
     case let .externalDataOutOfRange(source, path, offset, tensor, file, start, length, size):
       // An end past Int.max is written as an offset and a length, not a wrapped number.
       let range =

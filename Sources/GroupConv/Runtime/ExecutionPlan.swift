@@ -68,10 +68,12 @@ final class ExecutionPlan: @unchecked Sendable {
   ///   - inputs: the graph inputs, each a runtime value.
   ///   - steps: the work in order.
   ///   - outputs: each graph output: a constant, or the runtime value that holds it.
+  /// - Throws: `InferenceError.memory` when the buffers and the outputs' copies would not
+  ///   fit in the memory the process can allocate.
   init(
     inputs: [(name: String, shape: [Int])], steps planned: [PlanStep],
     outputs graphOutputs: [(name: String, constant: Tensor?)]
-  ) {
+  ) throws(InferenceError) {
     inputShapes = inputs.map(\.shape)
     var shapes: [String: [Int]] = [:]
     for input in inputs { shapes[input.name] = input.shape }
@@ -169,6 +171,18 @@ final class ExecutionPlan: @unchecked Sendable {
       if let constant = output.constant { return .constant(constant) }
       return .value(slots[output.name]!, shape: shapes[output.name]!)
     }
+    // Every value is at most 2^28 elements (checked as the graph was planned); their sum
+    // cannot overflow.
+    let bufferBytes = pool.capacities.reduce(0, +) * MemoryLayout<Float>.stride
+    let outputBytes =
+      outputs.reduce(0) { total, output in
+        guard case let .value(slot, _) = output else { return total }
+        return total + slot.count
+      } * MemoryLayout<Float>.stride
+    let available = MemoryBudget.availableBytes
+    guard bufferBytes <= available, outputBytes <= available - bufferBytes else {
+      throw .memory(buffers: bufferBytes, outputs: outputBytes, available: available)
+    }
     let buffers = pool.capacities.map { capacity in
       let count = max(capacity, 1)
       let raw = UnsafeMutableRawPointer.allocate(
@@ -184,7 +198,7 @@ final class ExecutionPlan: @unchecked Sendable {
         step.outputs.map { Self.view($0, in: buffers) }
       )
     }
-    bytes = pool.capacities.reduce(0, +) * MemoryLayout<Float>.stride
+    bytes = bufferBytes
     unsharedBytes = shapes.keys.map(elementCount).reduce(0, +) * MemoryLayout<Float>.stride
   }
 

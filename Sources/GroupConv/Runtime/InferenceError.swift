@@ -46,6 +46,10 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
   /// A node has more outputs than the operator produces here (an optional output that is
   /// computed only in a mode the engine does not run).
   case outputCount(opType: String, node: String, count: Int, expected: ClosedRange<Int>)
+  /// The plan's buffers (`buffers` bytes, shared between values whose lives do not overlap)
+  /// and the copies of its outputs (`outputs` bytes) need more memory than the process can
+  /// allocate (`available` bytes: `MemoryBudget`).
+  case memory(buffers: Int, outputs: Int, available: Int)
 
   public var description: String {
     switch self {
@@ -98,6 +102,12 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case let .outputCount(opType, node, count, expected):
       "\(opType) \(Self.quoted(node)) has \(count) outputs: it produces "
         + Self.count(expected)
+    case let .memory(buffers, outputs, available):
+      "running the model for these input shapes needs "
+        + "\(MemoryBudget.describe(buffers.addingReportingOverflow(outputs).partialValue)): "
+        + "\(MemoryBudget.describe(buffers)) of buffers for its values and "
+        + "\(MemoryBudget.describe(outputs)) for its outputs, but the process can allocate "
+        + "only \(MemoryBudget.describe(available)) more (physical memory, or ulimit -v)"
     }
   }
 

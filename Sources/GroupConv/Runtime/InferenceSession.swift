@@ -209,7 +209,7 @@ public final class InferenceSession: @unchecked Sendable {
         throw .missingTensor(name: name, node: "graph output")
       }
     }
-    return ExecutionPlan(
+    return try ExecutionPlan(
       inputs: Array(zip(inputNames, shapes)).map { ($0, $1) }, steps: planner.steps,
       outputs: outputs)
   }
