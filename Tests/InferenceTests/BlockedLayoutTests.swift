@@ -36,6 +36,8 @@ import Testing
     let steps = try #require(session.planSummary?.steps)
     #expect(steps.map(\.opType) == ["Reorder", "Conv", "Conv", "Reorder"])
     #expect(steps.filter { $0.detail.contains("bands of") }.count == 2)
+    // x, its blocked copy, r, and f blocked and plain: not the values inside the blocks.
+    #expect(session.planSummary?.unsharedBytes == 4 * (3 * 16 * 128 * 128 + 2 * 32 * 64 * 64))
     // Five layers deep, the outputs reach the tens: rounding relative to their size.
     expectClose(
       try #require(try session.run(["x": x])["f"]), f,

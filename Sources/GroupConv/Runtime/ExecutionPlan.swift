@@ -199,7 +199,10 @@ final class ExecutionPlan: @unchecked Sendable {
       )
     }
     bytes = bufferBytes
-    unsharedBytes = shapes.keys.map(elementCount).reduce(0, +) * MemoryLayout<Float>.stride
+    // The values the steps read and write: not those a fused step never makes.
+    let values = Set(inputs.map(\.name) + planned.flatMap { $0.outputs + $0.inputs.compactMap { $0 } })
+    unsharedBytes =
+      values.filter { shapes[$0] != nil }.map(elementCount).reduce(0, +) * MemoryLayout<Float>.stride
   }
 
   deinit {
