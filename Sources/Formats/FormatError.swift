@@ -113,8 +113,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         + "are refused"
     case let .tooLargeForMemory(source, bytes, needed, available):
       return "\(source): reading its \(MemoryBudget.describe(bytes)) and decoding them needs "
-        + "about \(MemoryBudget.describe(needed)) of memory, but the process can allocate only "
-        + "\(MemoryBudget.describe(available)) more (physical memory, or ulimit -v)"
+        + "about \(MemoryBudget.describe(needed)) of memory, "
+        + MemoryBudget.refusal(available: available)
     }
   }
 }

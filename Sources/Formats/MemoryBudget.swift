@@ -47,6 +47,21 @@ public enum MemoryBudget {
     return pages * max(1, sysconf(Int32(_SC_PAGESIZE)))
   }
 
+  /// The bytes that work of `bytes` · `factor` needs (Int.max past it) and what the process
+  /// can allocate, when the first is more; nil when it fits.
+  public static func shortfall(_ bytes: Int, times factor: Int = 1) -> (needed: Int, available: Int)? {
+    let (needed, overflow) = bytes.multipliedReportingOverflow(by: factor)
+    let available = availableBytes
+    guard overflow || needed > available else { return nil }
+    return (overflow ? .max : needed, available)
+  }
+
+  /// The end of a message refusing such work: "but the process can allocate only 2.8 GiB
+  /// more (physical memory, or ulimit -v)".
+  public static func refusal(available: Int) -> String {
+    "but the process can allocate only \(describe(available)) more (physical memory, or ulimit -v)"
+  }
+
   /// "1.5 GiB", "300 MiB": a byte count for messages.
   public static func describe(_ bytes: Int) -> String {
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]

@@ -106,14 +106,11 @@ public enum NPY {
     // The file's bytes, a copy of them, and floats that take at most twice their room (from
     // float16): refused up front when they cannot fit.
     var status = stat()
-    if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG {
-      let bytes = Int(status.st_size)
-      let (needed, overflow) = bytes.multipliedReportingOverflow(by: 4)
-      let available = MemoryBudget.availableBytes
-      if overflow || needed > available {
-        throw .tooLargeForMemory(
-          source: path, bytes: bytes, needed: overflow ? .max : needed, available: available)
-      }
+    if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+      let (needed, available) = MemoryBudget.shortfall(Int(status.st_size), times: 4)
+    {
+      throw .tooLargeForMemory(
+        source: path, bytes: Int(status.st_size), needed: needed, available: available)
     }
     let data: Data
     do {

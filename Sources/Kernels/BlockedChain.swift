@@ -26,7 +26,7 @@ package final class BlockedChain: @unchecked Sendable {
       self.activation = activation.map { Int32($0.rawValue) } ?? -1
     }
 
-    var clampPointer: UnsafePointer<Float>? { clamp.map { unsafe UnsafePointer($0.pointer) } }
+    var clampPointer: UnsafePointer<Float>? { unsafe clamp.map { unsafe UnsafePointer($0.pointer) } }
   }
 
   private let expand: Stage?
@@ -37,6 +37,9 @@ package final class BlockedChain: @unchecked Sendable {
   /// Depthwise output rows per band, and the input rows a band reads at most.
   package let bandRows: Int
   private let bandInputRows: Int
+  /// Floats of a thread's scratch: the expanded rows of a band (0 without an expansion),
+  /// then its depthwise output (0 without a projection).
+  private let expandCount, middleCount: Int
   private let scratchPool = ScratchPool<AlignedBuffer>()
 
   /// Floats of a band's scratch (expanded rows and depthwise output) a thread aims at: about
@@ -82,24 +85,20 @@ package final class BlockedChain: @unchecked Sendable {
     let lanes = BlockedLayout.lanes
     let (s, reach) = (g.stride[0], (g.kernel[0] - 1) * g.dilation[0])
     func inputRows(_ rows: Int) -> Int { min(g.xSize[0], (rows - 1) * s + reach + 1) }
-    // Floats per band of `rows` output rows.
-    func floats(_ rows: Int) -> Int {
-      (expand == nil ? 0 : inputRows(rows) * g.xSize[1] * depthwise.kernel.inBlocks * lanes)
-        + (project == nil ? 0 : rows * g.ySize[1] * depthwise.kernel.outBlocks * lanes)
+    // The scratch of a band of `rows` output rows.
+    func counts(_ rows: Int) -> (expand: Int, middle: Int) {
+      (
+        expand == nil ? 0 : inputRows(rows) * g.xSize[1] * depthwise.kernel.inBlocks * lanes,
+        project == nil ? 0 : rows * g.ySize[1] * depthwise.kernel.outBlocks * lanes
+      )
     }
     var rows = 1
-    while rows < g.ySize[0], floats(rows + 1) <= bandFloats { rows += 1 }
+    while rows < g.ySize[0], counts(rows + 1).expand + counts(rows + 1).middle <= bandFloats {
+      rows += 1
+    }
     bandRows = rows
     bandInputRows = inputRows(rows)
-  }
-
-  private var expandCount: Int {
-    expand == nil ? 0 : bandInputRows * depthwise.kernel.geometry.xSize[1] * depthwise.kernel.inBlocks
-      * BlockedLayout.lanes
-  }
-  private var projectCount: Int {
-    project == nil ? 0 : bandRows * depthwise.kernel.geometry.ySize[1] * depthwise.kernel.outBlocks
-      * BlockedLayout.lanes
+    (expandCount, middleCount) = counts(rows)
   }
 
   /// y = the chain of x, blocked, plus `residual` (blocked, the output's shape) when the
@@ -114,7 +113,7 @@ package final class BlockedChain: @unchecked Sendable {
     // shares with the range above again.
     let ranges = max(1, min(g.ySize[0], g.batch == 1 ? threads : 1))
     let scratch = scratchPool.take(min(threads, g.batch * ranges)) {
-      AlignedBuffer(count: self.expandCount + self.projectCount)
+      AlignedBuffer(count: self.expandCount + self.middleCount)
     }
     defer { scratchPool.give(scratch) }
     Threads.forEachItem(g.batch * ranges, threads: threads) { worker, item in
@@ -150,7 +149,7 @@ package final class BlockedChain: @unchecked Sendable {
     /// Output rows [a, b) of every output block: the residual's, before the last stage adds
     /// to them.
     func placeResidual(_ a: Int, _ b: Int) {
-      guard self.residual, let residual else { return }
+      guard self.residual, let residual = unsafe residual else { return }
       let from = unsafe residual + image * chainOutBlocks * outPlane + a * outW * lanes
       let to = unsafe yImage + a * outW * lanes
       guard unsafe UnsafePointer(to) != from else { return }
@@ -194,30 +193,24 @@ package final class BlockedChain: @unchecked Sendable {
         unsafe source = UnsafePointer(expanded)
         sourceStride = expandedStride
       }
-      // Output row o reads band row o · s - pad + ky · dilation - lo: the padding above
-      // the band grows by lo rows (less those of the rows before the band's first, when
-      // the output is numbered from it).
+      // Without a projection the depthwise pass writes the output's rows [a, b); with one,
+      // the rows of its own scratch, numbered from `first` = a. Output row o reads band row
+      // o · s - pad + ky · dilation - lo: the padding above the band grows by lo rows, less
+      // first · s.
       let middleStride = bandRows * outW * lanes
-      if project == nil { placeResidual(a, b) }
+      let (target, targetStride, first) =
+        unsafe project == nil ? (yImage, outPlane, 0) : (middle, middleStride, a)
+      placeResidual(a, b)
       for block in 0..<dw.outBlocks {
-        if project == nil {
-          unsafe dw.runGrouped(
-            block: block, rows: a..<b, x: source, xStride: sourceStride, inputRows: hi - lo,
-            padTop: pad + lo, y: yImage + block * outPlane, weights: dw.weights.pointer,
-            clamp: depthwise.clampPointer, activation: depthwise.activation,
-            adding: self.residual)
-        } else {
-          unsafe dw.runGrouped(
-            block: block, rows: 0..<(b - a), x: source, xStride: sourceStride,
-            inputRows: hi - lo, padTop: pad + lo - a * s, y: middle + block * middleStride,
-            weights: dw.weights.pointer, clamp: depthwise.clampPointer,
-            activation: depthwise.activation, adding: false)
-        }
+        unsafe dw.runGrouped(
+          block: block, rows: (a - first)..<(b - first), x: source, xStride: sourceStride,
+          inputRows: hi - lo, padTop: pad + lo - first * s, y: target + block * targetStride,
+          weights: dw.weights.pointer, clamp: depthwise.clampPointer,
+          activation: depthwise.activation, adding: self.residual && project == nil)
       }
       guard let project else { continue }
       let p = project.kernel
       let band = unsafe yImage + a * outW * lanes
-      placeResidual(a, b)
       for panel in 0..<p.panels {
         unsafe p.runPointwise(
           positions: 0..<((b - a) * outW), panel: panel, inputBlocks: 0..<p.inBlocks,

@@ -103,12 +103,10 @@ final class ExternalDataFiles {
     }
     guard byteCount > 0 else { return (Data(), storage) }
     // The bytes, and floats that take at most twice their room (from 16-bit values).
-    let (needed, overflow) = byteCount.multipliedReportingOverflow(by: 3)
-    let budget = MemoryBudget.availableBytes
-    guard !overflow, needed <= budget else {
+    if let (needed, budget) = MemoryBudget.shortfall(byteCount, times: 3) {
       throw .externalDataTooLargeForMemory(
         source: source, path: path, offset: offset, tensor: name, file: file, bytes: byteCount,
-        needed: overflow ? .max : needed, available: budget)
+        needed: needed, available: budget)
     }
     let data: Data?
     do {

@@ -234,9 +234,8 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
       source, path, offset, tensor, file, bytes, needed, available):
       return "\(source): \(described(tensor, path, offset)) reads "
         + "\(MemoryBudget.describe(bytes)) of external file \(printable(file)); reading and "
-        + "decoding them needs about \(MemoryBudget.describe(needed)) of memory, but the "
-        + "process can allocate only \(MemoryBudget.describe(available)) more (physical "
-        + "memory, or ulimit -v)"
+        + "decoding them needs about \(MemoryBudget.describe(needed)) of memory, "
+        + MemoryBudget.refusal(available: available)
     case let .externalDataOutOfRange(source, path, offset, tensor, file, start, length, size):
       // An end past Int.max is written as an offset and a length, not a wrapped number.
       let range =

@@ -29,8 +29,8 @@ enum BlockedChainPass {
       else { return nil }
       return (conv, x)
     }
-    /// Whether step `from`'s output goes only to step `to`, as its x, and is large.
-    func feeds(_ from: Int, _ to: Int, x: String) -> Bool {
+    /// Whether step `from`'s output goes only to the step that reads it as `x`, and is large.
+    func feeds(_ from: Int, x: String) -> Bool {
       let name = steps[from].outputs[0]
       return name == x && readers[name] == 1 && !graphOutputs.contains(name)
         && counts[name, default: 0] >= minimumFloats
@@ -46,31 +46,29 @@ enum BlockedChainPass {
       }
       var expand: BlockedConvolutionOperator? = nil
       if let (e, _) = convolution(index - 1), !e.residual, rewritten.last?.outputs == steps[index - 1].outputs,
-        feeds(index - 1, index, x: dwX)
+        feeds(index - 1, x: dwX)
       {
         expand = e
       }
       var project: (op: BlockedConvolutionOperator, step: PlanStep)? = nil
-      if !dw.residual, let (p, pX) = convolution(index + 1), feeds(index, index + 1, x: pX) {
+      if !dw.residual, let (p, pX) = convolution(index + 1), feeds(index, x: pX) {
         project = (p, steps[index + 1])
-      }
-      guard
-        expand != nil || project != nil,
-        BlockedChain.chains(
-          expand: expand?.kernel, depthwise: dw.kernel, project: project?.op.kernel)
-      else {
-        rewritten.append(steps[index])
-        index += 1
-        continue
       }
       func stage(_ op: BlockedConvolutionOperator) -> BlockedChain.Stage {
         BlockedChain.Stage(op.kernel, clamp: op.clamp, activation: op.activation?.vectorizedKind)
       }
       let last = project?.step ?? steps[index]
       let lastOp = project?.op ?? dw
-      let chain = BlockedChain(
-        expand: expand.map(stage), depthwise: stage(dw), project: project.map { stage($0.op) },
-        residual: lastOp.residual)!
+      // Made unless the ends do not chain (or there are none).
+      guard
+        let chain = BlockedChain(
+          expand: expand.map(stage), depthwise: stage(dw), project: project.map { stage($0.op) },
+          residual: lastOp.residual)
+      else {
+        rewritten.append(steps[index])
+        index += 1
+        continue
+      }
       var fused = last
       let x = expand != nil ? steps[index - 1].inputs[0] : dwX
       fused.inputs = lastOp.residual ? [last.inputs[0], x] : [x]

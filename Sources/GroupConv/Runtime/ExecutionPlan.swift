@@ -83,12 +83,10 @@ final class ExecutionPlan: @unchecked Sendable {
     let graphInputs = Set(inputs.map(\.name))
     var planned = planned.filter { !$0.removed }
     // Elements of each value: the product of its shape, unless it is kept blocked.
-    let blockedCounts = BlockedLayoutPass.apply(
-      &planned, shapes: &shapes, graphOutputs: Set(graphOutputs.map(\.name)))
-    BlockedChainPass.apply(
-      &planned, counts: blockedCounts, graphOutputs: Set(graphOutputs.map(\.name)))
-    let placed = Self.placeJoinedInputs(
-      &planned, graphInputs: graphInputs, graphOutputs: Set(graphOutputs.map(\.name)))
+    let outputNames = Set(graphOutputs.map(\.name))
+    let blockedCounts = BlockedLayoutPass.apply(&planned, shapes: &shapes, graphOutputs: outputNames)
+    BlockedChainPass.apply(&planned, counts: blockedCounts, graphOutputs: outputNames)
+    let placed = Self.placeJoinedInputs(&planned, graphInputs: graphInputs, graphOutputs: outputNames)
     func elementCount(_ name: String) -> Int { blockedCounts[name] ?? shapes[name]!.reduce(1, *) }
     // The last step that reads each value; graph outputs live to the end.
     var lastUse: [String: Int] = [:]
@@ -179,8 +177,7 @@ final class ExecutionPlan: @unchecked Sendable {
         guard case let .value(slot, _) = output else { return total }
         return total + slot.count
       } * MemoryLayout<Float>.stride
-    let available = MemoryBudget.availableBytes
-    guard bufferBytes <= available, outputBytes <= available - bufferBytes else {
+    if let (_, available) = MemoryBudget.shortfall(bufferBytes + outputBytes) {
       throw .memory(buffers: bufferBytes, outputs: outputBytes, available: available)
     }
     let buffers = pool.capacities.map { capacity in

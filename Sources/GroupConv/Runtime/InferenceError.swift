@@ -106,8 +106,8 @@ public enum InferenceError: Error, Equatable, Sendable, CustomStringConvertible 
       "running the model for these input shapes needs "
         + "\(MemoryBudget.describe(buffers.addingReportingOverflow(outputs).partialValue)): "
         + "\(MemoryBudget.describe(buffers)) of buffers for its values and "
-        + "\(MemoryBudget.describe(outputs)) for its outputs, but the process can allocate "
-        + "only \(MemoryBudget.describe(available)) more (physical memory, or ulimit -v)"
+        + "\(MemoryBudget.describe(outputs)) for its outputs, "
+        + MemoryBudget.refusal(available: available)
     }
   }
 
