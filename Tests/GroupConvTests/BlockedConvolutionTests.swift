@@ -34,6 +34,10 @@ extension KernelSettingsSuites {
       // call's tiles evened out (7, 6, 6, 6).
       Case([1, 20, 5, 5], [520, 20, 1, 1]),
       Case([1, 33, 3, 9], [17, 33, 1, 1]),  // 27 positions in 2 ranges: tiles of 7 and 6
+      // Panels of 4 blocks, in tiles of at most 6: 18 positions (3 tiles of 6; 2 threads:
+      // ranges of 9, tiles of 5 and 4), and 4 (tiles of 4, or 2 and 2).
+      Case([1, 16, 2, 9], [64, 16, 1, 1]),
+      Case([1, 24, 1, 4], [64, 24, 1, 1], bias: false),
       // 15 positions, 2 panels, 17 input blocks: 2 threads share K (8 blocks and 9 in 2
       // slices), the second part's sums added to the first's.
       Case([1, 260, 3, 5], [70, 260, 1, 1]),

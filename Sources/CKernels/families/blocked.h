@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
   gc_blocked_tile_start(mr, nv, acc, g->bias, y, ys, g->add);
   const float *xb = g->x + p * 16;
   const float *w = g->w;
-  const float *next = g->next_w ? g->next_w + (tile & 1) * 32 : NULL;
+  const float *next = g->next_w && tile < 2 ? g->next_w + (tile & 1) * 32 : NULL;
   for (int64_t b = 0; b < g->in_blocks; b++, xb += bs) {
     const int lanes = b == g->in_blocks - 1 ? g->last_lanes : 16;
     for (int lane = 0; lane < lanes; lane++, w += 64) {
@@ -96,14 +96,19 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
 
 void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
   // The fewest tiles that cover the positions, as even as possible (49 positions: 7 of 7,
-  // 25: 7, 6, 6, 6), so that a range of any length costs about its length.
+  // 25: 7, 6, 6, 6; of 4 blocks, 49: 9 of 5 or 6), so that a range of any length costs
+  // about its length.
   const int64_t count = g->p_end - g->p_begin;
-  const int64_t tiles = (count + GC_BLOCKED_POINTWISE_MR - 1) / GC_BLOCKED_POINTWISE_MR;
+  const int64_t most =
+    g->blocks == GC_BLOCKED_POINTWISE_BLOCKS ? GC_BLOCKED_WIDE_MR : GC_BLOCKED_POINTWISE_MR;
+  const int64_t tiles = (count + most - 1) / most;
   for (int64_t tile = 0; tile < tiles; tile++) {
     const int64_t p = g->p_begin + count * tile / tiles;
     const int mr = (int)(g->p_begin + count * (tile + 1) / tiles - p);
     switch (mr * 8 + g->blocks) {
-      GC_BLOCKED_POINTWISE_CASES(7)
+      GC_BLOCKED_POINTWISE_CASE(7, 1)
+      GC_BLOCKED_POINTWISE_CASE(7, 2)
+      GC_BLOCKED_POINTWISE_CASE(7, 3)
       GC_BLOCKED_POINTWISE_CASES(6)
       GC_BLOCKED_POINTWISE_CASES(5)
       GC_BLOCKED_POINTWISE_CASES(4)

@@ -13,8 +13,12 @@ extern "C" {
 
 /// Channels per block: one vector.
 #define GC_BLOCKED_LANES 16
-/// Output positions per pointwise microkernel call.
+/// Output positions per microkernel tile at most.
 #define GC_BLOCKED_POINTWISE_MR 7
+/// Output positions per tile of 4 output blocks at most: 24 accumulators, which with the 4
+/// weight vectors and a broadcast fit the 32 vector registers (7 positions would spill 3
+/// accumulators on every k).
+#define GC_BLOCKED_WIDE_MR 6
 /// Output blocks per pointwise weight panel (64 channels).
 #define GC_BLOCKED_POINTWISE_BLOCKS 4
 
