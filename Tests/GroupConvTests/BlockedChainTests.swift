@@ -174,8 +174,8 @@ extension KernelSettingsSuites {
       }
     }
 
-    /// Chains need a grouped middle, pointwise ends of stride 1 whose channels meet it, and
-    /// at least one end.
+    /// Chains need a grouped middle, pointwise ends of stride 1 whose channels meet it and
+    /// whose weights are few, and at least one end.
     @Test func chainsOnlyMatchingPointwiseEnds() throws {
       func kernel(_ input: [Int], _ weight: [Int], _ options: ConvolutionOptions = .init())
         -> BlockedConvolution
@@ -203,6 +203,13 @@ extension KernelSettingsSuites {
           project: nil))
       #expect(
         !BlockedChain.chains(expand: nil, depthwise: dw, project: kernel([1, 48, 8, 8], [24, 48, 1, 1])))
+      // A wide expansion, a wide projection: 144 → 64 packs 160 · 64 weights.
+      let wide = kernel([1, 64, 8, 8], [64, 1, 3, 3], .init(padding: 1, groups: 64))
+      #expect(BlockedChain.chains(expand: kernel([1, 96, 8, 8], [64, 96, 1, 1]), depthwise: wide, project: nil))
+      #expect(
+        !BlockedChain.chains(expand: kernel([1, 144, 8, 8], [64, 144, 1, 1]), depthwise: wide, project: nil))
+      #expect(
+        !BlockedChain.chains(expand: nil, depthwise: wide, project: kernel([1, 64, 8, 8], [144, 64, 1, 1])))
       // A dense middle.
       #expect(
         !BlockedChain.chains(
