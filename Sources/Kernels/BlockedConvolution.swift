@@ -476,8 +476,11 @@ package final class BlockedConvolution: @unchecked Sendable {
         // The input's last block may be partly channels, partly zero lanes.
         let lastLanes =
           first + count == inBlocks ? geometry.xChannels - (inBlocks - 1) * lanes : lanes
-        // The weights that follow: the next slice, or the next panel's first.
+        // The weights that follow: the next slice, or the next panel's first; no more rows
+        // than this slice's, the next slice's or the weights' own.
         let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
+        var nextRows = min(count * lanes, (self.weights.count - nextSlice) / (width * lanes))
+        if !last { nextRows = min(nextRows, (inputBlocks.upperBound - first - count) * lanes) }
         var args = unsafe gc_blocked_pointwise_args(
           x: x + first * xStride, block_stride: Int64(xStride), y_block_stride: Int64(yStride),
           in_blocks: Int64(count), last_lanes: Int32(lastLanes),
@@ -488,7 +491,7 @@ package final class BlockedConvolution: @unchecked Sendable {
           blocks: Int32(min(width, outBlocks - panel * width)),
           add: adding || first > inputBlocks.lowerBound ? 1 : 0,
           clamp: last ? finish?.clamp : nil, activation: last ? finish?.activation ?? -1 : -1,
-          next_w: nextSlice < self.weights.count ? weights + nextSlice : nil)
+          next_w: nextRows > 0 ? weights + nextSlice : nil, next_rows: Int64(max(0, nextRows)))
         unsafe gc_blocked_pointwise(&args)
         first += count
       }

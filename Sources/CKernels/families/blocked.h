@@ -63,10 +63,11 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
   const float *xb = g->x + p * 16;
   const float *w = g->w;
   const float *next = g->next_w && tile < 2 ? g->next_w + (tile & 1) * 32 : NULL;
+  const float *next_end = next ? next + g->next_rows * 64 : NULL;
   for (int64_t b = 0; b < g->in_blocks; b++, xb += bs) {
     const int lanes = b == g->in_blocks - 1 ? g->last_lanes : 16;
     for (int lane = 0; lane < lanes; lane++, w += 64) {
-      if (next) {
+      if (next < next_end) {
         __builtin_prefetch(next, 0, 2);
         __builtin_prefetch(next + 16, 0, 2);
         next += 64;

@@ -53,9 +53,12 @@ typedef struct gc_blocked_pointwise_args {
   /// Clamp bounds (ReLU, clip) or NULL; then an activation (a gc_activation_kind, or -1).
   const float *clamp;
   int32_t activation;
-  /// The weights the next call reads (in_blocks · 16 rows of 64 floats), fetched into L2
-  /// while this call's tiles reuse its own; or NULL.
+  /// The weights the next call reads, rows of 64 floats, fetched into L2 while this call's
+  /// tiles reuse its own; or NULL.
   const float *next_w;
+  /// Rows of next_w fetched: at most as many as this call sums (in_blocks · 16), and never
+  /// past the end of the weights (a fetch from an unmapped page costs a page walk each time).
+  int64_t next_rows;
 } gc_blocked_pointwise_args;
 
 void gc_blocked_pointwise(const gc_blocked_pointwise_args *args);
