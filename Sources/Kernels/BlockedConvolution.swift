@@ -190,8 +190,8 @@ package enum BlockedLayout {
 /// panel's 4 blocks, whose accumulators then fit the registers), each input value broadcast
 /// against a row of the packed weights panel[k · 64 + channel], K in slices that stay in L1.
 /// Dense: tiles of up to 7 consecutive positions of a row, over (input block, kernel row,
-/// kernel column, lane), from the input rows the tile reads staged with zeros for the padding (or read in
-/// place, for a plain x inside the plane). Grouped: per block and output row, 8 output
+/// kernel column, lane), from the input rows the tile reads staged with zeros for the
+/// padding (or read in place, for a plain x inside the plane). Grouped: per block and output row, 8 output
 /// positions at a time, each tap and channel of the group one vector FMA (depthwise: the
 /// input vector itself; groups of 2 to 8: the group's lane permuted to all its lanes; wider
 /// groups: the channel broadcast). All split their work by ranges of
@@ -477,7 +477,8 @@ package final class BlockedConvolution: @unchecked Sendable {
         let lastLanes =
           first + count == inBlocks ? geometry.xChannels - (inBlocks - 1) * lanes : lanes
         // The weights that follow: the next slice, or the next panel's first; no more rows
-        // than this slice's, the next slice's or the weights' own.
+        // than this slice's, the next slice's or the weights' own (none after the last
+        // panel's last slice).
         let nextSlice = (panel * k + (first + count) * lanes) * width * lanes
         var nextRows = min(count * lanes, (self.weights.count - nextSlice) / (width * lanes))
         if !last { nextRows = min(nextRows, (inputBlocks.upperBound - first - count) * lanes) }
@@ -491,7 +492,7 @@ package final class BlockedConvolution: @unchecked Sendable {
           blocks: Int32(min(width, outBlocks - panel * width)),
           add: adding || first > inputBlocks.lowerBound ? 1 : 0,
           clamp: last ? finish?.clamp : nil, activation: last ? finish?.activation ?? -1 : -1,
-          next_w: nextRows > 0 ? weights + nextSlice : nil, next_rows: Int64(max(0, nextRows)))
+          next_w: nextRows > 0 ? weights + nextSlice : nil, next_rows: Int64(nextRows))
         unsafe gc_blocked_pointwise(&args)
         first += count
       }
