@@ -25,28 +25,15 @@
 
 // MARK: - The loop, per instruction set
 
-// y[i] = f(x[i]): whole vectors, then the last count % 16 as a partial one (zeros past the
-// end, which f never sees stored).
-#define ACT_LOOP(f)                                                                        \
-  {                                                                                        \
-    for (int64_t i = 0; i < count; i += 16) {                                              \
-      const int64_t n = count - i < 16 ? count - i : 16;                                   \
-      gc_store_first(y + i, f(gc_load_first(x + i, n)), n);                                \
-    }                                                                                      \
-  }
-
+// y[i] = f(x[i]): whole vectors (act_runs), then the last count % 16 as a partial one
+// (zeros past the end, which f never sees stored).
 void GC_ISA(gc_activation)(gc_activation_kind kind, const float *x, float *y, int64_t count) {
-  switch (kind) {
-  case GC_ACTIVATION_EXP: ACT_LOOP(act_exp) break;
-  case GC_ACTIVATION_SIGMOID: ACT_LOOP(act_sigmoid) break;
-  case GC_ACTIVATION_SILU: ACT_LOOP(act_silu) break;
-  case GC_ACTIVATION_TANH: ACT_LOOP(act_tanh) break;
-  case GC_ACTIVATION_ERF: ACT_LOOP(act_erf) break;
-  case GC_ACTIVATION_GELU_ERF: ACT_LOOP(act_gelu) break;
-  case GC_ACTIVATION_HARD_SWISH: ACT_LOOP(act_hard_swish) break;
-  }
+  const int64_t whole = count / 16 * 16;
+  act_runs(kind, x, y, 0, 1, count / 16);
+  if (whole < count)
+    gc_store_first(y + whole, act_apply(kind, gc_load_first(x + whole, count - whole)),
+                   count - whole);
 }
-#undef ACT_LOOP
 
 // MARK: - Binary arithmetic
 

@@ -34,8 +34,18 @@ static inline __attribute__((always_inline)) void gc_blocked_tile_start(
   }
 }
 
-/// The tile's accumulators, clamped and activated, stored to y.
-static inline __attribute__((always_inline)) void gc_blocked_tile_store(
+#endif
+
+/// The activation over `runs` runs of `run` vectors of y, `stride` floats apart, in place:
+/// one copy of its loops, not one in every tile shape's kernel.
+static __attribute__((noinline)) void GC_ISA(blocked_activate)(
+  int activation, float *y, int64_t stride, int64_t runs, int64_t run) {
+  act_runs(activation, y, y, stride, runs, run);
+}
+
+/// The tile's accumulators, clamped and activated, stored to y. The activation runs over
+/// the stored tile (still in L1), its vectors interleaved (see act_runs).
+static inline __attribute__((always_inline)) void GC_ISA(blocked_tile_store)(
   const int n, const int nv, gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS],
   float *y, int64_t block_stride, const float *clamp, int activation) {
 #pragma clang loop unroll(full)
@@ -43,10 +53,10 @@ static inline __attribute__((always_inline)) void gc_blocked_tile_store(
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_BLOCKED_POINTWISE_BLOCKS; j++)
       if (i < n && j < nv)
-        gc_store(y + j * block_stride + i * 16, gc_blocked_finish(acc[i][j], clamp, activation));
+        gc_store(y + j * block_stride + i * 16, clamp ? gc_clamp(acc[i][j], clamp) : acc[i][j]);
   }
+  if (activation >= 0) GC_ISA(blocked_activate)(activation, y, block_stride, nv, n);
 }
-#endif
 
 // MARK: - Pointwise
 
@@ -86,7 +96,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_pointwise_kerne
       }
     }
   }
-  gc_blocked_tile_store(mr, nv, acc, y, ys, g->clamp, g->activation);
+  GC_ISA(blocked_tile_store)(mr, nv, acc, y, ys, g->clamp, g->activation);
 }
 
 #define GC_BLOCKED_POINTWISE_CASE(MR, NV) \
@@ -161,7 +171,7 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
       }
     }
   }
-  gc_blocked_tile_store(n, nv, acc, g->y, g->block_stride, g->clamp, g->activation);
+  GC_ISA(blocked_tile_store)(n, nv, acc, g->y, g->block_stride, g->clamp, g->activation);
 }
 
 #define GC_BLOCKED_DENSE_CASE(MR, NV)                                                  \
@@ -461,9 +471,7 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
           GC_ISA(blocked_depthwise_column)(g, top, ky_lo, ky_hi, ox + i, yrow);
       ox += n;
     }
-    if (g->activation >= 0)
-      for (int64_t i = 0; i < out_w; i++)
-        gc_store(yrow + i * 16, act_apply(g->activation, gc_load(yrow + i * 16)));
+    if (g->activation >= 0) GC_ISA(blocked_activate)(g->activation, yrow, 0, 1, out_w);
   }
 }
 
