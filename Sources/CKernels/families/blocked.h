@@ -17,6 +17,28 @@ static inline __attribute__((always_inline)) gc_v16 gc_blocked_finish(
   return v;
 }
 
+/// Cuts `count` items into `tiles` tiles as even as they go: tile t ends at item
+/// count · (t + 1) / tiles. `next` gives each tile's length in turn without a division: a
+/// 64-bit division's latency would hold up the loads of the tile whose addresses depend on
+/// it (for a 3 × 3 depthwise tile, about as long as its work).
+typedef struct gc_even_tiles {
+  int64_t tiles, narrow, extra;
+  /// count · t mod tiles, for the next tile t.
+  int64_t carry;
+} gc_even_tiles;
+
+static inline gc_even_tiles gc_even_tiles_make(int64_t count, int64_t tiles) {
+  const int64_t narrow = count / tiles;
+  return (gc_even_tiles){tiles, narrow, count - narrow * tiles, 0};
+}
+
+static inline int gc_even_tiles_next(gc_even_tiles *e) {
+  e->carry += e->extra;
+  const int wide = e->carry >= e->tiles;
+  if (wide) e->carry -= e->tiles;
+  return (int)e->narrow + wide;
+}
+
 /// A tile's accumulators for positions i < n and output blocks j < nv: the bias, plus what
 /// y holds (a residual, or the sums of earlier K slices) when `add`. y: the tile's first
 /// output, blocks `block_stride` floats apart.
@@ -112,10 +134,12 @@ void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
   const int64_t count = g->p_end - g->p_begin;
   const int64_t most =
     g->blocks == GC_BLOCKED_POINTWISE_BLOCKS ? GC_BLOCKED_WIDE_MR : GC_BLOCKED_POINTWISE_MR;
-  const int64_t tiles = (count + most - 1) / most;
-  for (int64_t tile = 0; tile < tiles; tile++) {
-    const int64_t p = g->p_begin + count * tile / tiles;
-    const int mr = (int)(g->p_begin + count * (tile + 1) / tiles - p);
+  if (count <= 0) return;
+  gc_even_tiles even = gc_even_tiles_make(count, (count + most - 1) / most);
+  for (int64_t tile = 0, next = g->p_begin; tile < even.tiles; tile++) {
+    const int64_t p = next;
+    const int mr = gc_even_tiles_next(&even);
+    next += mr;
     switch (mr * 8 + g->blocks) {
       GC_BLOCKED_POINTWISE_CASE(7, 1)
       GC_BLOCKED_POINTWISE_CASE(7, 2)
@@ -401,10 +425,20 @@ static void GC_ISA(blocked_depthwise_column)(
   gc_store(yrow + ox * 16, acc);
 }
 
+/// A fixed-shape tile, as a function of its own: the tile kernels are chosen once per call
+/// (see gc_blocked_depthwise) and called straight, not found through one switch per tile
+/// (whose dispatch took about as long as a 3 × 3 tile's work).
+typedef void (*GC_ISA(blocked_depthwise_tile_fn))(
+  const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
+  int64_t ox, float *yrow);
+
+#define GC_BLOCKED_DW_NAME(M, K, S, N, C) GC_ISA(blocked_depthwise_##M##_##K##_##S##_##N##_##C)
 #define GC_BLOCKED_DW_CASE(M, K, S, N, C)                                                    \
-  case ((M) * 8 + (K)) * 128 + (S) * 32 + (N) * 2 + (C):                                   \
+  static void GC_BLOCKED_DW_NAME(M, K, S, N, C)(                                             \
+    const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,      \
+    int64_t ox, float *yrow) {                                                               \
     GC_ISA(blocked_depthwise_fixed)(K, S, N, C, M, g, top, ky_lo, ky_hi, ox, yrow);         \
-    return 1;
+  }
 #define GC_BLOCKED_DW_WIDE(M, K, S, C)                                                       \
   GC_BLOCKED_DW_CASE(M, K, S, 4, C) GC_BLOCKED_DW_CASE(M, K, S, 5, C)                       \
   GC_BLOCKED_DW_CASE(M, K, S, 6, C) GC_BLOCKED_DW_CASE(M, K, S, 7, C)                       \
@@ -416,34 +450,41 @@ static void GC_ISA(blocked_depthwise_column)(
   GC_BLOCKED_DW_ALL(GC_BLOCKED_PICK_LOAD, K, S, 0) GC_BLOCKED_DW_ALL(GC_BLOCKED_PICK_LOAD, K, S, 1)
 #define GC_BLOCKED_GROUPED_KERNEL(M, K, S) \
   GC_BLOCKED_DW_WIDE(M, K, S, 0) GC_BLOCKED_DW_WIDE(M, K, S, 1)
+#define GC_BLOCKED_DW_KERNELS                                                                \
+  GC_BLOCKED_DW_KERNEL(3, 1)                                                                 \
+  GC_BLOCKED_DW_KERNEL(3, 2)                                                                 \
+  GC_BLOCKED_DW_KERNEL(5, 1)                                                                 \
+  GC_BLOCKED_DW_KERNEL(5, 2)                                                                 \
+  GC_BLOCKED_DW_KERNEL(7, 1)                                                                 \
+  GC_BLOCKED_DW_KERNEL(7, 2)                                                                 \
+  GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_PERMUTE, 3, 1)                                   \
+  GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_PERMUTE, 3, 2)                                   \
+  GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_BROADCAST, 3, 1)                                 \
+  GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_BROADCAST, 3, 2)
+GC_BLOCKED_DW_KERNELS
+#undef GC_BLOCKED_DW_CASE
 
-/// Output columns [ox, ox + n) by a fixed-shape tile; 0 when none fits (a dilation, stride
-/// other than 1, 2, kernel width other than 3, 5, 7 depthwise and 3 grouped, or a grouped
-/// tile narrower than 4).
-static int GC_ISA(blocked_depthwise_tile)(
-  const gc_blocked_depthwise_args *g, const float *top, int64_t ky_lo, int64_t ky_hi,
-  int64_t ox, int n, int checked, float *yrow) {
+/// The fixed-shape tile for tiles of n columns, checked or not; NULL when none fits (a
+/// dilation, stride other than 1, 2, kernel width other than 3, 5, 7 depthwise and 3
+/// grouped, or a grouped tile narrower than 4).
+static GC_ISA(blocked_depthwise_tile_fn) GC_ISA(blocked_depthwise_pick_tile)(
+  const gc_blocked_depthwise_args *g, int n, int checked) {
   if (g->dilation_w != 1 || g->stride_w > 2 || g->kernel_w > 7) return 0;
+#define GC_BLOCKED_DW_CASE(M, K, S, N, C)                                                    \
+  case ((M) * 8 + (K)) * 128 + (S) * 32 + (N) * 2 + (C): return GC_BLOCKED_DW_NAME(M, K, S, N, C);
   switch (((gc_blocked_pick_mode(g->group_width) * 8 + g->kernel_w) * 128) + g->stride_w * 32
           + n * 2 + checked) {
-    GC_BLOCKED_DW_KERNEL(3, 1)
-    GC_BLOCKED_DW_KERNEL(3, 2)
-    GC_BLOCKED_DW_KERNEL(5, 1)
-    GC_BLOCKED_DW_KERNEL(5, 2)
-    GC_BLOCKED_DW_KERNEL(7, 1)
-    GC_BLOCKED_DW_KERNEL(7, 2)
-    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_PERMUTE, 3, 1)
-    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_PERMUTE, 3, 2)
-    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_BROADCAST, 3, 1)
-    GC_BLOCKED_GROUPED_KERNEL(GC_BLOCKED_PICK_BROADCAST, 3, 2)
+    GC_BLOCKED_DW_KERNELS
     default: return 0;
   }
+#undef GC_BLOCKED_DW_CASE
 }
+#undef GC_BLOCKED_DW_KERNELS
 #undef GC_BLOCKED_GROUPED_KERNEL
 #undef GC_BLOCKED_DW_KERNEL
 #undef GC_BLOCKED_DW_ALL
 #undef GC_BLOCKED_DW_WIDE
-#undef GC_BLOCKED_DW_CASE
+#undef GC_BLOCKED_DW_NAME
 
 void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
   const int64_t in_h = g->in_h, in_w = g->in_w, out_w = g->out_w;
@@ -453,6 +494,15 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
   int64_t hi = in_w - 1 - reach + g->pad_left < 0 ? 0 : (in_w - 1 - reach + g->pad_left) / sw + 1;
   if (hi > out_w) hi = out_w;
   if (lo > hi) lo = hi;
+  // The row in tiles of up to 8 as even as they go (28: 7, 7, 7, 7; 14: 7, 7): of `narrow`
+  // or narrow + 1 columns, whose kernels are picked here, once.
+  if (out_w <= 0) return;
+  const int64_t tiles = (out_w + GC_BLOCKED_DEPTHWISE_TILE - 1) / GC_BLOCKED_DEPTHWISE_TILE;
+  const int narrow = (int)(out_w / tiles);
+  GC_ISA(blocked_depthwise_tile_fn) kernel[2][2];
+  for (int wide = 0; wide < 2; wide++)
+    for (int checked = 0; checked < 2; checked++)
+      kernel[wide][checked] = GC_ISA(blocked_depthwise_pick_tile)(g, narrow + wide, checked);
   for (int64_t oy = g->row_begin; oy < g->row_end; oy++) {
     const int64_t y0 = oy * g->stride_h - g->pad_top;
     int64_t ky_lo = 0, ky_hi = g->kernel_h;
@@ -461,12 +511,13 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
     // The input row of kernel row 0 (perhaps above the plane: only rows from ky_lo are read).
     const float *top = g->x + y0 * in_w * 16;
     float *yrow = g->y + oy * out_w * 16;
-    // The row in tiles of up to 8 as even as they go (28: 7, 7, 7, 7; 14: 7, 7).
-    const int64_t tiles = (out_w + GC_BLOCKED_DEPTHWISE_TILE - 1) / GC_BLOCKED_DEPTHWISE_TILE;
+    gc_even_tiles even = gc_even_tiles_make(out_w, tiles);
     for (int64_t t = 0, ox = 0; t < tiles; t++) {
-      const int n = (int)(out_w * (t + 1) / tiles - ox);
+      const int n = gc_even_tiles_next(&even);
       const int checked = ox < lo || ox + n > hi;
-      if (!GC_ISA(blocked_depthwise_tile)(g, top, ky_lo, ky_hi, ox, n, checked, yrow))
+      const GC_ISA(blocked_depthwise_tile_fn) tile = kernel[n - narrow][checked];
+      if (tile) tile(g, top, ky_lo, ky_hi, ox, yrow);
+      else
         for (int i = 0; i < n; i++)
           GC_ISA(blocked_depthwise_column)(g, top, ky_lo, ky_hi, ox + i, yrow);
       ox += n;
