@@ -9,14 +9,6 @@
 
 #ifndef GC_BLOCKED_FAMILY_HELPERS
 #define GC_BLOCKED_FAMILY_HELPERS
-/// The clamp, then the activation, of one stored vector.
-static inline __attribute__((always_inline)) gc_v16 gc_blocked_finish(
-  gc_v16 v, const float *clamp, int activation) {
-  if (clamp) v = gc_clamp(v, clamp);
-  if (activation >= 0) v = act_apply(activation, v);
-  return v;
-}
-
 /// Cuts `count` items into `tiles` tiles as even as they go: tile t ends at item
 /// count · (t + 1) / tiles. `next` gives each tile's length in turn without a division: a
 /// 64-bit division's latency would hold up the loads of the tile whose addresses depend on
@@ -494,9 +486,9 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
   int64_t hi = in_w - 1 - reach + g->pad_left < 0 ? 0 : (in_w - 1 - reach + g->pad_left) / sw + 1;
   if (hi > out_w) hi = out_w;
   if (lo > hi) lo = hi;
+  if (out_w <= 0) return;
   // The row in tiles of up to 8 as even as they go (28: 7, 7, 7, 7; 14: 7, 7): of `narrow`
   // or narrow + 1 columns, whose kernels are picked here, once.
-  if (out_w <= 0) return;
   const int64_t tiles = (out_w + GC_BLOCKED_DEPTHWISE_TILE - 1) / GC_BLOCKED_DEPTHWISE_TILE;
   const int narrow = (int)(out_w / tiles);
   GC_ISA(blocked_depthwise_tile_fn) kernel[2][2];
@@ -634,8 +626,12 @@ void GC_ISA(gc_blocked_mean)(
 void GC_ISA(gc_blocked_add_finish)(
   float *y, const float *partial, int64_t begin, int64_t end, const float *clamp,
   int32_t activation) {
-  for (int64_t i = begin; i < end; i += 16)
-    gc_store(y + i, gc_blocked_finish(gc_load(y + i) + gc_load(partial + i), clamp, activation));
+  for (int64_t i = begin; i < end; i += 16) {
+    const gc_v16 v = gc_load(y + i) + gc_load(partial + i);
+    gc_store(y + i, clamp ? gc_clamp(v, clamp) : v);
+  }
+  if (activation >= 0 && end > begin)
+    GC_ISA(blocked_activate)(activation, y + begin, 0, 1, (end - begin) / 16);
 }
 
 void GC_ISA(gc_blocked_gate)(
