@@ -83,13 +83,14 @@ package enum BlockedLayout {
     let threads = blocks * lanes * inH * inW < parallelCount ? 1 : Threads.count
     // Ranges of rows, as the convolutions split their work.
     let ranges = min(outH, threads)
-    forEachPiece(images: 1, ranges: ranges, blocks: blocks, shares: threads, threads: threads) {
-      _, _, range, run in
+    forEachPiece(
+      images: 1, ranges: ranges, count: outH, blocks: blocks, shares: threads, threads: threads
+    ) { _, _, rows, run in
       for block in run {
         var args = unsafe gc_blocked_max_pool_args(
           x: x + block * inH * inW * lanes, y: y + block * outH * outW * lanes,
           in_h: Int64(inH), in_w: Int64(inW), out_w: Int64(outW),
-          row_begin: Int64(outH * range / ranges), row_end: Int64(outH * (range + 1) / ranges),
+          row_begin: Int64(rows.lowerBound), row_end: Int64(rows.upperBound),
           kernel_h: Int64(g.kernel[1]), kernel_w: Int64(g.kernel[2]),
           stride_h: Int64(g.stride[1]), stride_w: Int64(g.stride[2]),
           dilation_h: Int64(g.dilation[1]), dilation_w: Int64(g.dilation[2]),
@@ -114,8 +115,10 @@ package enum BlockedLayout {
       unsafe (padded + image * blocks * lanes).update(from: gate + image * channels, count: channels)
     }
     let threads = count(shape) < parallelCount ? 1 : Threads.count
-    forEachPiece(images: batch, ranges: 1, blocks: blocks, shares: threads, threads: threads) {
-      _, image, _, run in
+    forEachPiece(
+      images: batch, ranges: 1, count: positions, blocks: blocks, shares: threads,
+      threads: threads
+    ) { _, image, _, run in
       let offset = image * blocks * lanes * positions
       unsafe gc_blocked_gate(
         x + offset, padded + (perImage ? image * blocks * lanes : 0), y + offset,
@@ -130,21 +133,46 @@ package enum BlockedLayout {
   /// machine delays one.
   static let itemsPerShare = 4
 
-  /// Runs `body(worker, image, range, blocks)` over `threads` threads for every image, every
-  /// one of `ranges` ranges of its rows or positions, and runs of consecutive blocks (or
-  /// panels) of `blocks`: ranges outside runs, so that each thread's share of the items
-  /// (`Threads.forEachItem`) is its part of the plane, with enough runs for about
+  /// Runs `body(worker, image, part, blocks)` over `threads` threads for every image, every
+  /// one of `ranges` ranges `part` of its `count` rows or positions, and runs of consecutive
+  /// blocks (or panels) of `blocks`: ranges outside runs, so that each thread's share of the
+  /// items (`Threads.forEachItem`) is its part of the plane, with enough runs for about
   /// `itemsPerShare` items per share of `shares`.
+  ///
+  /// Where a share holds several items, they shrink toward its end (`shrinkingPart`): a
+  /// thread done with its share takes the other's last item, and a thread finds the other
+  /// still at work for half an item on average, so the last items are the small ones.
   static func forEachPiece(
-    images: Int, ranges: Int, blocks: Int, shares: Int, threads: Int,
-    _ body: (_ worker: Int, _ image: Int, _ range: Int, _ blocks: Range<Int>) -> Void
+    images: Int, ranges: Int, count: Int, blocks: Int, shares: Int, threads: Int,
+    _ body: (_ worker: Int, _ image: Int, _ part: Range<Int>, _ blocks: Range<Int>) -> Void
   ) {
     let runs = min(blocks, (itemsPerShare * shares + ranges - 1) / ranges)
+    // Whether every share holds whole ranges, and how many.
+    let rangesPerShare = ranges % shares == 0 ? ranges / shares : 0
     Threads.forEachItem(images * ranges * runs, threads: threads) { worker, item in
       let (image, rest) = item.quotientAndRemainder(dividingBy: ranges * runs)
       let (range, run) = rest.quotientAndRemainder(dividingBy: runs)
-      body(worker, image, range, (blocks * run / runs)..<(blocks * (run + 1) / runs))
+      var part = (count * range / ranges)..<(count * (range + 1) / ranges)
+      var blockRun = (blocks * run / runs)..<(blocks * (run + 1) / runs)
+      if rangesPerShare > 0, runs > 1 {
+        blockRun = shrinkingPart(run, of: runs, count: blocks)
+      } else if rangesPerShare > 1 {
+        let (share, index) = range.quotientAndRemainder(dividingBy: rangesPerShare)
+        let shareBegin = count * share / shares
+        let inShare = shrinkingPart(
+          index, of: rangesPerShare, count: count * (share + 1) / shares - shareBegin)
+        part = (shareBegin + inShare.lowerBound)..<(shareBegin + inShare.upperBound)
+      }
+      body(worker, image, part, blockRun)
     }
+  }
+
+  /// Part `index` of `count` things cut into `parts` consecutive parts whose sizes go as
+  /// parts, parts − 1, …, 1: the last parts are the smallest.
+  package static func shrinkingPart(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
+    let total = parts * (parts + 1) / 2
+    func edge(_ i: Int) -> Int { count * (i * parts - i * (i - 1) / 2) / total }
+    return edge(index)..<edge(index + 1)
   }
 
   /// y (blocked) = x (plain, `shape`), or the reverse with `toPlanes`.
@@ -160,9 +188,10 @@ package enum BlockedLayout {
     // Each thread converts a range of the plane's positions.
     let ranges = min(positions, threads)
     forEachPiece(
-      images: batch, ranges: ranges, blocks: blocks, shares: threads, threads: threads
-    ) { _, image, range, run in
-      let begin = Int64(positions * range / ranges), end = Int64(positions * (range + 1) / ranges)
+      images: batch, ranges: ranges, count: positions, blocks: blocks, shares: threads,
+      threads: threads
+    ) { _, image, part, run in
+      let begin = Int64(part.lowerBound), end = Int64(part.upperBound)
       let plainImage = image * channels * positions
       let blockedImage = image * blocks * lanes * positions
       for block in run {
@@ -381,18 +410,20 @@ package final class BlockedConvolution: @unchecked Sendable {
       kind == .dense ? stagePool.take(threads) { AlignedBuffer(count: self.stageCount) } : []
     defer { stagePool.give(stages) }
     BlockedLayout.forEachPiece(
-      images: geometry.batch, ranges: ranges, blocks: panels, shares: perImage, threads: threads
-    ) { worker, image, range, panelRange in
+      images: geometry.batch, ranges: ranges,
+      count: kind == .pointwise ? positions : geometry.ySize[0], blocks: panels,
+      shares: perImage, threads: threads
+    ) { worker, image, part, panelRange in
       if self.kind == .dense {
         unsafe self.runDense(
-          image: image, range: range, of: ranges, panels: panelRange, x: x, y: y,
+          image: image, rows: part, panels: panelRange, x: x, y: y,
           weights: weights, stage: stages[worker].pointer, clamp: clamp, activation: activation,
           adding: adding)
         return
       }
       for panel in panelRange {
         unsafe self.run(
-          image: image, range: range, of: ranges, panel: panel, x: x, y: y, weights: weights,
+          image: image, part: part, panel: panel, x: x, y: y, weights: weights,
           clamp: clamp, activation: activation, adding: adding)
       }
     }
@@ -508,7 +539,7 @@ package final class BlockedConvolution: @unchecked Sendable {
     let g = geometry
     let (inH, inW, outH, outW) = (g.xSize[0], g.xSize[1], g.ySize[0], g.ySize[1])
     BlockedLayout.forEachPiece(
-      images: g.batch, ranges: 1, blocks: inBlocks, shares: threads, threads: threads
+      images: g.batch, ranges: 1, count: outH, blocks: inBlocks, shares: threads, threads: threads
     ) { _, image, _, blocks in
       for block in blocks {
         let plane = image * self.inBlocks + block
@@ -539,7 +570,7 @@ package final class BlockedConvolution: @unchecked Sendable {
   /// A dense convolution's output rows of `range` for the panels `panels`: per tile of up to
   /// 7 positions of a row, its input staged once for all of them.
   private func runDense(
-    image: Int, range: Int, of ranges: Int, panels: Range<Int>, x: UnsafePointer<Float>,
+    image: Int, rows: Range<Int>, panels: Range<Int>, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
     stage: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
     activation: gc_activation_kind?, adding: Bool
@@ -554,7 +585,7 @@ package final class BlockedConvolution: @unchecked Sendable {
     let rowLanes = planes ? cin : lanes
     let k = inBlocks * kh * kw * rowLanes
     let columns = stageColumns
-    for oy in (outH * range / ranges)..<(outH * (range + 1) / ranges) {
+    for oy in rows {
       let row0 = oy * g.stride[0] - g.padBegin[0]
       for ox in stride(from: 0, to: outW, by: Self.tileWidth) {
         let n = min(Self.tileWidth, outW - ox)
@@ -621,7 +652,7 @@ package final class BlockedConvolution: @unchecked Sendable {
   }
 
   private func run(
-    image: Int, range: Int, of ranges: Int, panel: Int, x: UnsafePointer<Float>,
+    image: Int, part: Range<Int>, panel: Int, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, clamp: UnsafePointer<Float>?,
     activation: gc_activation_kind?, adding: Bool
   ) {
@@ -636,13 +667,13 @@ package final class BlockedConvolution: @unchecked Sendable {
     case .pointwise:
       // Ranges of as even a number of positions as can be (the C loop evens out its tiles).
       unsafe runPointwise(
-        positions: (positions * range / ranges)..<(positions * (range + 1) / ranges),
+        positions: part,
         panel: panel, inputBlocks: 0..<inBlocks, x: xImage, y: yImage, weights: weights,
         adding: adding, finish: (clamp, act))
     case .grouped:
       let outH = g.ySize[0]
       unsafe runGrouped(
-        block: panel, rows: (outH * range / ranges)..<(outH * (range + 1) / ranges),
+        block: panel, rows: part,
         x: xImage, xStride: xPositions * lanes, inputRows: g.xSize[0], padTop: g.padBegin[0],
         y: yImage + panel * positions * lanes, weights: weights, clamp: clamp, activation: act,
         adding: adding)
