@@ -567,7 +567,7 @@ package final class BlockedConvolution: @unchecked Sendable {
   private var stageCount: Int { inBlocks * geometry.kernel[0] * stageColumns * BlockedLayout.lanes }
   private let stagePool = ScratchPool<AlignedBuffer>()
 
-  /// A dense convolution's output rows of `range` for the panels `panels`: per tile of up to
+  /// A dense convolution's output rows `rows` for the panels `panels`: per tile of up to
   /// 7 positions of a row, its input staged once for all of them.
   private func runDense(
     image: Int, rows: Range<Int>, panels: Range<Int>, x: UnsafePointer<Float>,

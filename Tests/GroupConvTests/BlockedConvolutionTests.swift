@@ -295,9 +295,6 @@ extension KernelSettingsSuites {
       }
     }
 
-    /// The kinds the blocked kernels take, in 2-D: pointwise (1×1 of any stride) without
-    /// padding, groups of 1 (depthwise), 2, 4, 8 or 16 · m channels each side, and any other
-    /// dense convolution; not other groups, nor a multiplier.
     /// The parts a thread's range is cut into cover it once, in order, part i within one
     /// of its share count · (parts − i) / (1 + … + parts).
     @Test(arguments: [(1, 5), (2, 0), (4, 3), (4, 98), (4, 1568), (3, 14), (8, 7)])
@@ -312,6 +309,9 @@ extension KernelSettingsSuites {
       }
     }
 
+    /// The kinds the blocked kernels take, in 2-D: pointwise (1×1 of any stride) without
+    /// padding, groups of 1 (depthwise), 2, 4, 8 or 16 · m channels each side, and any other
+    /// dense convolution; not other groups, nor a multiplier.
     @Test func takesPointwiseGroupedAndDense() throws {
       func kind(_ input: [Int], _ weight: [Int], _ options: ConvolutionOptions = .init())
         -> BlockedConvolution.Kind?

@@ -489,8 +489,9 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
   if (out_w <= 0) return;
   // The row in tiles of up to 8 as even as they go (28: 7, 7, 7, 7; 14: 7, 7): of `narrow`
   // or narrow + 1 columns, whose kernels are picked here, once.
-  const int64_t tiles = (out_w + GC_BLOCKED_DEPTHWISE_TILE - 1) / GC_BLOCKED_DEPTHWISE_TILE;
-  const int narrow = (int)(out_w / tiles);
+  const gc_even_tiles row_tiles = gc_even_tiles_make(
+    out_w, (out_w + GC_BLOCKED_DEPTHWISE_TILE - 1) / GC_BLOCKED_DEPTHWISE_TILE);
+  const int narrow = (int)row_tiles.narrow;
   GC_ISA(blocked_depthwise_tile_fn) kernel[2][2];
   for (int wide = 0; wide < 2; wide++)
     for (int checked = 0; checked < 2; checked++)
@@ -503,8 +504,8 @@ void GC_ISA(gc_blocked_depthwise)(const gc_blocked_depthwise_args *g) {
     // The input row of kernel row 0 (perhaps above the plane: only rows from ky_lo are read).
     const float *top = g->x + y0 * in_w * 16;
     float *yrow = g->y + oy * out_w * 16;
-    gc_even_tiles even = gc_even_tiles_make(out_w, tiles);
-    for (int64_t t = 0, ox = 0; t < tiles; t++) {
+    gc_even_tiles even = row_tiles;
+    for (int64_t t = 0, ox = 0; t < even.tiles; t++) {
       const int n = gc_even_tiles_next(&even);
       const int checked = ox < lo || ox + n > hi;
       const GC_ISA(blocked_depthwise_tile_fn) tile = kernel[n - narrow][checked];
