@@ -17,6 +17,14 @@ import Tensors
 ///         for each 8 output channels:  8 × 48 microkernel over the K block,
 ///                                      from the bias (first block) or y (later blocks)
 ///
+/// With enough output channels (GemmPlan.packs), each tile's B rows are first copied into
+/// packed blocks of up to 128 rows, which stay in L1 while every 8 output channels read them:
+///
+///       for each 48-position tile:
+///         for each block of up to 128 rows of B:  copy the tile's rows into the pack scratch
+///           for each 8 output channels:  8 × 48 microkernel over the packed rows, the sums
+///                                        kept in the scratch between blocks
+///
 /// The weights are packed once, at creation, in 8-row panels interleaved by k:
 /// panel[((group · panelsPerGroup + block) · K + k) · 8 + row], zero rows past the group.
 /// Threads take chunks in turn; each has its own prepared-plane scratch.
@@ -80,6 +88,9 @@ package final class GemmConvolution: FusingForwardKernel {
 
   /// Whether the column layout (channels in the lanes) computes this convolution.
   package var usesColumns: Bool { columns != nil }
+
+  /// Whether the row kernels copy each tile's B into packed blocks (`GemmPlan.packs`).
+  package var packsTiles: Bool { columns == nil && plan.packs }
 
   package var addsToOutput: Bool { true }
 
@@ -193,7 +204,8 @@ package final class GemmConvolution: FusingForwardKernel {
           y_h: Int64(plan.ySize[1]), y_w: Int64(plan.ySize[2]), y: y + firstOutput * plan.yPlane,
           ldy: Int64(plan.yPlane),
           bias: bias, accumulate: block > 0 || adding ? 1 : 0, clamp: last ? clamp : nil,
-          activation: last ? activation : -1)
+          activation: last ? activation : -1,
+          pack: plan.packs ? scratch.pointer + plan.preparedCount : nil)
         unsafe gc_gemm_tiles(&args)
       }
     }

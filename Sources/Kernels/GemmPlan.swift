@@ -25,11 +25,12 @@ struct GemmPlan {
 
   static let mr = Int(GC_GEMM_MR)
   static let nr = Int(GC_GEMM_NR)
-  /// Cache lines of B that a tile of one K block may touch (144 KiB, read from L2 by each 8
-  /// output channels): 153 channels of a 3×3 at 15 lines each. Blocks small enough for L1
-  /// (768 lines) measured slower: every block after the first stores and reloads the sums
-  /// and prepares its planes again, while L2 feeds the microkernel's B loads about as fast
-  /// (dense 3×3 of 64 or 128 channels, 0.90–0.93× time with one block; groups of 64, 0.90×).
+  /// Cache lines of B that a tile of one K block may touch (144 KiB, in L2: read from there
+  /// by each 8 output channels, or once when the tiles pack B): 153 channels of a 3×3 at 15
+  /// lines each. Blocks small enough for L1 (768 lines) measured slower before the tiles
+  /// packed B: every block after the first stores and reloads the sums through y and
+  /// prepares its planes again (dense 3×3 of 64 or 128 channels, 0.90–0.93× time with one
+  /// block; groups of 64, 0.90×).
   static let blockLines = 2304
   /// Weights per output-channel range and K block (floats), to stay in L2 (512 KiB).
   static let rangeFloats = 128 * 1024
@@ -37,6 +38,20 @@ struct GemmPlan {
   static let largeWeightBytes = 1 << 20
   /// Tiles per chunk at most: bounds the prepared planes.
   static let maxChunkTiles = 16
+  /// Rows of B packed together when a chunk packs its tiles (see `packs`).
+  static let packRows = Int(GC_GEMM_PACK_ROWS)
+  /// The least K (per block) for which the tiles pack B, and the least output channels (per
+  /// chunk) for a pointwise and for a wider kernel. Read in place, each 8 output channels
+  /// read a tile's B again, from L2 once it outgrows L1 (576 rows of a 3×3 on a 56-wide plane
+  /// span 46 KiB); packed, it is read from L2 once and then from L1. The copy is repaid over
+  /// enough channels; a wider kernel's taps also share the cache lines they read in place.
+  /// Measured (C microbenchmark, one thread, times packed over in place, medians of 120
+  /// alternating pairs): 3×3 64 → 64 channels on 56 × 56 0.87, 32 → 128 on 28 × 28 0.91,
+  /// 16 → 64 on 56 × 56 0.97, but 32 → 32 1.15 and 64 → 32 1.00; 1×1 64 → 64 on 56 × 56
+  /// 0.84, 256 → 128 on 28 × 28 0.67, 144 → 24 on 56 × 56 0.91, 32 → 64 0.98, 16 → 64 1.00.
+  static let packMinK = 64
+  static let packMinPointwiseM = 24
+  static let packMinM = 64
 
   let batch, groups, xChannels, yChannels: Int
   /// Channels per group, taps per kernel, K = xPerGroup · taps.
@@ -61,8 +76,13 @@ struct GemmPlan {
   let panelsPerGroup: Int
   /// The chunks of each image but the last, and of the last, in the order threads take them.
   let chunks, lastChunks: [Chunk]
-  /// Floats per prepared phase plane of a chunk, and the prepared floats a thread needs.
-  let blockLength, scratchCount: Int
+  /// Floats per prepared phase plane of a chunk, the prepared floats a thread needs, and the
+  /// floats that follow them for packing (zero unless `packs`).
+  let blockLength, preparedCount, packCount: Int
+  /// Whether the tiles pack B (`gc_gemm_tiles_args.pack`).
+  let packs: Bool
+  /// Floats of a thread's scratch: prepared planes, then the packing scratch.
+  var scratchCount: Int { preparedCount + packCount }
   /// Stride 1 and no padding: the phase plane is x itself, read in place wherever the reads
   /// of a chunk (which run up to 48 + maxOffset past its last position, into the next
   /// channel's plane) stay inside x.
@@ -178,7 +198,12 @@ struct GemmPlan {
     (self.blockChannels, blocks) = (blockChannels, (xPerGroup + blockChannels - 1) / blockChannels)
     self.panelsPerGroup = panelsPerGroup
     blockLength = Self.planeLength(longest * Self.nr + maxOffset)
-    scratchCount = blockChannels * phaseCount * blockLength
+    preparedCount = blockChannels * phaseCount * blockLength
+    let widest = mRanges.map(\.count).max() ?? 0
+    packs =
+      blockChannels * taps >= Self.packMinK
+      && widest >= (taps == 1 ? Self.packMinPointwiseM : Self.packMinM)
+    packCount = packs ? (Self.packRows + (widest + Self.mr - 1) / Self.mr * Self.mr) * Self.nr : 0
   }
 
   /// Floats per prepared plane for `count` positions: whole cache lines, an odd number of

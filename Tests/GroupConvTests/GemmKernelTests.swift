@@ -44,6 +44,14 @@ extension KernelSettingsSuites {
         }
         return (geometry, x, w, b, expected)
       }
+
+      /// The kernel for the case's shapes, with seeded random weights.
+      func kernel() throws -> GemmConvolution {
+        let geometry = try ConvolutionGeometry(
+          inputShape: input, weightShape: weight, biasShape: nil, options: options)
+        let w = try Tensor.random(shape: weight, seed: 2)
+        return try #require(w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0) })
+      }
     }
 
     static let pointwise: [Case] = [
@@ -61,7 +69,23 @@ extension KernelSettingsSuites {
       Case([1, 2, 3, 17, 4], [4, 2, 1, 1, 1]),  // 3-D
       Case([2, 5, 7, 7], [6, 5, 1, 1]),  // 49 positions: the last tile reads past x's end
       Case([1, 1200, 7, 7], [18, 600, 1, 1], .init(groups: 2)),  // K blocks, in place then not
+      packed[0],
     ]
+
+    /// B packed per tile, in blocks of up to 128 rows: K of 64 or more, and 64 or more
+    /// output channels (24 for a pointwise convolution).
+    static let packed: [Case] = [
+      Case([1, 520, 17, 18], [72, 520, 1, 1]),  // in place; 5 blocks of 104 rows
+      Case([1, 57, 17, 17], [67, 57, 3, 3], .init(padding: 1)),  // K = 513; 8 panels and 3 rows
+      // Two K blocks of prepared planes, each packed; the last tile has 1 vector.
+      Case([1, 170, 16, 18], [64, 170, 3, 3], bias: false, .init(padding: 1)),
+      Case([1, 128, 18, 18], [128, 64, 3, 3], .init(padding: 1, groups: 2)),  // groups of 64
+    ]
+
+    @Test(arguments: packed + [pointwise[4]])  // the last: one block, 4 panels and 1 row
+    func packedTilesAreChosen(_ c: Case) throws {
+      #expect(try c.kernel().packsTiles)
+    }
 
     static let spatial: [Case] = [
       Case([1, 3, 8, 8], [7, 3, 3, 3], .init(padding: 1)),
@@ -95,7 +119,7 @@ extension KernelSettingsSuites {
       Case([1, 3, 15, 15], [5, 3, 3, 3], .init(stride: 2, padding: 2, dilation: 2)),  // 1 phase
       Case([1, 3, 16, 16], [8, 3, 4, 4], bias: false, .init(stride: 4)),  // patches
       Case([1, 4, 40, 40], [9, 4, 3, 3], .init(padding: 1)),  // 35 tiles: several chunks
-    ]
+    ] + packed[1...]
 
     /// Few positions and many output channels, or a small plane with a long K: the column
     /// layout (channels in the lanes).
@@ -118,12 +142,7 @@ extension KernelSettingsSuites {
 
     @Test(arguments: columns)
     func columnsAreChosen(_ c: Case) throws {
-      let geometry = try ConvolutionGeometry(
-        inputShape: c.input, weightShape: c.weight, biasShape: nil, options: c.options)
-      let w = try Tensor.random(shape: c.weight, seed: 2)
-      let kernel = try #require(
-        w.withUnsafeBufferPointer { GemmConvolution(geometry, weight: $0) })
-      #expect(kernel.usesColumns)
+      #expect(try c.kernel().usesColumns)
     }
 
     /// Weights scaled per input channel (a squeeze-and-excitation gate folded in) give the

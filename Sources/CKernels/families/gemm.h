@@ -61,21 +61,29 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(gemm_load)(
 
 // MARK: - Microkernel
 
-/// acc[i][j] = sum over k of a[k * 8 + i] * src[koff[k] + 16 j ...] for rows i < mr and
-/// vectors j < nv, started from y when accumulating (else zero) plus the bias, then stored
-/// through the segments: vector j's runs are segments[first[j] ..< first[j + 1]].
-/// mr and nv are constants in every call, so the accumulators stay in registers.
+/// acc[i][j] = sum over k of a[k * 8 + i] * B[k][16 j ...] for rows i < mr and vectors
+/// j < nv, with B[k] = src + koff[k], or src + 48 k when `packed`. The sums start from
+/// sums[i * 48 + 16 j ...] when `sums` is given, else from y when accumulating (else zero)
+/// plus the bias; they are stored to `sums_out` when given, else through the segments:
+/// vector j's runs are segments[first[j] ..< first[j + 1]].
+/// mr, nv, prefetch and packed are constants in every call, so the accumulators stay in
+/// registers.
 static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   const int mr, const int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
-  const int prefetch, const float *clamp, int activation) {
+  const int prefetch, const int packed, const float *clamp, int activation,
+  const float *sums, float *sums_out) {
   gc_v16 acc[GC_GEMM_MR][GC_GEMM_NV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_GEMM_MR; i++) {
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
+      if (sums) {
+        acc[i][j] = gc_load(sums + i * GC_GEMM_NR + 16 * j);
+        continue;
+      }
       gc_v16 v = gc_splat(0);
       if (accumulate) {
         for (int s = first[j]; s < first[j + 1]; s++)
@@ -85,7 +93,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
     }
   }
   for (int64_t k = 0; k < kc; k++) {
-    const float *b = src + koff[k];
+    const float *b = packed ? src + k * GC_GEMM_NR : src + koff[k];
     const float *ak = a + k * GC_GEMM_MR;
     gc_v16 b0 = gc_load(b);
     gc_v16 b1 = nv > 1 ? gc_load(b + 16) : b0;
@@ -109,6 +117,10 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
+      if (sums_out) {
+        gc_store(sums_out + i * GC_GEMM_NR + 16 * j, acc[i][j]);
+        continue;
+      }
       if (clamp) acc[i][j] = gc_clamp(acc[i][j], clamp);
       if (activation >= 0) acc[i][j] = act_apply(activation, acc[i][j]);
       for (int s = first[j]; s < first[j + 1]; s++)
@@ -117,23 +129,27 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   }
 }
 
-#define GC_GEMM_CASE(MR, NV, PREFETCH)                                                 \
-  case ((PREFETCH) * 8 + (MR)) * 4 + (NV):                                             \
-    GC_ISA(gemm_kernel)(                                                               \
-      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, PREFETCH, clamp, \
-      activation);                                                                     \
+#define GC_GEMM_CASE(MR, NV, MODE)                                                    \
+  case ((MODE) * 8 + (MR)) * 4 + (NV):                                                \
+    GC_ISA(gemm_kernel)(                                                              \
+      MR, NV, a, src, koff, kc, y, ldy, segments, first, bias, accumulate, (MODE) == 1, \
+      (MODE) == 2, clamp, activation, sums, sums_out);                                \
     break;
-#define GC_GEMM_CASES(MR) \
-  GC_GEMM_CASE(MR, 1, 0) GC_GEMM_CASE(MR, 2, 0) GC_GEMM_CASE(MR, 3, 0) GC_GEMM_CASE(MR, 3, 1)
+#define GC_GEMM_CASES(MR)                                                            \
+  GC_GEMM_CASE(MR, 1, 0) GC_GEMM_CASE(MR, 2, 0) GC_GEMM_CASE(MR, 3, 0)               \
+  GC_GEMM_CASE(MR, 3, 1) GC_GEMM_CASE(MR, 1, 2) GC_GEMM_CASE(MR, 2, 2) GC_GEMM_CASE(MR, 3, 2)
 
 /// The microkernel for mr in 1...8 rows and nv in 1...3 vectors, each shape compiled apart;
-/// with `prefetch` (3 vectors only), it also prefetches the next tile's B.
+/// with `prefetch` (3 vectors, B not packed only), it also prefetches the next tile's B;
+/// with `packed`, B is the packed rows of 48 floats.
 static void GC_ISA(gemm_kernel_any)(
   int mr, int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
-  int prefetch, const float *clamp, int activation) {
-  switch (((prefetch && nv == 3) * 8 + mr) * 4 + nv) {
+  int prefetch, int packed, const float *clamp, int activation, const float *sums,
+  float *sums_out) {
+  int mode = packed ? 2 : prefetch && nv == 3 ? 1 : 0;
+  switch ((mode * 8 + mr) * 4 + nv) {
     GC_GEMM_CASES(8)
     GC_GEMM_CASES(7)
     GC_GEMM_CASES(6)
@@ -185,20 +201,55 @@ static int GC_ISA(gemm_segments)(
   return nv;
 }
 
+/// Copies rows [k0, k0 + rows) of the tile's B, nv vectors each, into pack (48 floats a row);
+/// with `prefetch`, also fetches the same rows of the next tile into L2.
+static void GC_ISA(gemm_pack)(
+  const float *src, const int64_t *koff, int64_t k0, int64_t rows, int nv, float *pack,
+  int prefetch) {
+  for (int64_t k = 0; k < rows; k++) {
+    const float *b = src + koff[k0 + k];
+    float *d = pack + k * GC_GEMM_NR;
+    if (prefetch) {
+      __builtin_prefetch(b + GC_GEMM_NR, 0, 2);
+      __builtin_prefetch(b + GC_GEMM_NR + 16, 0, 2);
+      __builtin_prefetch(b + GC_GEMM_NR + 32, 0, 2);
+      __builtin_prefetch(b + GC_GEMM_NR + 47, 0, 2);
+    }
+    gc_store(d, gc_load(b));
+    if (nv > 1) gc_store(d + 16, gc_load(b + 16));
+    if (nv > 2) gc_store(d + 32, gc_load(b + 32));
+  }
+}
+
 void GC_ISA(gc_gemm_tiles)(const gc_gemm_tiles_args *t) {
   gc_gemm_segment segments[GC_GEMM_NV * GC_GEMM_SEGMENTS_PER_VECTOR];
   int first[GC_GEMM_NV + 1];
+  // Packed, each tile's rows of B go in blocks of even length, at most GC_GEMM_PACK_ROWS:
+  // each block copied once (from L2), then read from L1 by every 8 output channels, the
+  // sums between blocks kept in the scratch after the block, 8 × 48 per panel. In place,
+  // the rows are one block.
+  int64_t blocks = t->pack ? (t->kc + GC_GEMM_PACK_ROWS - 1) / GC_GEMM_PACK_ROWS : 1;
+  int64_t block_rows = (t->kc + blocks - 1) / blocks;
+  float *sums = t->pack ? t->pack + GC_GEMM_PACK_ROWS * GC_GEMM_NR : NULL;
   for (int64_t p = t->p_begin; p < t->p_end; p += GC_GEMM_NR) {
     int64_t count = t->p_end - p < GC_GEMM_NR ? t->p_end - p : GC_GEMM_NR;
     int nv = GC_ISA(gemm_segments)(t, p, count, segments, first);
     if (first[nv] == 0) continue;  // only dropped positions
     const float *src = t->src + (p - t->p_begin);
-    for (int64_t m0 = 0; m0 < t->m; m0 += GC_GEMM_MR) {
-      int mr = t->m - m0 < GC_GEMM_MR ? (int)(t->m - m0) : GC_GEMM_MR;
-      GC_ISA(gemm_kernel_any)(
-        mr, nv, t->panels + (m0 / GC_GEMM_MR) * t->panel_stride, src, t->koff, t->kc,
-        t->y + m0 * t->ldy, t->ldy, segments, first, t->bias ? t->bias + m0 : NULL,
-        t->accumulate, m0 == 0 && p + GC_GEMM_NR < t->p_end, t->clamp, t->activation);
+    int more = p + GC_GEMM_NR < t->p_end;
+    for (int64_t k0 = 0; k0 < t->kc; k0 += block_rows) {
+      int64_t rows = t->kc - k0 < block_rows ? t->kc - k0 : block_rows;
+      if (t->pack) GC_ISA(gemm_pack)(src, t->koff, k0, rows, nv, t->pack, more);
+      for (int64_t m0 = 0; m0 < t->m; m0 += GC_GEMM_MR) {
+        int mr = t->m - m0 < GC_GEMM_MR ? (int)(t->m - m0) : GC_GEMM_MR;
+        float *panel_sums = sums ? sums + m0 * GC_GEMM_NR : NULL;
+        GC_ISA(gemm_kernel_any)(
+          mr, nv, t->panels + (m0 / GC_GEMM_MR) * t->panel_stride + k0 * GC_GEMM_MR,
+          t->pack ? t->pack : src, t->koff + k0, rows, t->y + m0 * t->ldy, t->ldy, segments,
+          first, t->bias ? t->bias + m0 : NULL, t->accumulate, !t->pack && m0 == 0 && more,
+          t->pack != NULL, t->clamp, t->activation, k0 == 0 ? NULL : panel_sums,
+          k0 + rows == t->kc ? NULL : panel_sums);
+      }
     }
   }
 }

@@ -59,7 +59,14 @@ typedef struct gc_gemm_tiles_args {
   /// -1, or a gc_activation_kind applied to each stored value after the clamp (only on the
   /// last K slice).
   int32_t activation;
+  /// NULL, or 64-byte aligned scratch of (GC_GEMM_PACK_ROWS + m rounded up to 8) · 48
+  /// floats: each tile's B is then copied into it in blocks of at most GC_GEMM_PACK_ROWS
+  /// rows, which stay in L1 while every 8 output channels read them (instead of each reading
+  /// B in place), and the sums of the m channels are kept there between blocks.
+  float *pack;
 } gc_gemm_tiles_args;
+/// Rows of B in one packed block at most: 24 KiB.
+#define GC_GEMM_PACK_ROWS 128
 
 /// Y = A · B (+ bias, or + Y) for the tiles of `args`.
 void gc_gemm_tiles(const gc_gemm_tiles_args *args);
