@@ -671,7 +671,6 @@ package final class BlockedConvolution: @unchecked Sendable {
         panel: panel, inputBlocks: 0..<inBlocks, x: xImage, y: yImage, weights: weights,
         adding: adding, finish: (clamp, act))
     case .grouped:
-      let outH = g.ySize[0]
       unsafe runGrouped(
         block: panel, rows: part,
         x: xImage, xStride: xPositions * lanes, inputRows: g.xSize[0], padTop: g.padBegin[0],
