@@ -577,7 +577,7 @@ package final class BlockedConvolution: @unchecked Sendable {
   ) {
     let lanes = BlockedLayout.lanes
     let g = geometry
-    let (inH, inW, outH, outW) = (g.xSize[0], g.xSize[1], g.ySize[0], g.ySize[1])
+    let (inH, inW, outW) = (g.xSize[0], g.xSize[1], g.ySize[1])
     let (cin, kh, kw) = (g.xChannels, g.kernel[0], g.kernel[1])
     let xImage = unsafe x + image * (planes ? cin : inBlocks * lanes) * inH * inW
     let yImage = unsafe y + image * outBlocks * lanes * positions
