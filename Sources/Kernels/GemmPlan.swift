@@ -40,11 +40,12 @@ struct GemmPlan {
   static let maxChunkTiles = 16
   /// Rows of B packed together when a chunk packs its tiles (see `packs`).
   static let packRows = Int(GC_GEMM_PACK_ROWS)
-  /// The least K (per block) for which the tiles pack B, and the least output channels (per
-  /// chunk) for a pointwise and for a wider kernel. Read in place, each 8 output channels
-  /// read a tile's B again, from L2 once it outgrows L1 (576 rows of a 3×3 on a 56-wide plane
-  /// span 46 KiB); packed, it is read from L2 once and then from L1. The copy is repaid over
-  /// enough channels; a wider kernel's taps also share the cache lines they read in place.
+  /// The least K (per block) for which the tiles pack B, and the least output channels (in
+  /// the widest output-channel range) for a pointwise and for a wider kernel. Read in place,
+  /// each 8 output channels read a tile's B again, from L2 once it outgrows L1 (576 rows of a
+  /// 3×3 on a 56-wide plane span 46 KiB); packed, it is read from L2 once and then from L1.
+  /// The copy is repaid over enough channels; a wider kernel's taps also share the cache
+  /// lines they read in place.
   /// Measured (C microbenchmark, one thread, times packed over in place, medians of 120
   /// alternating pairs): 3×3 64 → 64 channels on 56 × 56 0.87, 32 → 128 on 28 × 28 0.91,
   /// 16 → 64 on 56 × 56 0.97, but 32 → 32 1.15 and 64 → 32 1.00; 1×1 64 → 64 on 56 × 56
