@@ -5,9 +5,9 @@ import TestSupport
 import Testing
 
 /// The flat-plane depthwise kernel against the reference loops: planes of 1 to 25 vectors
-/// (one and two blocks of accumulators), channel counts that leave a remainder after the
-/// channels computed together, a multiplier, dilation, uneven padding that keeps the width,
-/// 1-D, and a batch; plain, and adding to a residual with a clamp and SiLU; for both
+/// (one and two blocks of accumulators, the second of 4 or 9), channel counts that leave a
+/// remainder after the channels computed together, a multiplier, dilation, uneven padding
+/// that keeps the width, 1-D, and a batch; plain, and adding to a residual with a clamp and SiLU; for both
 /// instruction sets and 1 and 2 threads. The output starts as NaN, so an element the kernel
 /// fails to write fails the comparison.
 extension KernelSettingsSuites {
@@ -22,6 +22,7 @@ extension KernelSettingsSuites {
       Case([1, 6, 9, 9], [6, 1, 3, 3], .init(padding: 2, dilation: 2, groups: 6)),
       Case([1, 7, 8, 5], [7, 1, 3, 3], .init(padding: [2, 0, 1, 2], groups: 7)),  // height 9
       Case([1, 3, 20, 20], [3, 1, 3, 3], .init(padding: 1, groups: 3)),  // 25 vectors
+      Case([1, 2, 17, 18], [2, 1, 3, 3], .init(padding: 1, groups: 2)),  // 20 vectors: 16 + 4
       Case([2, 11, 14, 14], [11, 1, 5, 5], .init(padding: 2, groups: 11)),
       Case([2, 6, 30], [6, 1, 5], bias: false, .init(padding: 2, groups: 6)),  // 1-D
       Case([1, 4, 5, 1], [4, 1, 3, 1], .init(padding: [1, 0], groups: 4)),  // width 1
