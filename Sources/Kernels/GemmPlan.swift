@@ -14,7 +14,8 @@ import Tensors
 /// pitches eH, eW ≥ yH, yW (see `pitch`), the phase planes laid out with the same pitches.
 /// Then tap t of every position reads its phase plane at p + offset(t): each row of B is a
 /// contiguous piece of a plane. Positions with r ≥ yH or c ≥ yW are computed and dropped:
-/// eW / yW of the work, 57 / 56 for a padded 3×3 on 56 columns.
+/// eW / yW of the work, 57 / 56 for a padded 3×3 on 56 columns. A plan that gathers (see
+/// `gathers`) has the output's pitches instead, and reads x itself, masked.
 struct GemmPlan {
   /// A piece of work: output channels `m` of group `group` at tiles `tiles` of one image.
   struct Chunk {
@@ -88,9 +89,29 @@ struct GemmPlan {
   /// of a chunk (which run up to 48 + maxOffset past its last position, into the next
   /// channel's plane) stay inside x.
   let readsInPlace: Bool
+  /// Whether the tiles gather B straight from x while they pack it, with zeros for the
+  /// padding (`gc_gemm_tiles_args.masks`): no phase planes are prepared, and the compute
+  /// space has the output's pitch, with no dropped columns. Only from `gathering(_:threads:)`.
+  let gathers: Bool
+  /// With `gathers`: per tap and vector of 16 compute positions (`maskVectors` per tap,
+  /// covering every tile), the lanes whose input lies inside x.
+  let masks: [UInt16]
+  let maskVectors: Int
 
   /// - Parameter threads: the threads expected to share the work (2 at least is assumed).
   init(_ g: ConvolutionGeometry, threads: Int) {
+    self.init(g, threads: threads, gathering: false)
+  }
+
+  /// The plan that gathers B while packing it, when it does: a padded convolution of stride
+  /// 1 (1-D or 2-D) whose output rows are as wide as the input's, with enough channels to
+  /// pack its tiles (measured in `GemmConvolution`).
+  static func gathering(_ g: ConvolutionGeometry, threads: Int) -> GemmPlan? {
+    let plan = GemmPlan(g, threads: threads, gathering: true)
+    return plan.gathers ? plan : nil
+  }
+
+  private init(_ g: ConvolutionGeometry, threads: Int, gathering: Bool) {
     func padded(_ values: [Int], _ fill: Int) -> [Int] {
       Array(repeating: fill, count: 3 - values.count) + values
     }
@@ -99,11 +120,18 @@ struct GemmPlan {
     let (stride, pad) = (padded(g.stride, 1), padded(g.padBegin, 0))
     let (xPerGroup, yPerGroup) = (g.xChannels / g.groups, g.yChannels / g.groups)
     let taps = kernel.reduce(1, *)
-    let eSize = (0..<3).map { d in
-      Self.pitch(
-        x: xSize[d], y: ySize[d], kernel: kernel[d], stride: stride[d], dilation: dilation[d],
-        pad: pad[d])
-    }
+    let inPlace = stride.allSatisfy { $0 == 1 } && (g.padBegin + g.padEnd).allSatisfy { $0 == 0 }
+    let gathers =
+      gathering && !inPlace && stride.allSatisfy { $0 == 1 } && xSize[0] == 1 && kernel[0] == 1
+      && pad[0] == 0 && ySize[2] == xSize[2]
+    let eSize =
+      gathers
+      ? ySize
+      : (0..<3).map { d in
+        Self.pitch(
+          x: xSize[d], y: ySize[d], kernel: kernel[d], stride: stride[d], dilation: dilation[d],
+          pad: pad[d])
+      }
     let computeCount = ((ySize[0] - 1) * eSize[1] + ySize[1] - 1) * eSize[2] + ySize[2]
     let tiles = (computeCount + Self.nr - 1) / Self.nr
 
@@ -121,7 +149,9 @@ struct GemmPlan {
             phases[d].firstIndex(of: tap[d] * dilation[d] % stride[d])!
           }
           tapPhase.append((index[0] * phases[1].count + index[1]) * phases[2].count + index[2])
-          tapOffset.append((q[0] * eSize[1] + q[1]) * eSize[2] + q[2])
+          // Gathering reads x itself: the padding shifts the taps back.
+          let origin = gathers ? pad[1] * eSize[2] + pad[2] : 0
+          tapOffset.append((q[0] * eSize[1] + q[1]) * eSize[2] + q[2] - origin)
         }
       }
     }
@@ -185,8 +215,7 @@ struct GemmPlan {
     }
     let longest = (tileRanges + lastRanges).map(\.count).max() ?? 0
     (chunks, lastChunks) = (makeChunks(last: false), makeChunks(last: true))
-    readsInPlace =
-      stride.allSatisfy { $0 == 1 } && (g.padBegin + g.padEnd).allSatisfy { $0 == 0 }
+    readsInPlace = inPlace
 
     (batch, groups, xChannels, yChannels) = (g.batch, g.groups, g.xChannels, g.yChannels)
     (self.xPerGroup, self.yPerGroup, self.taps, k) = (xPerGroup, yPerGroup, taps, xPerGroup * taps)
@@ -198,13 +227,28 @@ struct GemmPlan {
     (self.tapPhase, self.tapOffset, self.maxOffset) = (tapPhase, tapOffset, maxOffset)
     (self.blockChannels, blocks) = (blockChannels, (xPerGroup + blockChannels - 1) / blockChannels)
     self.panelsPerGroup = panelsPerGroup
-    blockLength = Self.planeLength(longest * Self.nr + maxOffset)
-    preparedCount = blockChannels * phaseCount * blockLength
     let widest = mRanges.map(\.count).max() ?? 0
     packs =
       blockChannels * taps >= Self.packMinK
       && widest >= (taps == 1 ? Self.packMinPointwiseM : Self.packMinM)
     packCount = packs ? (Self.packRows + (widest + Self.mr - 1) / Self.mr * Self.mr) * Self.nr : 0
+    self.gathers = gathers && packs
+    blockLength = Self.planeLength(longest * Self.nr + maxOffset)
+    preparedCount = self.gathers ? 0 : blockChannels * phaseCount * blockLength
+    maskVectors = self.gathers ? tiles * Self.nr / 16 : 0
+    var masks = [UInt16](repeating: 0, count: taps * maskVectors)
+    if self.gathers {
+      for t in 0..<taps {
+        let (dy, dx) = (t / kernel[2] * dilation[1] - pad[1], t % kernel[2] * dilation[2] - pad[2])
+        for p in 0..<computeCount {
+          let (r, c) = p.quotientAndRemainder(dividingBy: eSize[2])
+          if (0..<xSize[1]).contains(r + dy), (0..<xSize[2]).contains(c + dx) {
+            masks[t * maskVectors + p / 16] |= 1 << (p % 16)
+          }
+        }
+      }
+    }
+    self.masks = masks
   }
 
   /// Floats per prepared plane for `count` positions: whole cache lines, an odd number of

@@ -73,18 +73,39 @@ extension KernelSettingsSuites {
     ]
 
     /// B packed per tile, in blocks of up to 128 rows: K of 64 or more, and 64 or more
-    /// output channels (24 for a pointwise convolution).
+    /// output channels (24 for a pointwise convolution). All but the first (in place) gather
+    /// B from x as they pack it: padded, stride 1, output rows as wide as the input's.
     static let packed: [Case] = [
       Case([1, 520, 17, 18], [72, 520, 1, 1]),  // in place; 5 blocks of 104 rows
       Case([1, 57, 17, 17], [67, 57, 3, 3], .init(padding: 1)),  // K = 513; 8 panels and 3 rows
-      // Two K blocks of prepared planes, each packed; the last tile has 1 vector.
+      // Two K blocks, each packed; the last tile has 1 vector.
       Case([1, 170, 16, 18], [64, 170, 3, 3], bias: false, .init(padding: 1)),
       Case([1, 128, 18, 18], [128, 64, 3, 3], .init(padding: 1, groups: 2)),  // groups of 64
+      Case([1, 64, 300], [64, 64, 3], .init(padding: 1)),  // 1-D
+      // Dilation 2, no bottom padding: 19 rows out of 21; blocks of 96 rows start mid-channel.
+      Case([1, 32, 21, 47], [64, 32, 3, 3], .init(padding: [2, 2, 0, 2], dilation: 2)),
+      // 21 rows out of 19: the first two read only zeros.
+      Case([1, 40, 19, 23], [72, 40, 3, 3], bias: false, .init(padding: [3, 1, 1, 1])),
     ]
 
     @Test(arguments: packed + [pointwise[4]])  // the last: one block, 4 panels and 1 row
     func packedTilesAreChosen(_ c: Case) throws {
       #expect(try c.kernel().packsTiles)
+    }
+
+    /// Gathering takes the packed cases that are padded, of stride 1 and as wide out as in;
+    /// not those in place, strided, or narrower out than in.
+    @Test func gatheredTilesAreChosen() throws {
+      for c in Self.packed[1...] { #expect(try c.kernel().gathersTiles, "\(c.testDescription)") }
+      let others = [
+        Self.packed[0], Self.pointwise[4],
+        Case([1, 64, 40, 40], [64, 64, 3, 3], .init(stride: 2, padding: 1)),
+        Case([1, 64, 20, 41], [64, 64, 3, 3], .init(padding: [1, 0, 1, 0])),  // 39 columns of 41
+      ]
+      for c in others {
+        let kernel = try c.kernel()
+        #expect(kernel.packsTiles && !kernel.gathersTiles, "\(c.testDescription)")
+      }
     }
 
     static let spatial: [Case] = [

@@ -202,10 +202,12 @@ static int GC_ISA(gemm_segments)(
 }
 
 /// Copies rows [k0, k0 + rows) of the tile's B, nv vectors each, into pack (48 floats a row);
-/// with `prefetch`, also fetches the same rows of the next tile into L2.
+/// with `prefetch`, also fetches the same rows of the next tile into L2. With `masks` (the
+/// tile's first vector's, of tap 0), each row's lanes outside its tap's mask are zero.
 static void GC_ISA(gemm_pack)(
   const float *src, const int64_t *koff, int64_t k0, int64_t rows, int nv, float *pack,
-  int prefetch) {
+  int prefetch, const uint16_t *masks, int64_t taps, int64_t mask_vectors) {
+  int64_t tap = masks ? k0 % taps : 0;
   for (int64_t k = 0; k < rows; k++) {
     const float *b = src + koff[k0 + k];
     float *d = pack + k * GC_GEMM_NR;
@@ -215,9 +217,17 @@ static void GC_ISA(gemm_pack)(
       __builtin_prefetch(b + GC_GEMM_NR + 32, 0, 2);
       __builtin_prefetch(b + GC_GEMM_NR + 47, 0, 2);
     }
-    gc_store(d, gc_load(b));
-    if (nv > 1) gc_store(d + 16, gc_load(b + 16));
-    if (nv > 2) gc_store(d + 32, gc_load(b + 32));
+    if (masks) {
+      const uint16_t *m = masks + tap * mask_vectors;
+      if (++tap == taps) tap = 0;
+      gc_store(d, gc_load_masked(b, m[0]));
+      if (nv > 1) gc_store(d + 16, gc_load_masked(b + 16, m[1]));
+      if (nv > 2) gc_store(d + 32, gc_load_masked(b + 32, m[2]));
+    } else {
+      gc_store(d, gc_load(b));
+      if (nv > 1) gc_store(d + 16, gc_load(b + 16));
+      if (nv > 2) gc_store(d + 32, gc_load(b + 32));
+    }
   }
 }
 
@@ -239,7 +249,10 @@ void GC_ISA(gc_gemm_tiles)(const gc_gemm_tiles_args *t) {
     int more = p + GC_GEMM_NR < t->p_end;
     for (int64_t k0 = 0; k0 < t->kc; k0 += block_rows) {
       int64_t rows = t->kc - k0 < block_rows ? t->kc - k0 : block_rows;
-      if (t->pack) GC_ISA(gemm_pack)(src, t->koff, k0, rows, nv, t->pack, more);
+      if (t->pack)
+        GC_ISA(gemm_pack)(
+          src, t->koff, k0, rows, nv, t->pack, more, t->masks ? t->masks + p / 16 : NULL,
+          t->taps, t->mask_vectors);
       for (int64_t m0 = 0; m0 < t->m; m0 += GC_GEMM_MR) {
         int mr = t->m - m0 < GC_GEMM_MR ? (int)(t->m - m0) : GC_GEMM_MR;
         float *panel_sums = sums ? sums + m0 * GC_GEMM_NR : NULL;

@@ -82,6 +82,18 @@ static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p
 #endif
 }
 
+/// p[lane] in the lanes set in `mask`, zero in the others, which are not read.
+static inline __attribute__((always_inline)) gc_v16 gc_load_masked(const float *p, uint16_t mask) {
+#if defined(GC_VECTOR_AVX512)
+  return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)mask, p);
+#else
+  gc_v16 v = gc_splat(0);
+  for (int lane = 0; lane < 16; lane++)
+    if (mask >> lane & 1) v[lane] = p[lane];
+  return v;
+#endif
+}
+
 /// p[0 ..< n] = the first n lanes of v (n in 1...16); nothing past p[n - 1] is written.
 static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v16 v, int64_t n) {
   if (n >= 16) {

@@ -64,6 +64,13 @@ typedef struct gc_gemm_tiles_args {
   /// rows, which stay in L1 while every 8 output channels read them (instead of each reading
   /// B in place), and the sums of the m channels are kept there between blocks.
   float *pack;
+  /// NULL, or (with `pack`, stride 1 and output rows as wide as the input's) B gathered
+  /// straight from the input planes while packing: B[k, p] = src[koff[k] + p - p_begin] for
+  /// the lanes set in masks[(k % taps) · mask_vectors + p / 16] (bit p % 16), zero in the
+  /// others (the padding, and positions past the plane), which are not read. k counts from
+  /// the K slice's first row, which is a channel's first tap.
+  const uint16_t *masks;
+  int64_t taps, mask_vectors;
 } gc_gemm_tiles_args;
 /// Rows of B in one packed block at most: 24 KiB.
 #define GC_GEMM_PACK_ROWS 128
