@@ -23,10 +23,7 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(dwplane_fma)(
           : [p] "m"(*(const float(*)[16])p), [w] "v"(w), [k] "Yk"(k));
   return acc;
 #else
-  gc_v16 v = gc_splat(0);
-  for (int lane = 0; lane < 16; lane++)
-    if (mask >> lane & 1) v[lane] = p[lane];
-  return acc + v * w;
+  return acc + gc_load_masked(p, mask) * w;
 #endif
 }
 
