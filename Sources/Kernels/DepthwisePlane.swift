@@ -58,25 +58,12 @@ import Tensors
     let width = xSize[1]
     let outPlane = ySize[0] * width
     let vectors = (outPlane + 15) / 16
-    var (offsets, masks) = ([Int64](), [UInt16]())
-    for ky in 0..<kernel[0] {
-      for kx in 0..<kernel[1] {
-        let (dy, dx) = (ky * dilation[0] - pad[0], kx * dilation[1] - pad[1])
-        offsets.append(Int64(dy * width + dx))
-        for v in 0..<vectors {
-          var mask: UInt16 = 0
-          for lane in 0..<16 {
-            let o = v * 16 + lane
-            let (row, column) = o.quotientAndRemainder(dividingBy: width)
-            let (inRow, inColumn) = (row + dy, column + dx)
-            if o < outPlane, (0..<xSize[0]).contains(inRow), (0..<width).contains(inColumn) {
-              mask |= 1 << lane
-            }
-          }
-          masks.append(mask)
-        }
-      }
+    let shifts = (0..<kernel[0]).flatMap { ky in
+      (0..<kernel[1]).map { kx in (dy: ky * dilation[0] - pad[0], dx: kx * dilation[1] - pad[1]) }
     }
+    let offsets = shifts.map { Int64($0.dy * width + $0.dx) }
+    let masks = FlatPlane.insideMasks(
+      positions: outPlane, width: width, inputRows: xSize[0], shifts: shifts, vectors: vectors)
     self.geometry = g
     weights = unsafe Array(weight)
     (self.offsets, self.masks, self.vectors) = (offsets, masks, vectors)

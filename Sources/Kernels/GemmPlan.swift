@@ -120,10 +120,11 @@ struct GemmPlan {
     let (stride, pad) = (padded(g.stride, 1), padded(g.padBegin, 0))
     let (xPerGroup, yPerGroup) = (g.xChannels / g.groups, g.yChannels / g.groups)
     let taps = kernel.reduce(1, *)
-    let inPlace = stride.allSatisfy { $0 == 1 } && (g.padBegin + g.padEnd).allSatisfy { $0 == 0 }
+    let strideOne = stride.allSatisfy { $0 == 1 }
+    let inPlace = strideOne && (g.padBegin + g.padEnd).allSatisfy { $0 == 0 }
     let gathers =
-      gathering && !inPlace && stride.allSatisfy { $0 == 1 } && xSize[0] == 1 && kernel[0] == 1
-      && pad[0] == 0 && ySize[2] == xSize[2]
+      gathering && strideOne && !inPlace && xSize[0] == 1 && kernel[0] == 1 && pad[0] == 0
+      && ySize[2] == xSize[2]
     let eSize =
       gathers
       ? ySize
@@ -140,6 +141,8 @@ struct GemmPlan {
       Set((0..<kernel[d]).map { $0 * dilation[d] % stride[d] }).sorted()
     }
     var (tapPhase, tapOffset) = ([Int](), [Int]())
+    // Gathering reads x itself: the padding shifts the taps back.
+    let origin = gathers ? pad[1] * eSize[2] + pad[2] : 0
     for tz in 0..<kernel[0] {
       for ty in 0..<kernel[1] {
         for tx in 0..<kernel[2] {
@@ -149,8 +152,6 @@ struct GemmPlan {
             phases[d].firstIndex(of: tap[d] * dilation[d] % stride[d])!
           }
           tapPhase.append((index[0] * phases[1].count + index[1]) * phases[2].count + index[2])
-          // Gathering reads x itself: the padding shifts the taps back.
-          let origin = gathers ? pad[1] * eSize[2] + pad[2] : 0
           tapOffset.append((q[0] * eSize[1] + q[1]) * eSize[2] + q[2] - origin)
         }
       }
@@ -236,19 +237,14 @@ struct GemmPlan {
     blockLength = Self.planeLength(longest * Self.nr + maxOffset)
     preparedCount = self.gathers ? 0 : blockChannels * phaseCount * blockLength
     maskVectors = self.gathers ? tiles * Self.nr / 16 : 0
-    var masks = [UInt16](repeating: 0, count: taps * maskVectors)
-    if self.gathers {
-      for t in 0..<taps {
-        let (dy, dx) = (t / kernel[2] * dilation[1] - pad[1], t % kernel[2] * dilation[2] - pad[2])
-        for p in 0..<computeCount {
-          let (r, c) = p.quotientAndRemainder(dividingBy: eSize[2])
-          if (0..<xSize[1]).contains(r + dy), (0..<xSize[2]).contains(c + dx) {
-            masks[t * maskVectors + p / 16] |= 1 << (p % 16)
-          }
-        }
-      }
-    }
-    self.masks = masks
+    masks =
+      self.gathers
+      ? FlatPlane.insideMasks(
+        positions: computeCount, width: eSize[2], inputRows: xSize[1],
+        shifts: (0..<taps).map { t in
+          (dy: t / kernel[2] * dilation[1] - pad[1], dx: t % kernel[2] * dilation[2] - pad[2])
+        }, vectors: maskVectors)
+      : []
   }
 
   /// Floats per prepared plane for `count` positions: whole cache lines, an odd number of

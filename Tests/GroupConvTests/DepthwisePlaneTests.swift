@@ -7,9 +7,9 @@ import Testing
 /// The flat-plane depthwise kernel against the reference loops: planes of 1 to 25 vectors
 /// (one and two blocks of accumulators, the second of 4 or 9), channel counts that leave a
 /// remainder after the channels computed together, a multiplier, dilation, uneven padding
-/// that keeps the width, 1-D, and a batch; plain, and adding to a residual with a clamp and SiLU; for both
-/// instruction sets and 1 and 2 threads. The output starts as NaN, so an element the kernel
-/// fails to write fails the comparison.
+/// that keeps the width, 1-D, and a batch; plain, and adding to a residual with a clamp and
+/// SiLU; for both instruction sets and 1 and 2 threads. The output starts as NaN, so an
+/// element the kernel fails to write fails the comparison.
 extension KernelSettingsSuites {
   @Suite(.serialized) struct DepthwisePlaneTests {
     typealias Case = GemmKernelTests.Case
