@@ -17,15 +17,7 @@ void gc_binary_rows(
     gc_binary(kind, y + r * count, a + r * a_row, a_step, b + r * b_row, b_step, count);
 }
 
-float gc_sum_avx512(const float *x, int64_t count);
-float gc_sum_generic(const float *x, int64_t count);
-
-float gc_sum(const float *x, int64_t count) {
-#if defined(__x86_64__)
-  if (gc_has_avx512()) return gc_sum_avx512(x, count);
-#endif
-  return gc_sum_generic(x, count);
-}
+GC_DISPATCH_RETURNING(float, gc_sum, (const float *x, int64_t count), (x, count))
 
 GC_DISPATCH(
   gc_layer_norm,

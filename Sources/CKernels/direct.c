@@ -2,21 +2,25 @@
 #include "CKernels.h"
 #include "families/direct.h"
 
-void gc_direct_forward_avx512(
-  const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
-  long last);
-void gc_direct_forward_generic(
-  const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
-  long last);
-
-void gc_direct_forward(
-  const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first,
-  long last) {
+#define GC_DIRECT_FORWARD_PARAMS                                                              \
+  (const gc_direct_plan *p, const float *x, const float *bias, float *y, float *s, long first, \
+   long last)
 #if defined(__x86_64__)
-  const int avx512 = p->isa == GC_DIRECT_ISA_AUTOMATIC ? gc_has_avx512()
-    : p->isa == GC_DIRECT_ISA_AVX512 ? gc_direct_cpu_has_avx512() : 0;
-  if (avx512) {
+void gc_direct_forward_avx512 GC_DIRECT_FORWARD_PARAMS;
+void gc_direct_forward_avx2 GC_DIRECT_FORWARD_PARAMS;
+#endif
+void gc_direct_forward_generic GC_DIRECT_FORWARD_PARAMS;
+
+void gc_direct_forward GC_DIRECT_FORWARD_PARAMS {
+#if defined(__x86_64__)
+  const int cpu = gc_cpu_isa(), forced = (int)p->isa - GC_DIRECT_ISA_GENERIC;
+  const int level = p->isa == GC_DIRECT_ISA_AUTOMATIC ? gc_isa() : forced < cpu ? forced : cpu;
+  if (level == GC_ISA_AVX512) {
     gc_direct_forward_avx512(p, x, bias, y, s, first, last);
+    return;
+  }
+  if (level == GC_ISA_AVX2) {
+    gc_direct_forward_avx2(p, x, bias, y, s, first, last);
     return;
   }
 #endif
@@ -41,4 +45,3 @@ long gc_direct_scratch_count(const gc_direct_plan *p) {
   return p->cin * p->kd * p->plane + 16 + p->sw * p->pitch + 48;
 }
 
-int gc_direct_cpu_has_avx512(void) { return gc_cpu_supports_avx512(); }

@@ -4,7 +4,6 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))), apply_to = function)
 #define GC_ISA(name) name##_avx512
 #define GC_VECTOR_AVX512 1
-#define GC_WGEMM_MASKED 1  // partial rows of dy as one masked load
 #include "families/vector.h"
 #include "families/wgemm.h"
 #pragma clang attribute pop

@@ -6,7 +6,6 @@
 #define GC_ISA(name) name##_avx512
 #define GC_VECTOR_AVX512 1
 #define GC_WGRAD_ACCUMULATORS 24
-#define GC_WGRAD_MASKED 1  // short copies and fills as one masked store
 #include "families/vector.h"
 #include "families/wgrad.h"
 #pragma clang attribute pop

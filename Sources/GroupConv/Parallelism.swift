@@ -9,8 +9,9 @@ public enum Parallelism {
     set { Threads.count = newValue }
   }
 
-  /// The instruction set of the SIMD kernels in use: "avx512" or "generic". Set
-  /// `GROUPCONV_ISA=generic` in the environment to force the portable kernels.
+  /// The instruction set of the SIMD kernels in use: "avx512", "avx2" or "generic". Set
+  /// `GROUPCONV_ISA=generic` (or `avx2`) in the environment to use the portable (or AVX2)
+  /// kernels on a CPU that has more.
   public static var instructionSet: String { Machine.instructionSet }
 
   /// This machine's FMA peak in GFLOP/s on `threads` threads, measured now (about 0.2 s):

@@ -51,8 +51,9 @@ import Tensors
     package var parallelWorkThreshold = 50_000
     /// Threads for a pass; `nil`: `Threads.count`.
     package var threads: Int?
-    /// The instruction set: `nil` for the run-time choice (`gc_has_avx512`); tests force
-    /// one (`GC_DIRECT_ISA_GENERIC`, `GC_DIRECT_ISA_AVX512`) without touching that global.
+    /// The instruction set: `nil` for the run-time choice (`gc_isa`); tests force one
+    /// (`GC_DIRECT_ISA_GENERIC`, `GC_DIRECT_ISA_AVX2`, `GC_DIRECT_ISA_AVX512`) without
+    /// touching that global.
     package var isa: Int?
     package init() {}
   }
@@ -114,7 +115,12 @@ import Tensors
     let sliding =
       cin == 1 && kd == 1 && kh == kw && [3, 5, 7].contains(kh) && dh == 1 && (1...2).contains(sh)
       && cout <= 2 && yh > 1
-    let tile = Self.chooseTile(sliding: sliding, cout: cout, vectors: vectors, rows: yh)
+    // AVX2's 16 registers hold a quarter of AVX-512's 32 accumulators of 16 lanes.
+    let forced = (options.isa ?? 0) - Int(GC_DIRECT_ISA_GENERIC)
+    let isa = forced < 0 ? Int(gc_isa()) : min(forced, Int(gc_cpu_isa()))
+    let tile = Self.chooseTile(
+      sliding: sliding, cout: cout, vectors: vectors, rows: yh,
+      accumulators: isa == Int(GC_ISA_AVX2) ? 6 : 24)
     let chunks = (vectors + tile.vecs - 1) / tile.vecs
     let ocblocks = (cout + tile.ocb - 1) / tile.ocb
 
@@ -213,10 +219,11 @@ import Tensors
   }
 
   /// The tile for a group of `cout` output channels and rows of `vectors` 16-column vectors:
-  /// enough accumulators to hide the FMA latency (≥ 8, ≤ 24 of the 32 registers).
-  private static func chooseTile(sliding: Bool, cout: Int, vectors: Int, rows: Int)
-    -> (ocb: Int, rows: Int, vecs: Int)
-  {
+  /// enough accumulators to hide the FMA latency, at most `accumulators` (24 of AVX-512's 32
+  /// registers, 6 vectors of 2 registers of AVX2's 16).
+  private static func chooseTile(
+    sliding: Bool, cout: Int, vectors: Int, rows: Int, accumulators: Int
+  ) -> (ocb: Int, rows: Int, vecs: Int) {
     // Vectors per tile: the row's vectors split into near-equal chunks of at most `most`.
     func split(_ most: Int) -> Int {
       let chunks = (vectors + most - 1) / most
@@ -228,6 +235,7 @@ import Tensors
       return waste(8) <= waste(4) ? 8 : 4
     }
     if sliding {
+      if accumulators < 24 { return cout == 1 ? (1, 4, 1) : (2, 2, 1) }
       if cout == 1 {
         if vectors <= 2 { return (1, height(), vectors) }
         return (1, 4, split(4))
@@ -243,12 +251,13 @@ import Tensors
       let best = (cout + ocb - 1) / ocb * ocb
       if padded <= best { ocb = candidate }
     }
-    let budget = 24 / ocb
-    let v = split(min(6, budget))
-    // Rows per tile when a row is narrow, so that there are at least ~8 accumulators.
+    let budget = accumulators / ocb
+    let v = split(min(6, max(1, budget)))
+    // Rows per tile when a row is narrow, so that there are at least ~8 accumulators (4
+    // with AVX2, 8 registers).
     var r = 1
-    for candidate in [2, 4, 8] where candidate <= rows && ocb * candidate * v <= 24 {
-      if ocb * r * v >= 8 { break }
+    for candidate in [2, 4, 8] where candidate <= rows && ocb * candidate * v <= accumulators {
+      if ocb * r * v >= accumulators / 3 { break }
       if gc_direct_tile_index(Int(GC_DIRECT_TAPS), ocb, candidate, v, 0, 0) >= 0 { r = candidate }
     }
     if gc_direct_tile_index(Int(GC_DIRECT_TAPS), ocb, r, v, 0, 0) < 0 { return (ocb, 1, v) }

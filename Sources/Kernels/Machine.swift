@@ -2,7 +2,7 @@ import CKernels
 
 /// Facts about this machine that the kernels use or report.
 package enum Machine {
-  /// The instruction set of the C microkernels: "avx512" or "generic".
+  /// The instruction set of the C microkernels: "avx512", "avx2" or "generic".
   package static var instructionSet: String { unsafe String(cString: gc_isa_name()) }
 
   /// The FMA peak in GFLOP/s over `threads` threads, timed with a loop of independent

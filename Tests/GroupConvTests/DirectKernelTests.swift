@@ -178,12 +178,11 @@ import Testing
 
     // Per-kernel options rather than gc_use_generic_kernels and Threads.count: those are
     // globals, which other suites running at the same time switch.
-    let isas = gc_direct_cpu_has_avx512() != 0 ? [false, true] : [true]
-    for generic in isas {
+    for isa in instructionSets {
       var first: Tensor?
       for (threads, budget) in [(1, 6 * 1024), (2, 6 * 1024), (2, 64)] {
         var options = DirectConvolution.Options()
-        options.isa = Int(generic ? GC_DIRECT_ISA_GENERIC : GC_DIRECT_ISA_AVX512)
+        options.isa = Int(GC_DIRECT_ISA_GENERIC) + Int(isa)
         options.threads = threads
         options.parallelWorkThreshold = 0
         options.stagingBudget = budget
@@ -201,7 +200,7 @@ import Testing
         }
         expectClose(
           y, expectedTensor, .float32,
-          "\(c.testDescription) \(generic ? "generic" : "avx512") threads \(threads) "
+          "\(c.testDescription) \(String(cString: gc_isa_name_of(isa))) threads \(threads) "
             + "staging \(budget)")
         // Each output is summed in the same order whatever the threads and bands.
         if let first {

@@ -212,12 +212,12 @@ extension KernelSettingsSuites {
       let threads = Threads.count
       defer {
         Threads.count = threads
-        gc_use_generic_kernels(0)
+        gc_use_isa(-1)
         unlockKernelSettings()
       }
-      for generic in [false, true] {
+      for isa in instructionSets {
         for threadCount in [1, 2] {
-          gc_use_generic_kernels(generic ? 1 : 0)
+          gc_use_isa(isa)
           Threads.count = threadCount
           let kernel = try #require(
             w.withUnsafeBufferPointer {

@@ -57,7 +57,7 @@ extension KernelSettingsSuites {
       let threads = Threads.count
       defer {
         Threads.count = threads
-        gc_use_generic_kernels(0)
+        gc_use_isa(-1)
         unlockKernelSettings()
       }
       // Float sums over K terms of size about 1 drift by about sqrt(K) ulps.
@@ -98,9 +98,9 @@ extension KernelSettingsSuites {
         },
       ]
       for (transposed, packed) in zip([false, true], packings) {
-        for generic in [false, true] {
+        for isa in instructionSets {
           for threadCount in [1, 2] {
-            gc_use_generic_kernels(generic ? 1 : 0)
+            gc_use_isa(isa)
             Threads.count = threadCount
             var y = [Float](repeating: .nan, count: m * n)
             a.withUnsafeBufferPointer { a in

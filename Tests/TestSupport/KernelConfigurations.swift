@@ -2,8 +2,12 @@ import Foundation
 import CKernels
 import Kernels
 
-/// Runs `body` with each instruction set the machine has (AVX-512 and the generic kernels)
-/// and 1 and 2 threads, naming the configuration, then restores the run-time choice and the
+/// The instruction sets this machine runs, best first (`GC_ISA_AVX512`, `GC_ISA_AVX2`,
+/// `GC_ISA_GENERIC`, as far as the CPU has them): what `gc_use_isa` takes.
+public var instructionSets: [Int32] { Array((0...gc_cpu_isa()).reversed()) }
+
+/// Runs `body` with each instruction set the machine has (`instructionSets`) and 1 and 2
+/// threads, naming the configuration, then restores the run-time choice and the
 /// thread count. Both are process-wide: only for suites that run one test at a time and
 /// alone in changing them.
 public func forEachKernelConfiguration(_ body: (String) throws -> Void) rethrows {
@@ -13,11 +17,11 @@ public func forEachKernelConfiguration(_ body: (String) throws -> Void) rethrows
   defer { kernelSettingsLock.unlock() }
   let threads = Threads.count
   defer {
-    gc_use_generic_kernels(0)
+    gc_use_isa(-1)
     Threads.count = threads
   }
-  for generic in [false, true] {
-    gc_use_generic_kernels(generic ? 1 : 0)
+  for isa in instructionSets {
+    gc_use_isa(isa)
     for count in [1, 2] {
       Threads.count = count
       try body("\(Machine.instructionSet), \(count) threads")

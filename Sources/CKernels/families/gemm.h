@@ -5,6 +5,7 @@
 // defined; GC_GEMM_MASKED selects AVX-512 masked loads and stores for partial vectors.
 #include "gc_gemm.h"
 #include "activation_math.h"
+#include "avx2_tile.h"
 #include <string.h>
 
 #ifndef GC_GEMM_FAMILY_TYPES
@@ -34,6 +35,11 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_store)(
   __mmask16 mask = (__mmask16)(((1u << s->count) - 1u) << s->lane);
   float *base = (float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
   _mm512_mask_storeu_ps(base, mask, (__m512)v);
+#elif defined(GC_VECTOR_AVX2)
+  const unsigned bits = ((1u << s->count) - 1u) << s->lane;
+  float *base = (float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
+  _mm256_maskstore_ps(base, gc_half_mask(bits & 0xffu), gc_low(v));
+  _mm256_maskstore_ps(base + 8, gc_half_mask(bits >> 8), gc_high(v));
 #else
   float lanes[16];
   memcpy(lanes, &v, sizeof lanes);
@@ -50,6 +56,14 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(gemm_load)(
   const float *base =
     (const float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
   return (gc_v16)_mm512_mask_loadu_ps((__m512)v, mask, base);
+#elif defined(GC_VECTOR_AVX2)
+  const unsigned bits = ((1u << s->count) - 1u) << s->lane;
+  const float *base =
+    (const float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
+  const __m256i low = gc_half_mask(bits & 0xffu), high = gc_half_mask(bits >> 8);
+  return gc_join(
+    _mm256_blendv_ps(gc_low(v), _mm256_maskload_ps(base, low), _mm256_castsi256_ps(low)),
+    _mm256_blendv_ps(gc_high(v), _mm256_maskload_ps(base + 8, high), _mm256_castsi256_ps(high)));
 #else
   float lanes[16];
   memcpy(lanes, &v, sizeof lanes);
@@ -61,35 +75,74 @@ static inline __attribute__((always_inline)) gc_v16 GC_ISA(gemm_load)(
 
 // MARK: - Microkernel
 
+/// The starting sum of row i, vector j: sums[i * 48 + 16 j ...] when `sums` is given, else y
+/// when accumulating (else zero) plus the bias.
+static inline __attribute__((always_inline)) gc_v16 GC_ISA(gemm_start)(
+  const int i, const int j, float *restrict y, int64_t ldy, const gc_gemm_segment *segments,
+  const int *first, const float *bias, int accumulate, const float *sums) {
+  if (sums) return gc_load(sums + i * GC_GEMM_NR + 16 * j);
+  gc_v16 v = gc_splat(0);
+  if (accumulate) {
+    for (int s = first[j]; s < first[j + 1]; s++)
+      v = GC_ISA(gemm_load)(y + i * ldy, &segments[s], v);
+  }
+  return bias ? v + gc_broadcast(bias + i) : v;
+}
+
+/// Stores the sum of row i, vector j: to `sums_out` when given, else clamped and activated
+/// through the segments (vector j's runs are segments[first[j] ..< first[j + 1]]).
+static inline __attribute__((always_inline)) void GC_ISA(gemm_finish)(
+  const int i, const int j, gc_v16 v, float *restrict y, int64_t ldy,
+  const gc_gemm_segment *segments, const int *first, const float *clamp, int activation,
+  float *sums_out) {
+  if (sums_out) {
+    gc_store(sums_out + i * GC_GEMM_NR + 16 * j, v);
+    return;
+  }
+  if (clamp) v = gc_clamp(v, clamp);
+  if (activation >= 0) v = act_apply(activation, v);
+  for (int s = first[j]; s < first[j + 1]; s++)
+    GC_ISA(gemm_store)(y + i * ldy, &segments[s], v);
+}
+
+
 /// acc[i][j] = sum over k of a[k * 8 + i] * B[k][16 j ...] for rows i < mr and vectors
-/// j < nv, with B[k] = src + koff[k], or src + 48 k when `packed`. The sums start from
-/// sums[i * 48 + 16 j ...] when `sums` is given, else from y when accumulating (else zero)
-/// plus the bias; they are stored to `sums_out` when given, else through the segments:
-/// vector j's runs are segments[first[j] ..< first[j + 1]].
-/// mr, nv, prefetch and packed are constants in every call, so the accumulators stay in
-/// registers.
+/// j < nv, with B[k] = src + koff[k], or src + 48 k when `packed`, added to the starting sums
+/// (`gemm_start`) and stored (`gemm_finish`). mr, nv, prefetch and packed are constants in
+/// every call, so the accumulators stay in registers. With AVX2, whose 16 registers hold 6
+/// of the 24 vectors, the products are summed in sub-tiles of 4 rows × 24 columns
+/// (`gc_avx2_tiles`) and go through L1 to the sums.
 static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   const int mr, const int nv, const float *restrict a, const float *restrict src,
   const int64_t *restrict koff, int64_t kc, float *restrict y, int64_t ldy,
   const gc_gemm_segment *segments, const int *first, const float *bias, int accumulate,
   const int prefetch, const int packed, const float *clamp, int activation,
   const float *sums, float *sums_out) {
+#if defined(GC_VECTOR_AVX2)
+  (void)prefetch;
+  float products[GC_GEMM_MR * GC_GEMM_NR] __attribute__((aligned(64)));
+  const float *rows[GC_GEMM_MR] = {a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7};
+  gc_avx2_tiles(
+    4, 3, mr, nv, rows, NULL, GC_GEMM_MR, src, packed ? NULL : koff, GC_GEMM_NR, kc, products,
+    GC_GEMM_NR, 0, NULL);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_GEMM_MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < GC_GEMM_NV; j++) {
+      if (i >= mr || j >= nv) continue;
+      gc_v16 v = GC_ISA(gemm_start)(i, j, y, ldy, segments, first, bias, accumulate, sums)
+        + gc_load(products + i * GC_GEMM_NR + 16 * j);
+      GC_ISA(gemm_finish)(i, j, v, y, ldy, segments, first, clamp, activation, sums_out);
+    }
+  }
+#else
   gc_v16 acc[GC_GEMM_MR][GC_GEMM_NV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_GEMM_MR; i++) {
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
-      if (sums) {
-        acc[i][j] = gc_load(sums + i * GC_GEMM_NR + 16 * j);
-        continue;
-      }
-      gc_v16 v = gc_splat(0);
-      if (accumulate) {
-        for (int s = first[j]; s < first[j + 1]; s++)
-          v = GC_ISA(gemm_load)(y + i * ldy, &segments[s], v);
-      }
-      acc[i][j] = bias ? v + gc_broadcast(bias + i) : v;
+      acc[i][j] = GC_ISA(gemm_start)(i, j, y, ldy, segments, first, bias, accumulate, sums);
     }
   }
   for (int64_t k = 0; k < kc; k++) {
@@ -117,16 +170,10 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
 #pragma clang loop unroll(full)
     for (int j = 0; j < GC_GEMM_NV; j++) {
       if (i >= mr || j >= nv) continue;
-      if (sums_out) {
-        gc_store(sums_out + i * GC_GEMM_NR + 16 * j, acc[i][j]);
-        continue;
-      }
-      if (clamp) acc[i][j] = gc_clamp(acc[i][j], clamp);
-      if (activation >= 0) acc[i][j] = act_apply(activation, acc[i][j]);
-      for (int s = first[j]; s < first[j + 1]; s++)
-        GC_ISA(gemm_store)(y + i * ldy, &segments[s], acc[i][j]);
+      GC_ISA(gemm_finish)(i, j, acc[i][j], y, ldy, segments, first, clamp, activation, sums_out);
     }
   }
+#endif
 }
 
 #define GC_GEMM_CASE(MR, NV, MODE)                                                    \
@@ -275,6 +322,11 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_columns_kernel)(
   const int mr, const int nv, const float *restrict a, const float *const *base,
   const int64_t *restrict koff, int64_t kc, float *restrict t, const float *bias,
   int accumulate) {
+#if defined(GC_VECTOR_AVX2)
+  gc_avx2_tiles(
+    nv == 3 ? 4 : 3, nv == 3 ? 3 : 4, mr, nv, base, koff, 0, a, NULL, 64, kc, t, 64, accumulate,
+    bias);
+#else
   gc_v16 acc[GC_GEMM_COLUMNS_MR][4];
   const float *b0 = base[0], *b1 = base[mr > 1 ? 1 : 0], *b2 = base[mr > 2 ? 2 : 0];
   const float *b3 = base[mr > 3 ? 3 : 0], *b4 = base[mr > 4 ? 4 : 0], *b5 = base[mr > 5 ? 5 : 0];
@@ -310,6 +362,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_columns_kernel)(
     for (int j = 0; j < 4; j++)
       if (i < mr && j < nv) gc_store(t + i * 64 + 16 * j, acc[i][j]);
   }
+#endif
 }
 
 #define GC_GEMM_COLUMNS_CASE(MR, NV)                                                   \
@@ -406,6 +459,8 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_copy)(
     __mmask16 mask = (__mmask16)((1u << (n - i)) - 1u);
     _mm512_mask_storeu_ps(d + i, mask, _mm512_maskz_loadu_ps(mask, s + i));
   }
+#elif defined(GC_VECTOR_AVX2)
+  if (i < n) gc_store_first(d + i, gc_load_first(s + i, n - i), n - i);
 #else
   for (; i < n; i++) d[i] = s[i];
 #endif

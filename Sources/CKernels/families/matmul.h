@@ -1,10 +1,10 @@
 // The matrix-product family (see include/gc_matmul.h): an 8 × 48 microkernel (8 rows of A
 // broadcast × 3 vectors of a packed B panel, 24 accumulators), compiled apart for each row
 // count of the last block, and the loop over panels, K blocks and row blocks that calls it.
-// Included once per instruction set with GC_ISA defined; GC_MATMUL_MASKED selects AVX-512
-// masked loads and stores for the last panel's partial vectors.
+// Included once per instruction set with GC_ISA defined.
 #include "gc_matmul.h"
 #include "activation_math.h"
+#include "avx2_tile.h"
 #include <string.h>
 
 #define GC_MATMUL_NV (GC_MATMUL_NR / 16)
@@ -35,6 +35,17 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
   float *restrict y = g->y + m0 * ldy + column;
 
   gc_v16 acc[GC_MATMUL_MR][GC_MATMUL_NV];
+#if defined(GC_VECTOR_AVX2)
+  // 16 registers: the products in sub-tiles of 4 rows × 24 columns, through L1.
+  (void)prefetch;
+  float products[GC_MATMUL_MR * GC_MATMUL_NR] __attribute__((aligned(64)));
+  const float *rows[GC_MATMUL_MR];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_MATMUL_MR; i++) rows[i] = i < mr ? a + i * lda : a;
+  gc_avx2_tiles(
+    4, 3, mr, GC_MATMUL_NV, rows, NULL, 1, b, NULL, GC_MATMUL_NR, kc, products, GC_MATMUL_NR,
+    0, NULL);
+#endif
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_MATMUL_MR; i++) {
 #pragma clang loop unroll(full)
@@ -42,8 +53,12 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
       if (i >= mr) continue;
       acc[i][j] = first || count[j] == 0 ? gc_splat(0)
                                          : gc_load_first(y + i * ldy + 16 * j, count[j]);
+#if defined(GC_VECTOR_AVX2)
+      acc[i][j] += gc_load(products + i * GC_MATMUL_NR + 16 * j);
+#endif
     }
   }
+#if !defined(GC_VECTOR_AVX2)
   for (int64_t k = 0; k < kc; k++) {
     gc_v16 bk[GC_MATMUL_NV];
 #pragma clang loop unroll(full)
@@ -59,6 +74,7 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
       for (int j = 0; j < GC_MATMUL_NV; j++) acc[i][j] += ai * bk[j];
     }
   }
+#endif
   if (last && g->c && g->c_row == 0 && g->c_col == 1 && g->alpha == 1.0f) {
     // A row added to every row (a linear layer's bias): read once, not once per row.
     gc_v16 row[GC_MATMUL_NV];

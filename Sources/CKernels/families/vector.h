@@ -3,13 +3,14 @@
 // several narrower registers elsewhere.
 //
 // GC_VECTOR_AVX512 (defined by the AVX-512 files) makes partial loads and stores single
-// masked instructions and reciprocals an estimate refined once; elsewhere partial loads and
-// stores go through a stack copy and reciprocals divide.
+// masked instructions and reciprocals an estimate refined once; GC_VECTOR_AVX2 (the AVX2
+// files) makes partial loads and stores two masked instructions (`vmaskmovps`, one per half)
+// and reciprocals divide; elsewhere partial loads and stores go through a stack copy.
 #ifndef GC_VECTOR_H
 #define GC_VECTOR_H
 #include <stdint.h>
 #include <string.h>
-#if defined(GC_VECTOR_AVX512)
+#if defined(GC_VECTOR_AVX512) || defined(GC_VECTOR_AVX2)
 #include <immintrin.h>
 #endif
 
@@ -38,11 +39,38 @@ static inline __attribute__((always_inline)) gc_v16 gc_broadcast(const float *s)
   float v = *s;
   return (gc_v16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
 }
+#if defined(GC_VECTOR_AVX2)
+/// The two halves of a vector (two ymm registers) and back.
+typedef float gc_v8 __attribute__((vector_size(32), aligned(4)));
+static inline __attribute__((always_inline)) __m256 gc_low(gc_v16 v) {
+  return (__m256)__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+static inline __attribute__((always_inline)) __m256 gc_high(gc_v16 v) {
+  return (__m256)__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+static inline __attribute__((always_inline)) gc_v16 gc_join(__m256 low, __m256 high) {
+  return __builtin_shufflevector(
+    (gc_v8)low, (gc_v8)high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+/// The lane masks of `vmaskmovps` for the low (first) and high half of a 16-bit mask.
+static inline __attribute__((always_inline)) __m256i gc_half_mask(unsigned bits) {
+  const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), lane), lane);
+}
+/// The lane masks of lanes below n (n may be negative or past 8).
+static inline __attribute__((always_inline)) __m256i gc_first_mask(int64_t n) {
+  const int32_t c = n < 0 ? 0 : n > 8 ? 8 : (int32_t)n;
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#endif
+
 /// a > b ? a : b in every lane: a NaN in a gives b, so that a maximum taken as
 /// gc_max(value, acc) skips NaN values (one `vmaxps` under AVX-512).
 static inline __attribute__((always_inline)) gc_v16 gc_max(gc_v16 a, gc_v16 b) {
 #if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_max_ps((__m512)a, (__m512)b);
+#elif defined(GC_VECTOR_AVX2)
+  return gc_join(_mm256_max_ps(gc_low(a), gc_low(b)), _mm256_max_ps(gc_high(a), gc_high(b)));
 #else
   typedef int32_t bits __attribute__((vector_size(64), aligned(4)));
   const bits take = (bits)(a > b);
@@ -54,6 +82,8 @@ static inline __attribute__((always_inline)) gc_v16 gc_max(gc_v16 a, gc_v16 b) {
 static inline __attribute__((always_inline)) gc_v16 gc_min(gc_v16 a, gc_v16 b) {
 #if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_min_ps((__m512)a, (__m512)b);
+#elif defined(GC_VECTOR_AVX2)
+  return gc_join(_mm256_min_ps(gc_low(a), gc_low(b)), _mm256_min_ps(gc_high(a), gc_high(b)));
 #else
   typedef int32_t bits __attribute__((vector_size(64), aligned(4)));
   const bits take = (bits)(a < b);
@@ -75,6 +105,9 @@ static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p
   if (n >= 16) return gc_load(p);
 #if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+#elif defined(GC_VECTOR_AVX2)
+  return gc_join(
+    _mm256_maskload_ps(p, gc_first_mask(n)), _mm256_maskload_ps(p + 8, gc_first_mask(n - 8)));
 #else
   float lanes[16] = {0};
   memcpy(lanes, p, (size_t)n * sizeof(float));
@@ -86,6 +119,9 @@ static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p
 static inline __attribute__((always_inline)) gc_v16 gc_load_masked(const float *p, uint16_t mask) {
 #if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)mask, p);
+#elif defined(GC_VECTOR_AVX2)
+  return gc_join(
+    _mm256_maskload_ps(p, gc_half_mask(mask & 0xffu)), _mm256_maskload_ps(p + 8, gc_half_mask(mask >> 8)));
 #else
   gc_v16 v = gc_splat(0);
   for (int lane = 0; lane < 16; lane++)
@@ -102,6 +138,9 @@ static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v1
   }
 #if defined(GC_VECTOR_AVX512)
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
+#elif defined(GC_VECTOR_AVX2)
+  _mm256_maskstore_ps(p, gc_first_mask(n), gc_low(v));
+  _mm256_maskstore_ps(p + 8, gc_first_mask(n - 8), gc_high(v));
 #else
   float lanes[16];
   memcpy(lanes, &v, sizeof lanes);

@@ -3,6 +3,7 @@
 // most, reducing over the positions of a block; the tile loop; and the packing of dy.
 // Included once per instruction set with GC_ISA defined.
 #include "gc_wgemm.h"
+#include "avx2_tile.h"
 
 #ifndef GC_WGEMM_FAMILY_TYPES
 #define GC_WGEMM_FAMILY_TYPES
@@ -20,6 +21,14 @@
 static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
   const int mr, const int nv, const float *restrict a, int64_t lda, const float *restrict src,
   const int64_t *restrict koff, int64_t n, float *restrict c, int64_t ldc, int accumulate) {
+#if defined(GC_VECTOR_AVX2)
+  const float *rows[GC_WGEMM_MR_MAX];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < GC_WGEMM_MR_MAX; i++) rows[i] = i < mr ? src + koff[i] : src;
+  gc_avx2_tiles(
+    nv == 3 ? 4 : 3, nv == 3 ? 3 : 4, mr, nv, rows, NULL, 1, a, NULL, lda, n, c, ldc, accumulate,
+    NULL);
+#else
   gc_v16 acc[GC_WGEMM_MR_MAX][4];
   const float *row[GC_WGEMM_MR_MAX];
 #pragma clang loop unroll(full)
@@ -50,6 +59,7 @@ static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
     for (int j = 0; j < 4; j++)
       if (i < mr && j < nv) gc_store(c + i * ldc + 16 * j, acc[i][j]);
   }
+#endif
 }
 
 /// The microkernel for nv in 1...4 vectors, each height compiled apart.

@@ -55,18 +55,10 @@ static inline GC_ISA(wgrad_split) GC_ISA(wgrad_split_of)(long n, long max) {
 // row's last column, which either must be zero (columns outside the data) or are written
 // again by the next row, staged after this one. The staging windows leave room for the last
 // row's 16 floats.
-#if defined(GC_WGRAD_MASKED)
-// A masked load reads (and can fault on) nothing past src[n - 1].
+// Reads (and can fault on) nothing past src[n - 1].
 static inline void GC_ISA(wgrad_copy_short)(float *dst, const float *src, long n) {
-  _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), src));
+  gc_store(dst, gc_load_first(src, n));
 }
-#else
-static inline void GC_ISA(wgrad_copy_short)(float *dst, const float *src, long n) {
-  float v[16] = {0};
-  for (long j = 0; j < n; j++) v[j] = src[j];
-  gc_store(dst, gc_load(v));
-}
-#endif
 
 // Zeros dst[0 ..< n] and up to 15 floats after.
 static inline void GC_ISA(wgrad_zero)(float *dst, long n) {
@@ -311,27 +303,12 @@ static inline __attribute__((always_inline)) void GC_ISA(wgrad_transpose)(gc_v16
 
 // The 16 floats at src, or the first n (< 16) then zeros, reading nothing past src[n - 1].
 static inline gc_v16 GC_ISA(wgrad_load_partial)(const float *src, long n) {
-  if (n >= 16) return gc_load(src);
-#if defined(GC_WGRAD_MASKED)
-  return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), src);
-#else
-  float v[16] = {0};
-  for (long j = 0; j < n; j++) v[j] = src[j];
-  return gc_load(v);
-#endif
+  return gc_load_first(src, n);
 }
 
 // dst[0 ..< n] = the first n (<= 16) lanes of v.
 static inline void GC_ISA(wgrad_store_partial)(float *dst, gc_v16 v, long n) {
-  if (n >= 16) {
-    gc_store(dst, v);
-    return;
-  }
-#if defined(GC_WGRAD_MASKED)
-  _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1), v);
-#else
-  for (long j = 0; j < n; j++) dst[j] = v[j];
-#endif
+  gc_store_first(dst, v, n);
 }
 
 void GC_ISA(gc_wgrad_lanes_store)(const float *acc, long sums, long lanes, float *dst) {

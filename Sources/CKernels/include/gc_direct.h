@@ -47,14 +47,15 @@ typedef struct gc_direct_plan {
 /// used for every output row of the tile that reads them).
 enum { GC_DIRECT_TAPS = 0, GC_DIRECT_SLIDING = 1 };
 
-/// Which kernels run: the run-time choice (`gc_has_avx512`), the baseline ones, or the AVX-512
-/// ones wherever the processor has them, whatever `gc_use_generic_kernels` says (so that tests
-/// of one family are not switched by tests of another running at the same time).
-enum { GC_DIRECT_ISA_AUTOMATIC = 0, GC_DIRECT_ISA_GENERIC = 1, GC_DIRECT_ISA_AVX512 = 2 };
-
-/// Whether the processor and the OS run the AVX-512 direct kernels (ignores
-/// `gc_use_generic_kernels` and GROUPCONV_ISA).
-int gc_direct_cpu_has_avx512(void);
+/// Which kernels run: the run-time choice (`gc_isa`), or the baseline, AVX2 or AVX-512 ones
+/// wherever the processor has them (else the best it has), whatever `gc_use_isa` says (so
+/// that tests of one family are not switched by tests of another running at the same time).
+enum {
+  GC_DIRECT_ISA_AUTOMATIC = 0,
+  GC_DIRECT_ISA_GENERIC = 1,
+  GC_DIRECT_ISA_AVX2 = 2,
+  GC_DIRECT_ISA_AVX512 = 3
+};
 
 /// The index of the microkernel with this shape, or -1 if none is compiled. `k` and `sh`
 /// (kernel size and row stride) matter only for sliding kernels; pass 0 for taps kernels.

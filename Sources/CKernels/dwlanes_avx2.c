@@ -1,0 +1,3 @@
+// The channel-lane depthwise family for AVX2 with FMA.
+#define GC_FAMILY "families/dwlanes.h"
+#include "isa_avx2.h"
