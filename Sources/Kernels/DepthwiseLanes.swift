@@ -12,9 +12,12 @@ import Tensors
 @safe package final class DepthwiseLanes: FusingForwardKernel, @unchecked Sendable {
   /// Input positions per plane at most: the staged block (16 channels) stays in L1.
   package static let largestPlane = 256
-  /// Taps per filter at least: with fewer (3×3), the transposes in and out cost more than
-  /// the lanes save, and the row kernels of `DirectConvolution` win.
-  package static let fewestTaps = 25
+  /// Taps per filter at least: with AVX-512 and fewer taps (3×3), the transposes in and out
+  /// cost more than the lanes save, and the row kernels of `DirectConvolution` win. With AVX2,
+  /// whose row kernels hold a quarter of the accumulators, 3×3 filters gain too (two threads,
+  /// medians of 8 runs alternating with the row kernels: 960 channels of 7 × 7 0.55 of the
+  /// time, 576 of 14 × 14 0.80, 576 of 14 × 14 with stride 2 0.60, 144 of 8 × 8 0.82).
+  package static var fewestTaps: Int { Machine.usesAVX2 ? 9 : 25 }
   /// Multiply-adds below which one thread runs the whole pass: a second costs more than it
   /// saves.
   package static let parallelMultiplyAdds = 1 << 19

@@ -5,6 +5,10 @@ package enum Machine {
   /// The instruction set of the C microkernels: "avx512", "avx2" or "generic".
   package static var instructionSet: String { unsafe String(cString: gc_isa_name()) }
 
+  /// Whether the AVX2 kernels run (the CPU has AVX2 and FMA but not AVX-512, or the
+  /// environment chose them): their register tiles are smaller, which moves some choices.
+  package static var usesAVX2: Bool { Int(gc_isa()) == Int(GC_ISA_AVX2) }
+
   /// The FMA peak in GFLOP/s over `threads` threads, timed with a loop of independent
   /// vector FMAs for about `seconds`.
   package static func measureFMAPeak(threads: Int, seconds: Double = 0.2) -> Double {
