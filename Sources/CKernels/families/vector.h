@@ -120,6 +120,8 @@ static inline __attribute__((always_inline)) gc_v16 gc_load_masked(const float *
 #if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)mask, p);
 #elif defined(GC_VECTOR_AVX2)
+  // A whole vector (most of a row's) as a plain load: the masks take 8 instructions.
+  if (mask == 0xffffu) return gc_load(p);
   return gc_join(
     _mm256_maskload_ps(p, gc_half_mask(mask & 0xffu)), _mm256_maskload_ps(p + 8, gc_half_mask(mask >> 8)));
 #else
