@@ -110,7 +110,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_finish)(
 /// j < nv, with B[k] = src + koff[k], or src + 48 k when `packed`, added to the starting sums
 /// (`gemm_start`) and stored (`gemm_finish`). mr, nv, prefetch and packed are constants in
 /// every call, so the accumulators stay in registers. With AVX2, whose 16 registers hold 6
-/// of the 24 vectors, the products are summed in sub-tiles of 4 rows × 24 columns
+/// of the 24 vectors, the products are summed in sub-tiles of 6 rows × 16 columns and 2 × 48
 /// (`gc_avx2_tiles`) and go through L1 to the sums.
 static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   const int mr, const int nv, const float *restrict a, const float *restrict src,
@@ -123,7 +123,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_kernel)(
   float products[GC_GEMM_MR * GC_GEMM_NR] __attribute__((aligned(64)));
   const float *rows[GC_GEMM_MR] = {a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7};
   gc_avx2_tiles(
-    4, 3, mr, nv, rows, NULL, GC_GEMM_MR, src, packed ? NULL : koff, GC_GEMM_NR, kc, products,
+    mr, nv, rows, NULL, GC_GEMM_MR, src, packed ? NULL : koff, GC_GEMM_NR, kc, products,
     GC_GEMM_NR, 0, NULL);
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_GEMM_MR; i++) {
@@ -324,7 +324,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_columns_kernel)(
   int accumulate) {
 #if defined(GC_VECTOR_AVX2)
   gc_avx2_tiles(
-    nv == 3 ? 4 : 3, nv == 3 ? 3 : 4, mr, nv, base, koff, 0, a, NULL, 64, kc, t, 64, accumulate,
+    mr, nv, base, koff, 0, a, NULL, 64, kc, t, 64, accumulate,
     bias);
 #else
   gc_v16 acc[GC_GEMM_COLUMNS_MR][4];

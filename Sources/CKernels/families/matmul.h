@@ -36,14 +36,15 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
 
   gc_v16 acc[GC_MATMUL_MR][GC_MATMUL_NV];
 #if defined(GC_VECTOR_AVX2)
-  // 16 registers: the products in sub-tiles of 4 rows × 24 columns, through L1.
+  // 16 registers: the products in sub-tiles of 6 rows × 16 columns and
+  // 2 × 48, through L1.
   (void)prefetch;
   float products[GC_MATMUL_MR * GC_MATMUL_NR] __attribute__((aligned(64)));
   const float *rows[GC_MATMUL_MR];
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_MATMUL_MR; i++) rows[i] = i < mr ? a + i * lda : a;
   gc_avx2_tiles(
-    4, 3, mr, GC_MATMUL_NV, rows, NULL, 1, b, NULL, GC_MATMUL_NR, kc, products, GC_MATMUL_NR,
+    mr, GC_MATMUL_NV, rows, NULL, 1, b, NULL, GC_MATMUL_NR, kc, products, GC_MATMUL_NR,
     0, NULL);
 #endif
 #pragma clang loop unroll(full)
