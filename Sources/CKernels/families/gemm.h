@@ -38,8 +38,8 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_store)(
 #elif defined(GC_VECTOR_AVX2)
   const unsigned bits = ((1u << s->count) - 1u) << s->lane;
   float *base = (float *)((uintptr_t)y + (uintptr_t)(s->offset * (int64_t)sizeof(float)));
-  _mm256_maskstore_ps(base, gc_half_mask(bits & 0xffu), gc_low(v));
-  _mm256_maskstore_ps(base + 8, gc_half_mask(bits >> 8), gc_high(v));
+  gc_store_half(base, gc_low(v), bits & 0xffu);
+  gc_store_half(base + 8, gc_high(v), bits >> 8);
 #else
   float lanes[16];
   memcpy(lanes, &v, sizeof lanes);

@@ -57,6 +57,12 @@ static inline __attribute__((always_inline)) __m256i gc_half_mask(unsigned bits)
   const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), lane), lane);
 }
+/// Stores the lanes of v set in `bits` (8 bits) at p: a plain store when all are, nothing
+/// when none is (a masked store is many µops on some AVX2 CPUs).
+static inline __attribute__((always_inline)) void gc_store_half(float *p, __m256 v, unsigned bits) {
+  if (bits == 0xffu) _mm256_storeu_ps(p, v);
+  else if (bits) _mm256_maskstore_ps(p, gc_half_mask(bits), v);
+}
 /// The lane masks of lanes below n (n may be negative or past 8).
 static inline __attribute__((always_inline)) __m256i gc_first_mask(int64_t n) {
   const int32_t c = n < 0 ? 0 : n > 8 ? 8 : (int32_t)n;
@@ -99,15 +105,19 @@ static inline __attribute__((always_inline)) gc_v16 gc_clamp(gc_v16 v, const flo
   return gc_min(gc_splat(clamp[1]), gc_max(gc_splat(clamp[0]), v));
 }
 
-/// p[0 ..< n] in the first lanes (n in 1...16), zero in the others; nothing past p[n - 1]
+/// p[0 ..< n] in the first lanes (n in 0...16), zero in the others; nothing past p[n - 1]
 /// is read.
 static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p, int64_t n) {
   if (n >= 16) return gc_load(p);
 #if defined(GC_VECTOR_AVX512)
   return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 #elif defined(GC_VECTOR_AVX2)
-  return gc_join(
-    _mm256_maskload_ps(p, gc_first_mask(n)), _mm256_maskload_ps(p + 8, gc_first_mask(n - 8)));
+  // A half that is whole, or empty, takes no masked instruction.
+  if (n >= 8) {
+    const __m256 low = _mm256_loadu_ps(p);
+    return gc_join(low, n == 8 ? _mm256_setzero_ps() : _mm256_maskload_ps(p + 8, gc_first_mask(n - 8)));
+  }
+  return gc_join(n > 0 ? _mm256_maskload_ps(p, gc_first_mask(n)) : _mm256_setzero_ps(), _mm256_setzero_ps());
 #else
   float lanes[16] = {0};
   memcpy(lanes, p, (size_t)n * sizeof(float));
@@ -132,7 +142,7 @@ static inline __attribute__((always_inline)) gc_v16 gc_load_masked(const float *
 #endif
 }
 
-/// p[0 ..< n] = the first n lanes of v (n in 1...16); nothing past p[n - 1] is written.
+/// p[0 ..< n] = the first n lanes of v (n in 0...16); nothing past p[n - 1] is written.
 static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v16 v, int64_t n) {
   if (n >= 16) {
     gc_store(p, v);
@@ -141,8 +151,14 @@ static inline __attribute__((always_inline)) void gc_store_first(float *p, gc_v1
 #if defined(GC_VECTOR_AVX512)
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), (__m512)v);
 #elif defined(GC_VECTOR_AVX2)
-  _mm256_maskstore_ps(p, gc_first_mask(n), gc_low(v));
-  _mm256_maskstore_ps(p + 8, gc_first_mask(n - 8), gc_high(v));
+  // A half that is whole, or empty, takes no masked instruction (a masked store is many
+  // µops on some AVX2 CPUs).
+  if (n >= 8) {
+    _mm256_storeu_ps(p, gc_low(v));
+    if (n > 8) _mm256_maskstore_ps(p + 8, gc_first_mask(n - 8), gc_high(v));
+  } else if (n > 0) {
+    _mm256_maskstore_ps(p, gc_first_mask(n), gc_low(v));
+  }
 #else
   float lanes[16];
   memcpy(lanes, &v, sizeof lanes);
