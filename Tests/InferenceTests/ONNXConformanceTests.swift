@@ -1,5 +1,6 @@
 import Foundation
 import GroupConv
+import TestSupport
 import Testing
 
 /// ONNX's own conformance data, copied from the `onnx` package by
@@ -35,6 +36,14 @@ import Testing
 
   @Test(arguments: lightModels)
   func lightModel(_ name: String) throws {
+    // Constant weights make every logit of the final softmax about 1e31, and equal only when
+    // each of the last Gemm's columns is summed alike: an instruction set switched in the
+    // middle of that product by a suite running alongside (`gc_use_isa`) rounds some column
+    // panels with FMA and others without, and the softmax turns an ulp into 0 against 0.002.
+    try withSteadyKernelSettings { try checkLightModel(name) }
+  }
+
+  private func checkLightModel(_ name: String) throws {
     let folder = Self.directory.appendingPathComponent("light")
     let session = try InferenceSession(
       contentsOf: folder.appendingPathComponent("\(name).onnx").path)
