@@ -15,8 +15,6 @@ int gc_cpu_isa(void) {
 #endif
 }
 
-int gc_cpu_supports_avx512(void) { return gc_cpu_isa() == GC_ISA_AVX512; }
-
 /// The best the CPU has, lowered to the level GROUPCONV_ISA names (generic, avx2, avx512).
 static int detect_isa(void) {
   const int cpu = gc_cpu_isa();

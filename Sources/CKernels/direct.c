@@ -11,10 +11,14 @@ void gc_direct_forward_avx2 GC_DIRECT_FORWARD_PARAMS;
 #endif
 void gc_direct_forward_generic GC_DIRECT_FORWARD_PARAMS;
 
+int gc_direct_isa_level(long isa) {
+  const int cpu = gc_cpu_isa(), forced = (int)isa - GC_DIRECT_ISA_GENERIC;
+  return isa == GC_DIRECT_ISA_AUTOMATIC ? gc_isa() : forced < cpu ? forced : cpu;
+}
+
 void gc_direct_forward GC_DIRECT_FORWARD_PARAMS {
 #if defined(__x86_64__)
-  const int cpu = gc_cpu_isa(), forced = (int)p->isa - GC_DIRECT_ISA_GENERIC;
-  const int level = p->isa == GC_DIRECT_ISA_AUTOMATIC ? gc_isa() : forced < cpu ? forced : cpu;
+  const int level = gc_direct_isa_level(p->isa);
   if (level == GC_ISA_AVX512) {
     gc_direct_forward_avx512(p, x, bias, y, s, first, last);
     return;

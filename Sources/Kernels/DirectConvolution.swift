@@ -116,8 +116,7 @@ import Tensors
       cin == 1 && kd == 1 && kh == kw && [3, 5, 7].contains(kh) && dh == 1 && (1...2).contains(sh)
       && cout <= 2 && yh > 1
     // AVX2's 16 registers hold a quarter of AVX-512's 32 accumulators of 16 lanes.
-    let forced = (options.isa ?? 0) - Int(GC_DIRECT_ISA_GENERIC)
-    let isa = forced < 0 ? Int(gc_isa()) : min(forced, Int(gc_cpu_isa()))
+    let isa = Int(gc_direct_isa_level(options.isa ?? Int(GC_DIRECT_ISA_AUTOMATIC)))
     let tile = Self.chooseTile(
       sliding: sliding, cout: cout, vectors: vectors, rows: yh,
       accumulators: isa == Int(GC_ISA_AVX2) ? 6 : 24)

@@ -60,20 +60,10 @@ GC_INLINE gc_v16 direct_splat(float s) {
   return (gc_v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s};
 }
 
-#if defined(GC_VECTOR_AVX2)
+#if !defined(GC_DIRECT_AVX512)
 // n in 0...16 lanes; the rest are not touched (store) or zero (load).
 GC_INLINE gc_v16 direct_load_n(const float *p, long n) { return gc_load_first(p, n); }
 GC_INLINE void direct_store_n(float *p, gc_v16 v, long n) { gc_store_first(p, v, n); }
-#elif !defined(GC_DIRECT_AVX512)
-// n in 0...16 lanes; the rest are not touched (store) or zero (load).
-GC_INLINE gc_v16 direct_load_n(const float *p, long n) {
-  gc_v16 v = direct_splat(0);
-  for (long i = 0; i < n; i++) v[i] = p[i];
-  return v;
-}
-GC_INLINE void direct_store_n(float *p, gc_v16 v, long n) {
-  for (long i = 0; i < n; i++) p[i] = v[i];
-}
 #endif
 
 /// Masks of the columns of a vector that exist: lanes col..col+15 of a row `width` wide.

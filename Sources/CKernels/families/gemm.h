@@ -105,7 +105,6 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_finish)(
     GC_ISA(gemm_store)(y + i * ldy, &segments[s], v);
 }
 
-
 /// acc[i][j] = sum over k of a[k * 8 + i] * B[k][16 j ...] for rows i < mr and vectors
 /// j < nv, with B[k] = src + koff[k], or src + 48 k when `packed`, added to the starting sums
 /// (`gemm_start`) and stored (`gemm_finish`). mr, nv, prefetch and packed are constants in
@@ -454,16 +453,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_copy)(
   float *restrict d, const float *restrict s, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) gc_store(d + i, gc_load(s + i));
-#if defined(GC_GEMM_MASKED)
-  if (i < n) {
-    __mmask16 mask = (__mmask16)((1u << (n - i)) - 1u);
-    _mm512_mask_storeu_ps(d + i, mask, _mm512_maskz_loadu_ps(mask, s + i));
-  }
-#elif defined(GC_VECTOR_AVX2)
   if (i < n) gc_store_first(d + i, gc_load_first(s + i, n - i), n - i);
-#else
-  for (; i < n; i++) d[i] = s[i];
-#endif
 }
 
 /// d[0 ..< n] = s[0], s[2], ... s[2 (n - 1)], reading s[0 ..< available] at most.

@@ -28,9 +28,6 @@ int gc_cpu_isa(void);
 /// Whether the AVX-512 kernels run (`gc_isa() == GC_ISA_AVX512`).
 int gc_has_avx512(void);
 
-/// Whether the CPU and OS support AVX-512 F/VL/BW/DQ and FMA, whatever the environment says.
-int gc_cpu_supports_avx512(void);
-
 /// Makes the kernels use `level` (at most the CPU's best), or the run-time choice again for a
 /// negative level; for tests that check every instruction set in one process. Not for use
 /// while kernels run.

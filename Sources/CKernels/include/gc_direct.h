@@ -57,6 +57,9 @@ enum {
   GC_DIRECT_ISA_AVX512 = 3
 };
 
+/// The instruction set (GC_ISA_*) that a plan's `isa` (GC_DIRECT_ISA_*) runs on this CPU.
+int gc_direct_isa_level(long isa);
+
 /// The index of the microkernel with this shape, or -1 if none is compiled. `k` and `sh`
 /// (kernel size and row stride) matter only for sliding kernels; pass 0 for taps kernels.
 long gc_direct_tile_index(long kind, long ocb, long rows, long vecs, long k, long sh);
