@@ -52,10 +52,12 @@ static inline __attribute__((always_inline)) gc_v16 gc_join(__m256 low, __m256 h
   return __builtin_shufflevector(
     (gc_v8)low, (gc_v8)high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
-/// The lane masks of `vmaskmovps` for the low (first) and high half of a 16-bit mask.
+/// The lane masks of `vmaskmovps` for the low (first) and high half of a 16-bit mask: bit i
+/// of `bits` in the sign bit of lane i, the one bit that `vmaskmovps` and `vblendvps` read
+/// (a broadcast and one shift, where comparing whole lanes takes one more instruction).
 static inline __attribute__((always_inline)) __m256i gc_half_mask(unsigned bits) {
-  const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), lane), lane);
+  return _mm256_sllv_epi32(
+    _mm256_set1_epi32((int)bits), _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24));
 }
 /// Stores the lanes of v set in `bits` (8 bits) at p: a plain store when all are, nothing
 /// when none is (a masked store is many µops on some AVX2 CPUs).
