@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand {
   var steps = false
 
   func validate() throws {
-    try validateThreads(threads)
+    try validateSettings(threads: threads)
     if model == nil && (!input.isEmpty || steps) {
       throw ValidationError("--input and --steps need --model")
     }

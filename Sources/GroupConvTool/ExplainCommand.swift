@@ -70,7 +70,7 @@ struct ExplainCommand: ParsableCommand {
     if backward && noTiming {
       throw ValidationError("--backward times the backward pass: it cannot go with --no-timing")
     }
-    try validateThreads(threads)
+    try validateSettings(threads: threads)
     _ = try layer()
   }
 

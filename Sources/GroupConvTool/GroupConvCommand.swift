@@ -34,9 +34,15 @@ struct GroupConvCommand: ParsableCommand {
   }
 }
 
-/// Checks the thread count a command runs on: `--threads` when given, else
-/// `GROUPCONV_THREADS` when set (the library alone would ignore a value it cannot use).
-func validateThreads(_ threads: Int?) throws {
+/// Checks the settings a command runs with: the thread count (`--threads` when given, else
+/// `GROUPCONV_THREADS` when set) and `GROUPCONV_ISA` when set. The library alone would
+/// ignore a value it cannot use.
+func validateSettings(threads: Int?) throws {
+  if let text = ProcessInfo.processInfo.environment["GROUPCONV_ISA"],
+    !["avx512", "avx2", "generic"].contains(text)
+  {
+    throw ValidationError("GROUPCONV_ISA=\(text) must be avx512, avx2 or generic")
+  }
   if let threads {
     guard (1...1024).contains(threads) else {
       throw ValidationError("--threads \(threads) must be between 1 and 1024")

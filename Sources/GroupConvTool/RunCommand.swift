@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
 
   func validate() throws {
     guard !output.isEmpty else { throw ValidationError("give at least one --output") }
-    try validateThreads(threads)
+    try validateSettings(threads: threads)
   }
 
   func run() throws {

@@ -142,19 +142,25 @@ import Testing
     #expect(FileManager.default.fileExists(atPath: directory.path("c=d.npy")))
   }
 
-  /// GROUPCONV_THREADS, like --threads, must be a thread count the tool can use.
-  @Test(arguments: ["0", "-1", "abc", "2000"])
-  func aBadThreadCountInTheEnvironmentIsOneLine(_ value: String) async throws {
+  /// GROUPCONV_THREADS, like --threads, must be a thread count the tool can use, and
+  /// GROUPCONV_ISA an instruction set the kernels are built for.
+  @Test(arguments: [
+    ("GROUPCONV_THREADS", "0"), ("GROUPCONV_THREADS", "-1"), ("GROUPCONV_THREADS", "abc"),
+    ("GROUPCONV_THREADS", "2000"), ("GROUPCONV_ISA", "avx"), ("GROUPCONV_ISA", "AVX2"),
+    ("GROUPCONV_ISA", ""), ("GROUPCONV_ISA", "sse2"),
+  ])
+  func aBadSettingInTheEnvironmentIsOneLine(_ name: String, _ value: String) async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let (model, _) = try groupsCase(directory)
     let result = try await GroupConvExecutable.run(
       ["run", model, "--input", directory.path("x.npy"), "--output", directory.path("y.npy")],
-      in: directory, environment: ["GROUPCONV_THREADS": value])
+      in: directory, environment: [name: value])
+    let rule =
+      name == "GROUPCONV_ISA"
+      ? "must be avx512, avx2 or generic" : "must be a whole number from 1 to 1024"
     #expect(result.status != 0)
-    #expect(
-      result.standardError
-        == "groupconv: error: GROUPCONV_THREADS=\(value) must be a whole number from 1 to 1024\n")
+    #expect(result.standardError == "groupconv: error: \(name)=\(value) \(rule)\n")
   }
 
   @Test func anInputOfTheWrongShapeIsOneLine() async throws {
