@@ -51,9 +51,9 @@ struct GemmPlan {
   /// alternating pairs): 3×3 64 → 64 channels on 56 × 56 0.87, 32 → 128 on 28 × 28 0.91,
   /// 16 → 64 on 56 × 56 0.97, but 32 → 32 1.15 and 64 → 32 1.00; 1×1 64 → 64 on 56 × 56
   /// 0.84, 256 → 128 on 28 × 28 0.67, 144 → 24 on 56 × 56 0.91, 32 → 64 0.98, 16 → 64 1.00.
-  /// With AVX2, whose sub-tiles of 4 of a tile's 8 rows read each tile's B twice, packing pays
-  /// from 32 output channels (the 8-group 3×3, 32 → 32 channels a group on 28 × 28: 0.79 of
-  /// the time, two threads, medians of 8 runs alternating).
+  /// With AVX2, whose sub-tiles of 6 and 2 of a tile's 8 rows read each tile's B twice,
+  /// packing pays from 32 output channels (the 8-group 3×3, 32 → 32 channels a group on
+  /// 28 × 28: 0.79 of the time, two threads, medians of 8 runs alternating).
   static let packMinK = 64
   static let packMinPointwiseM = 24
   static var packMinM: Int { Machine.usesAVX2 ? 32 : 64 }
