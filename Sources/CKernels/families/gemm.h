@@ -322,9 +322,7 @@ static inline __attribute__((always_inline)) void GC_ISA(gemm_columns_kernel)(
   const int64_t *restrict koff, int64_t kc, float *restrict t, const float *bias,
   int accumulate) {
 #if defined(GC_VECTOR_AVX2)
-  gc_avx2_tiles(
-    mr, nv, base, koff, 0, a, NULL, 64, kc, t, 64, accumulate,
-    bias);
+  gc_avx2_tiles(mr, nv, base, koff, 0, a, NULL, 64, kc, t, 64, accumulate, bias);
 #else
   gc_v16 acc[GC_GEMM_COLUMNS_MR][4];
   const float *b0 = base[0], *b1 = base[mr > 1 ? 1 : 0], *b2 = base[mr > 2 ? 2 : 0];

@@ -36,8 +36,7 @@ static inline __attribute__((always_inline)) void GC_ISA(matmul_kernel)(
 
   gc_v16 acc[GC_MATMUL_MR][GC_MATMUL_NV];
 #if defined(GC_VECTOR_AVX2)
-  // 16 registers: the products in sub-tiles of 6 rows × 16 columns and
-  // 2 × 48, through L1.
+  // 16 registers: the products in sub-tiles of 6 rows × 16 columns and 2 × 48, through L1.
   (void)prefetch;
   float products[GC_MATMUL_MR * GC_MATMUL_NR] __attribute__((aligned(64)));
   const float *rows[GC_MATMUL_MR];

@@ -61,7 +61,8 @@ static inline __attribute__((always_inline)) __m256i gc_half_mask(unsigned bits)
 }
 /// Stores the lanes of v set in `bits` (8 bits) at p: a plain store when all are, nothing
 /// when none is (a masked store is many µops on some AVX2 CPUs).
-static inline __attribute__((always_inline)) void gc_store_half(float *p, __m256 v, unsigned bits) {
+static inline __attribute__((always_inline)) void gc_store_half(
+  float *p, __m256 v, unsigned bits) {
   if (bits == 0xffu) _mm256_storeu_ps(p, v);
   else if (bits) _mm256_maskstore_ps(p, gc_half_mask(bits), v);
 }
@@ -115,11 +116,12 @@ static inline __attribute__((always_inline)) gc_v16 gc_load_first(const float *p
   return (gc_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 #elif defined(GC_VECTOR_AVX2)
   // A half that is whole, or empty, takes no masked instruction.
+  const __m256 zero = _mm256_setzero_ps();
   if (n >= 8) {
     const __m256 low = _mm256_loadu_ps(p);
-    return gc_join(low, n == 8 ? _mm256_setzero_ps() : _mm256_maskload_ps(p + 8, gc_first_mask(n - 8)));
+    return gc_join(low, n == 8 ? zero : _mm256_maskload_ps(p + 8, gc_first_mask(n - 8)));
   }
-  return gc_join(n > 0 ? _mm256_maskload_ps(p, gc_first_mask(n)) : _mm256_setzero_ps(), _mm256_setzero_ps());
+  return gc_join(n > 0 ? _mm256_maskload_ps(p, gc_first_mask(n)) : zero, zero);
 #else
   float lanes[16] = {0};
   memcpy(lanes, p, (size_t)n * sizeof(float));

@@ -25,9 +25,7 @@ static inline __attribute__((always_inline)) void GC_ISA(wgemm_kernel)(
   const float *rows[GC_WGEMM_MR_MAX];
 #pragma clang loop unroll(full)
   for (int i = 0; i < GC_WGEMM_MR_MAX; i++) rows[i] = i < mr ? src + koff[i] : src;
-  gc_avx2_tiles(
-    mr, nv, rows, NULL, 1, a, NULL, lda, n, c, ldc, accumulate,
-    NULL);
+  gc_avx2_tiles(mr, nv, rows, NULL, 1, a, NULL, lda, n, c, ldc, accumulate, NULL);
 #else
   gc_v16 acc[GC_WGEMM_MR_MAX][4];
   const float *row[GC_WGEMM_MR_MAX];
