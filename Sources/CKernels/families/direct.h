@@ -94,6 +94,15 @@ GC_INLINE gc_v16 direct_load_masked(const float *p, direct_mask m) {
 }
 #endif
 
+#if defined(GC_VECTOR_AVX2)
+/// Stores the first m ≤ 8 columns of v (its first half).
+GC_INLINE void direct_store_low(float *p, gc_v16 v, direct_mask m) {
+  gc_store_half(p, gc_low(v), (1u << m) - 1u);
+}
+#else
+#define direct_store_low direct_store_masked
+#endif
+
 // MARK: - Staging
 
 /// How one staged row is written: `full` whole vectors, then, if `tail`, a vector read under
@@ -257,8 +266,10 @@ GC_INLINE gc_v16 direct_bias(const float *bias, long o, long noc) {
 }
 
 
-/// Stores tile rows [0, nrows) of channels [0, noc) at y, columns col + 16 v under mask[v].
-#define DIRECT_STORE_TILE(OCB, R, V)                                                        \
+/// Stores tile rows [0, nrows) of channels [0, noc) at y, columns col + 16 v under mask[v];
+/// with LOW (AVX2: every column in the vectors' first halves) only the first halves, so that
+/// nothing computes the second halves.
+#define DIRECT_STORE_TILE(OCB, R, V, LOW)                                                        \
   do {                                                                                      \
     _Pragma("clang loop unroll(full)") for (int o = 0; o < OCB; o++)                        \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                        \
@@ -280,7 +291,8 @@ GC_INLINE gc_v16 direct_bias(const float *bias, long o, long noc) {
         if (j >= nrows) break;                                                              \
         float *yr = yt + o * yoc + j * yw + col;                                            \
         _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                      \
-          direct_store_masked(yr + 16 * v, acc[o][j][v], mask[v]);                          \
+          if (LOW) direct_store_low(yr + 16 * v, acc[o][j][v], mask[v]);                  \
+          else direct_store_masked(yr + 16 * v, acc[o][j][v], mask[v]);                    \
       }                                                                                     \
     }                                                                                       \
   } while (0)
@@ -328,7 +340,7 @@ GC_INLINE void direct_taps_tile(
             for (int v = 0; v < V; v++) acc[o][j][v] = acc[o][j][v] + xv[j][v] * wv;
         }
       }
-      DIRECT_STORE_TILE(OCB, R, V);
+      DIRECT_STORE_TILE(OCB, R, V, 0);
     }
   }
 }
@@ -336,55 +348,72 @@ GC_INLINE void direct_taps_tile(
 /// Sliding tile, 2-D with one input plane (depthwise): a K x K kernel, row stride SH, row
 /// dilation 1. Staged row t is loaded once per column tap and feeds every tile row j that
 /// reads it (through kernel row t - j * SH), so the loads per FMA fall with R.
+GC_INLINE void direct_sliding_chunk(
+  const gc_direct_plan *p, const float *s, const float *w, const float *bias, float *y,
+  long noc, long nb, const long *koff, long c, const int OCB, const int R, const int V,
+  const int K, const int SH, const int LOW) {
+  const long L = p->pitch, yw = p->yw;
+  const long yoc = p->yd * p->yh * yw;
+  const long col = c * 16 * V;
+  direct_mask mask[8];
+#pragma clang loop unroll(full)
+  for (int v = 0; v < V; v++) mask[v] = direct_columns(col + 16 * v, yw);
+  for (long j0 = 0; j0 < nb; j0 += R) {
+    const long nrows = nb - j0;
+    float *yt = y + j0 * yw;
+    gc_v16 acc[2][8][8];
+#pragma clang loop unroll(full)
+    for (int o = 0; o < OCB; o++) {
+      const gc_v16 b = direct_bias(bias, o, noc);
+#pragma clang loop unroll(full)
+      for (int j = 0; j < R; j++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < V; v++) acc[o][j][v] = b;
+    }
+    const float *sc = s + j0 * SH * L + col;
+#pragma clang loop unroll(full)
+    for (int t = 0; t < (R - 1) * SH + K; t++) {
+#pragma clang loop unroll(full)
+      for (int kx = 0; kx < K; kx++) {
+        const float *sp = sc + t * L + koff[kx];
+        gc_v16 xv[8];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < V; v++) xv[v] = gc_load(sp + 16 * v);
+#pragma clang loop unroll(full)
+        for (int j = 0; j < R; j++) {
+          const int ky = t - j * SH;
+          if (ky < 0 || ky >= K) continue;
+#pragma clang loop unroll(full)
+          for (int o = 0; o < OCB; o++) {
+            const gc_v16 wv = direct_splat(w[(ky * K + kx) * OCB + o]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < V; v++) acc[o][j][v] = acc[o][j][v] + xv[v] * wv;
+          }
+        }
+      }
+    }
+    DIRECT_STORE_TILE(OCB, R, V, LOW);
+  }
+}
+
+
+
+/// The sliding tile over every chunk. With AVX2, a last chunk of one vector whose columns
+/// all lie in its first half (a row of 56: 3 chunks and a half) computes only that half.
 GC_INLINE void direct_sliding_tile(
   const gc_direct_plan *p, const float *s, const float *w, const float *bias, float *y,
   long noc, long nb, const int OCB, const int R, const int V, const int K, const int SH) {
-  const long L = p->pitch, yw = p->yw;
-  const long yoc = p->yd * p->yh * yw;
   long koff[8];
 #pragma clang loop unroll(full)
   for (int kx = 0; kx < K; kx++) koff[kx] = p->koff[kx];
   for (long c = 0; c < p->chunks; c++) {
-    const long col = c * 16 * V;
-    direct_mask mask[8];
-#pragma clang loop unroll(full)
-    for (int v = 0; v < V; v++) mask[v] = direct_columns(col + 16 * v, yw);
-    for (long j0 = 0; j0 < nb; j0 += R) {
-      const long nrows = nb - j0;
-      float *yt = y + j0 * yw;
-      gc_v16 acc[2][8][8];
-#pragma clang loop unroll(full)
-      for (int o = 0; o < OCB; o++) {
-        const gc_v16 b = direct_bias(bias, o, noc);
-#pragma clang loop unroll(full)
-        for (int j = 0; j < R; j++)
-#pragma clang loop unroll(full)
-          for (int v = 0; v < V; v++) acc[o][j][v] = b;
-      }
-      const float *sc = s + j0 * SH * L + col;
-#pragma clang loop unroll(full)
-      for (int t = 0; t < (R - 1) * SH + K; t++) {
-#pragma clang loop unroll(full)
-        for (int kx = 0; kx < K; kx++) {
-          const float *sp = sc + t * L + koff[kx];
-          gc_v16 xv[8];
-#pragma clang loop unroll(full)
-          for (int v = 0; v < V; v++) xv[v] = gc_load(sp + 16 * v);
-#pragma clang loop unroll(full)
-          for (int j = 0; j < R; j++) {
-            const int ky = t - j * SH;
-            if (ky < 0 || ky >= K) continue;
-#pragma clang loop unroll(full)
-            for (int o = 0; o < OCB; o++) {
-              const gc_v16 wv = direct_splat(w[(ky * K + kx) * OCB + o]);
-#pragma clang loop unroll(full)
-              for (int v = 0; v < V; v++) acc[o][j][v] = acc[o][j][v] + xv[v] * wv;
-            }
-          }
-        }
-      }
-      DIRECT_STORE_TILE(OCB, R, V);
+#if defined(GC_VECTOR_AVX2)
+    if (V == 1 && p->yw - c * 16 <= 8) {
+      direct_sliding_chunk(p, s, w, bias, y, noc, nb, koff, c, OCB, R, V, K, SH, 1);
+      continue;
     }
+#endif
+    direct_sliding_chunk(p, s, w, bias, y, noc, nb, koff, c, OCB, R, V, K, SH, 0);
   }
 }
 
@@ -490,7 +519,7 @@ GC_INLINE void direct_rows_tile(
 #pragma clang loop unroll(full)
           for (int j = 0; j < R; j++) acc[o][j][0] = acc[o][j][0] + acc1[o][j];
       }
-      DIRECT_STORE_TILE(OCB, R, V);
+      DIRECT_STORE_TILE(OCB, R, V, 0);
     }
   }
 }
