@@ -43,11 +43,12 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
   const int64_t taps = g->kernel_h * g->kernel_w;
   float *staged = g->scratch;
   float *sums = staged + g->staged_h * g->staged_w * 16;
+  // Zeros around the planes, once: every block writes the same positions inside them.
+  memset(staged, 0, (size_t)(g->staged_h * g->staged_w * 16) * sizeof(float));
   for (int64_t block = g->block_begin; block < g->block_end; block++) {
     const int64_t c0 = block * 16;
     const int nc = g->channels - c0 < 16 ? (int)(g->channels - c0) : 16;
-    // The block's planes into the lanes, zeros around them.
-    memset(staged, 0, (size_t)(g->staged_h * g->staged_w * 16) * sizeof(float));
+    // The block's planes into the lanes.
     int64_t iy = 0, ix = 0;  // of position p0 + q
     for (int64_t p0 = 0; p0 < plane; p0 += 16) {
       const int n = plane - p0 < 16 ? (int)(plane - p0) : 16;
