@@ -5,6 +5,15 @@
 #include "activation_math.h"
 #include <string.h>
 
+/// Positions of a plane's last group (of 16) up to which it goes in and out of the lanes one
+/// float at a time rather than by a transpose: with AVX2, whose transposes take several µops
+/// per shuffle, the 49th position of a 7 × 7 plane alone took a quarter of the transposes.
+#if defined(GC_VECTOR_AVX2)
+#define DWLANES_FEW 4
+#else
+#define DWLANES_FEW 0
+#endif
+
 /// Output positions [ox, ox + R) of row oy, R a constant: R vectors of sums over the taps,
 /// from the bias, clamped, into sums.
 static inline __attribute__((always_inline)) void GC_ISA(dw_segment)(
@@ -52,6 +61,17 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
     int64_t iy = 0, ix = 0;  // of position p0 + q
     for (int64_t p0 = 0; p0 < plane; p0 += 16) {
       const int n = plane - p0 < 16 ? (int)(plane - p0) : 16;
+      if (n <= DWLANES_FEW) {
+        for (int q = 0; q < n; q++) {
+          float *d = staged + ((iy + g->pad_top) * g->staged_w + ix + g->pad_left) * 16;
+          for (int c = 0; c < nc; c++) d[c] = g->x[(c0 + c) * plane + p0 + q];
+          if (++ix == g->in_w) {
+            ix = 0;
+            iy++;
+          }
+        }
+        continue;
+      }
       gc_v16 r[16];
 #pragma clang loop unroll(full)
       for (int c = 0; c < 16; c++)
@@ -89,6 +109,12 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
     // The sums out of the lanes, into the channels' planes.
     for (int64_t q0 = 0; q0 < out_plane; q0 += 16) {
       const int n = out_plane - q0 < 16 ? (int)(out_plane - q0) : 16;
+      if (n <= DWLANES_FEW) {
+        for (int q = 0; q < n; q++)
+          for (int c = 0; c < nc; c++)
+            g->y[(c0 + c) * out_plane + q0 + q] = sums[(q0 + q) * 16 + c];
+        continue;
+      }
       gc_v16 r[16];
 #pragma clang loop unroll(full)
       for (int q = 0; q < 16; q++) r[q] = q < n ? gc_load(sums + (q0 + q) * 16) : gc_splat(0);
