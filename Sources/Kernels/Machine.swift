@@ -9,6 +9,9 @@ package enum Machine {
   /// environment chose them): their register tiles are smaller, which moves some choices.
   package static var usesAVX2: Bool { Int(gc_isa()) == Int(GC_ISA_AVX2) }
 
+  /// Whether the AVX-512 kernels run.
+  package static var usesAVX512: Bool { Int(gc_isa()) == Int(GC_ISA_AVX512) }
+
   /// The FMA peak in GFLOP/s over `threads` threads, timed with a loop of independent
   /// vector FMAs for about `seconds`.
   package static func measureFMAPeak(threads: Int, seconds: Double = 0.2) -> Double {

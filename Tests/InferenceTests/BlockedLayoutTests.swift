@@ -14,7 +14,7 @@ import Testing
     var (graph, x, f) = try invertedResidualBlocks([1, 24, 9, 10], expanded: 40)
     graph.node("GlobalAveragePool", ["f"], ["g"])
     graph.outputs = ["f", "g"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(
       steps.map(\.opType)
@@ -32,7 +32,7 @@ import Testing
   @Test func invertedResidualBlocksRunInBands() throws {
     var (graph, x, f) = try invertedResidualBlocks([1, 16, 128, 128], expanded: 32)
     graph.outputs = ["f"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(steps.map(\.opType) == ["Reorder", "Conv", "Conv", "Reorder"])
     #expect(steps.filter { $0.detail.contains("bands of") }.count == 2)
@@ -70,7 +70,7 @@ import Testing
     graph.node("Mul", ["d", "gate"], ["g"])
     graph.node("Conv", ["g", "w3"], ["y"])
     graph.outputs = ["y"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(
       steps.map(\.opType)
@@ -94,7 +94,7 @@ import Testing
     var (graph, x, d) = try pointwiseThenDepthwise([1, 64, 6, 6], to: 16)
     graph.node("Sigmoid", ["d"], ["y"])
     graph.outputs = ["y"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(steps.map(\.opType) == ["Conv", "Conv"])
     #expect(!steps.contains { $0.detail.contains("NCHW16c") })
@@ -129,7 +129,7 @@ import Testing
     graph.node("Concat", ["r1", "r3"], ["f"], ["axis": .int(1)])
     graph.node("GlobalAveragePool", ["f"], ["y"])
     graph.outputs = ["y"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     // The Concat is gone: both expansions write their places in its output.
     #expect(
@@ -169,7 +169,7 @@ import Testing
     var (graph, x, d) = try pointwiseThenDepthwise([1, 20, 5, 6], to: 24)
     graph.node("ReduceMean", ["d"], ["m"], ["axes": .ints(axes), "keepdims": .int(keepDims)])
     graph.outputs = ["m"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     let positions = axes.count == 2
     #expect(
@@ -207,7 +207,7 @@ import Testing
     graph.node("Mul", ["gate", "d"], ["g"])
     graph.node("Conv", ["g", "w3"], ["y"])
     graph.outputs = ["y"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(
       steps.map(\.opType)
@@ -238,7 +238,7 @@ import Testing
     graph.node("Conv", ["a1", "w2"], ["d"], ["group": .int(16), "pads": .ints([1, 1, 1, 1])])
     graph.node("GlobalAveragePool", ["d"], ["y"])
     graph.outputs = ["y"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(steps.map(\.opType) == ["Conv", "Conv", "GlobalAveragePool"])
     #expect(steps.first?.detail.hasSuffix("to NCHW16c") == true)
@@ -280,7 +280,7 @@ extension BlockedLayoutTests {
     graph.node("Relu", ["r"], ["r1"])
     graph.node("Conv", ["r1", "w4"], ["y"], padded.merging(["group": .int(2)]) { $1 })
     graph.outputs = ["y"]
-    let session = try InferenceSession(model: graph.model(opset: 14))
+    let session = try InferenceSession(model: graph.model(opset: 14), blockedLayout: true)
     let steps = try #require(session.planSummary?.steps)
     #expect(blockedSteps(steps) == 5, "\(steps.map(\.detail))")
     let a1 = try map(try convolution(x, weight: w1)) { max($0, 0) }
@@ -310,7 +310,8 @@ extension BlockedLayoutTests {
     graph.node("Conv", ["b", "p"], ["c"])
     graph.node("Conv", ["c", "d"], ["y"], ["pads": .ints([1, 1, 1, 1])])
     graph.outputs = ["y"]
-    let steps = try #require(try InferenceSession(model: graph.model(opset: 14)).planSummary?.steps)
+    let steps = try #require(
+      try InferenceSession(model: graph.model(opset: 14), blockedLayout: true).planSummary?.steps)
     #expect(steps.map(\.opType) == ["Conv", "Conv", "Conv", "Conv"])
     #expect(!steps.contains { $0.detail.contains("NCHW16c") })
   }

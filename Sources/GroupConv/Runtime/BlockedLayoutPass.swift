@@ -16,6 +16,13 @@ import Tensors
 /// layout before it, and its output back after it when that is not blocked. A chain whose
 /// layout changes would copy as much as it writes stays plain.
 enum BlockedLayoutPass {
+  /// Whether sessions keep chains blocked unless told otherwise: with the AVX-512 kernels.
+  /// The blocked kernels' register tiles (up to 7 positions × 64 channels) are AVX-512's; in
+  /// the AVX2 build they spill, and the plain kernels run these models faster (RegNetY-400MF
+  /// 25 ms against 54, ResNeXt-50 161 against 322, MobileNetV2 17.0 against 19.4, as
+  /// `groupconv bench --model` measured them both ways on an AVX2 EPYC).
+  static var isDefault: Bool { Machine.usesAVX512 }
+
   /// How a step runs blocked.
   private struct Form {
     /// The positions of the inputs read blocked.

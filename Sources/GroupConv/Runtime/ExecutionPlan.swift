@@ -72,7 +72,7 @@ final class ExecutionPlan: @unchecked Sendable {
   ///   fit in the memory the process can allocate.
   init(
     inputs: [(name: String, shape: [Int])], steps planned: [PlanStep],
-    outputs graphOutputs: [(name: String, constant: Tensor?)]
+    outputs graphOutputs: [(name: String, constant: Tensor?)], blockedLayout: Bool
   ) throws(InferenceError) {
     inputShapes = inputs.map(\.shape)
     var shapes: [String: [Int]] = [:]
@@ -84,7 +84,9 @@ final class ExecutionPlan: @unchecked Sendable {
     var planned = planned.filter { !$0.removed }
     // Elements of each value: the product of its shape, unless it is kept blocked.
     let outputNames = Set(graphOutputs.map(\.name))
-    let blockedCounts = BlockedLayoutPass.apply(&planned, shapes: &shapes, graphOutputs: outputNames)
+    let blockedCounts =
+      blockedLayout
+      ? BlockedLayoutPass.apply(&planned, shapes: &shapes, graphOutputs: outputNames) : [:]
     BlockedChainPass.apply(&planned, counts: blockedCounts, graphOutputs: outputNames)
     let placed = Self.placeJoinedInputs(&planned, graphInputs: graphInputs, graphOutputs: outputNames)
     func elementCount(_ name: String) -> Int { blockedCounts[name] ?? shapes[name]!.reduce(1, *) }

@@ -35,6 +35,8 @@ public final class InferenceSession: @unchecked Sendable {
   private let initializers: [String: ONNXTensorValue]
   private var plan: ExecutionPlan?
   private let lock = NSLock()
+  /// Whether chains of layers run in the channel-blocked layout (`BlockedLayoutPass`).
+  private let blockedLayout: Bool
 
   /// Loads and checks the model in the ONNX file at `path`.
   ///
@@ -56,8 +58,15 @@ public final class InferenceSession: @unchecked Sendable {
   ///   operator (naming the operator, the node and the opset), a tensor read before it is
   ///   produced or produced twice, a non-float input, and, when the model is prepared now,
   ///   every error an operator raises for its attributes and input shapes.
-  public init(model: ONNXModel) throws(InferenceError) {
+  public convenience init(model: ONNXModel) throws(InferenceError) {
+    try self.init(model: model, blockedLayout: BlockedLayoutPass.isDefault)
+  }
+
+  /// `init(model:)`, with chains of layers kept in the channel-blocked layout or not
+  /// (by default, with the AVX-512 kernels only).
+  package init(model: ONNXModel, blockedLayout: Bool) throws(InferenceError) {
     self.model = model
+    self.blockedLayout = blockedLayout
     let opset = model.opsetVersion() ?? 0
     guard Self.supportedOpsets.contains(opset) else {
       throw .unsupportedOpset(domain: "", version: opset, supported: Self.supportedOpsets)
@@ -211,6 +220,6 @@ public final class InferenceSession: @unchecked Sendable {
     }
     return try ExecutionPlan(
       inputs: Array(zip(inputNames, shapes)).map { ($0, $1) }, steps: planner.steps,
-      outputs: outputs)
+      outputs: outputs, blockedLayout: blockedLayout)
   }
 }
