@@ -97,7 +97,7 @@ GC_INLINE gc_v16 direct_load_masked(const float *p, direct_mask m) {
 #if defined(GC_VECTOR_AVX2)
 /// Stores the first m ≤ 8 columns of v (its first half).
 GC_INLINE void direct_store_low(float *p, gc_v16 v, direct_mask m) {
-  gc_store_half(p, gc_low(v), (1u << m) - 1u);
+  gc_store_lanes(p, gc_low(v), (unsigned)m);
 }
 #else
 #define direct_store_low direct_store_masked
@@ -269,7 +269,7 @@ GC_INLINE gc_v16 direct_bias(const float *bias, long o, long noc) {
 /// Stores tile rows [0, nrows) of channels [0, noc) at y, columns col + 16 v under mask[v];
 /// with LOW (AVX2: every column in the vectors' first halves) only the first halves, so that
 /// nothing computes the second halves.
-#define DIRECT_STORE_TILE(OCB, R, V, LOW)                                                        \
+#define DIRECT_STORE_TILE(OCB, R, V, LOW)                                                   \
   do {                                                                                      \
     _Pragma("clang loop unroll(full)") for (int o = 0; o < OCB; o++)                        \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < R; j++)                        \
@@ -291,8 +291,8 @@ GC_INLINE gc_v16 direct_bias(const float *bias, long o, long noc) {
         if (j >= nrows) break;                                                              \
         float *yr = yt + o * yoc + j * yw + col;                                            \
         _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                      \
-          if (LOW) direct_store_low(yr + 16 * v, acc[o][j][v], mask[v]);                  \
-          else direct_store_masked(yr + 16 * v, acc[o][j][v], mask[v]);                    \
+          if (LOW) direct_store_low(yr + 16 * v, acc[o][j][v], mask[v]);                    \
+          else direct_store_masked(yr + 16 * v, acc[o][j][v], mask[v]);                     \
       }                                                                                     \
     }                                                                                       \
   } while (0)
@@ -395,8 +395,6 @@ GC_INLINE void direct_sliding_chunk(
     DIRECT_STORE_TILE(OCB, R, V, LOW);
   }
 }
-
-
 
 /// The sliding tile over every chunk. With AVX2, a last chunk of one vector whose columns
 /// all lie in its first half (a row of 56: 3 chunks and a half) computes only that half.

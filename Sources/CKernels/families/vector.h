@@ -84,14 +84,16 @@ static inline __attribute__((always_inline)) void gc_store_lanes(
 /// lanes (a masked load takes about 10 cycles on Zen).
 static inline __attribute__((always_inline)) __m128 gc_load_lanes4(const float *p, unsigned n) {
   if (n >= 4) return _mm_loadu_ps(p);
-  if (n == 3) return _mm_movelh_ps(_mm_castpd_ps(_mm_load_sd((const double *)p)), _mm_load_ss(p + 2));
-  if (n == 2) return _mm_castpd_ps(_mm_load_sd((const double *)p));
+  const __m128 pair = _mm_castpd_ps(_mm_load_sd((const double *)p));
+  if (n == 3) return _mm_movelh_ps(pair, _mm_load_ss(p + 2));
+  if (n == 2) return pair;
   return n == 1 ? _mm_load_ss(p) : _mm_setzero_ps();
 }
 static inline __attribute__((always_inline)) __m256 gc_load_lanes(const float *p, unsigned n) {
   if (n >= 8) return _mm256_loadu_ps(p);
   if (n <= 4) return _mm256_zextps128_ps256(gc_load_lanes4(p, n));
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), gc_load_lanes4(p + 4, n - 4), 1);
+  return _mm256_insertf128_ps(
+    _mm256_castps128_ps256(_mm_loadu_ps(p)), gc_load_lanes4(p + 4, n - 4), 1);
 }
 /// Stores the lanes of v set in `bits` (8 bits, one run of set bits) at p: a plain store
 /// when all are, nothing when none is, else the run moved to the first lanes and stored by
@@ -103,8 +105,8 @@ static inline __attribute__((always_inline)) void gc_store_half(
   } else if (bits) {
     const unsigned lane = (unsigned)__builtin_ctz(bits);
     if (lane)
-      v = _mm256_permutevar8x32_ps(
-        v, _mm256_add_epi32(_mm256_set1_epi32((int)lane), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+      v = _mm256_permutevar8x32_ps(v, _mm256_add_epi32(_mm256_set1_epi32((int)lane),
+                                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
     gc_store_lanes(p + lane, v, (unsigned)__builtin_popcount(bits));
   }
 }
