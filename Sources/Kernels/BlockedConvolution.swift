@@ -242,6 +242,9 @@ package final class BlockedConvolution: @unchecked Sendable {
   /// Per output channel, padded to whole panels (pointwise, dense) or blocks (grouped).
   let bias: AlignedBuffer
   let inBlocks, outBlocks, panels, positions: Int
+  /// Groups of a dense (or pointwise) convolution, each with its own input blocks and
+  /// panels: 1, or the geometry's groups with `groupsAsDense`.
+  let denseGroups: Int
   /// Whether a pass is too small to share: one thread runs it.
   let small: Bool
   /// Whether x is plain (`init`'s `planes`).
@@ -258,13 +261,19 @@ package final class BlockedConvolution: @unchecked Sendable {
   static let parallelMultiplyAdds = 1 << 16
 
   /// Which kind of blocked convolution computes `g`, if any.
-  package static func kind(of g: ConvolutionGeometry) -> Kind? {
+  /// With `groupsAsDense`, groups of whole blocks of input and output channels are dense
+  /// (see `init`).
+  package static func kind(of g: ConvolutionGeometry, groupsAsDense: Bool = false) -> Kind? {
+    let lanes = BlockedLayout.lanes
     guard !g.transposed, g.paddingMode == .zeros, g.spatialRank == 2, g.multiplyAdds > 0
     else { return nil }
     if g.groups == 1, g.kernel == [1, 1], g.padBegin == [0, 0], g.padEnd == [0, 0] {
       return .pointwise
     }
     if g.groups == 1 { return .dense }
+    if groupsAsDense, g.xChannels / g.groups % lanes == 0, g.yChannels / g.groups % lanes == 0 {
+      return .dense
+    }
     let width = g.xChannels / g.groups
     guard g.yChannels == g.xChannels, [1, 2, 4, 8].contains(width) || width % 16 == 0
     else { return nil }
@@ -278,20 +287,24 @@ package final class BlockedConvolution: @unchecked Sendable {
   ///     it to 0).
   ///   - planes: x is plain (NCHW) rather than blocked: a dense convolution of at most 16
   ///     input channels (a network's stem), whose input rows are read where they are.
+  ///   - groupsAsDense: a grouped convolution whose groups have whole blocks of input and
+  ///     output channels runs as a dense one per group (its own input blocks, its own
+  ///     panels), not as `Kind.grouped`.
   package init?(
     _ geometry: ConvolutionGeometry, weight: UnsafeBufferPointer<Float>,
-    bias: UnsafeBufferPointer<Float>, planes: Bool = false,
+    bias: UnsafeBufferPointer<Float>, planes: Bool = false, groupsAsDense: Bool = false,
     parallelMultiplyAdds: Int = BlockedConvolution.parallelMultiplyAdds
   ) {
-    guard let kind = Self.kind(of: geometry), weight.count == geometry.weightShape.reduce(1, *),
-      bias.count == geometry.yChannels,
-      !planes || (kind == .dense && geometry.xChannels <= BlockedLayout.lanes)
+    let lanes = BlockedLayout.lanes
+    guard let kind = Self.kind(of: geometry, groupsAsDense: groupsAsDense),
+      weight.count == geometry.weightShape.reduce(1, *), bias.count == geometry.yChannels,
+      !planes || (kind == .dense && geometry.groups == 1 && geometry.xChannels <= lanes)
     else { return nil }
+    denseGroups = kind == .dense ? geometry.groups : 1
     self.geometry = geometry
     self.kind = kind
     self.planes = planes
     let (cin, cout) = (geometry.xChannels, geometry.yChannels)
-    let lanes = BlockedLayout.lanes
     // K rows per input block and tap: its channels.
     let rowLanes = planes ? cin : lanes
     inBlocks = BlockedLayout.blocks(cin)
@@ -300,21 +313,26 @@ package final class BlockedConvolution: @unchecked Sendable {
     let panelWidth = Int(GC_BLOCKED_POINTWISE_BLOCKS) * lanes
     switch kind {
     case .dense, .pointwise:
-      // Rows k = ((b · kernel_h + ky) · kernel_w + kx) · rowLanes + lane for input channel
-      // 16 b + lane, zero rows past the channels (a pointwise panel: k = channel).
-      panels = (cout + panelWidth - 1) / panelWidth
+      // Per group (one, unless `groupsAsDense`), panels of its output channels by rows
+      // k = ((b · kernel_h + ky) · kernel_w + kx) · rowLanes + lane for the group's input
+      // channel 16 b + lane, zero rows past the channels (a pointwise panel: k = channel).
+      let (xPerGroup, yPerGroup) = (cin / denseGroups, cout / denseGroups)
+      let groupPanels = (yPerGroup + panelWidth - 1) / panelWidth
+      panels = denseGroups * groupPanels
       let taps = geometry.kernel.reduce(1, *)
-      let k = inBlocks * taps * rowLanes
+      let k = BlockedLayout.blocks(xPerGroup) * taps * rowLanes
       weights = AlignedBuffer(count: panels * k * panelWidth)
       self.bias = AlignedBuffer(count: panels * panelWidth)
       for o in 0..<cout {
-        let (panel, column) = o.quotientAndRemainder(dividingBy: panelWidth)
-        for c in 0..<cin {
+        let (group, channel) = o.quotientAndRemainder(dividingBy: yPerGroup)
+        let (groupPanel, column) = channel.quotientAndRemainder(dividingBy: panelWidth)
+        let panel = group * groupPanels + groupPanel
+        for c in 0..<xPerGroup {
           let (block, lane) = c.quotientAndRemainder(dividingBy: lanes)
           for t in 0..<taps {
             let row = (block * taps + t) * rowLanes + lane
             unsafe weights.pointer[(panel * k + row) * panelWidth + column] =
-              weight[(o * cin + c) * taps + t]
+              weight[(o * xPerGroup + c) * taps + t]
           }
         }
       }
@@ -335,13 +353,25 @@ package final class BlockedConvolution: @unchecked Sendable {
         }
       }
     }
-    for c in 0..<cout { unsafe self.bias.pointer[c] = bias[c] }
-
     small = geometry.multiplyAdds < parallelMultiplyAdds
+    for c in 0..<cout { unsafe self.bias.pointer[biasIndex(c)] = bias[c] }
   }
 
   /// Floats of the packed weights, for `scaleWeights(by:into:)`.
   package var weightCount: Int { weights.count }
+
+  /// Floats of the packed bias: `panels` · 64 (pointwise, dense) or `outBlocks` · 16.
+  package var biasCount: Int { bias.count }
+
+  /// Where output channel `channel`'s bias lies in the packed bias: a dense convolution's
+  /// groups each start a panel.
+  package func biasIndex(_ channel: Int) -> Int {
+    guard denseGroups > 1 else { return channel }
+    let perGroup = geometry.yChannels / denseGroups
+    let (group, index) = channel.quotientAndRemainder(dividingBy: perGroup)
+    return group * (panels / denseGroups) * Int(GC_BLOCKED_POINTWISE_BLOCKS) * BlockedLayout.lanes
+      + index
+  }
 
   /// The packed weights of a pointwise convolution with every weight that reads input
   /// channel c multiplied by scale[c], into `scaled` (`weightCount` floats, 64-byte aligned,
@@ -363,12 +393,17 @@ package final class BlockedConvolution: @unchecked Sendable {
   }
 
   /// y = f(clamp(x ⋆ w + bias (+ y when `adding`))) over the batch, x and y blocked; with the
-  /// packed weights `weights` when given (`scaleWeights`' result), else the kernel's own.
+  /// packed weights `weights` when given (`scaleWeights`' result), else the kernel's own;
+  /// for a dense convolution, with `bias` when given (`biasCount` floats, each channel's
+  /// where `biasIndex` puts it, zeros elsewhere), else the kernel's own.
   package func forward(
     x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    activation: gc_activation_kind?, adding: Bool, weights: UnsafePointer<Float>? = nil
+    activation: gc_activation_kind?, adding: Bool, weights: UnsafePointer<Float>? = nil,
+    bias: UnsafePointer<Float>? = nil
   ) {
+    precondition(unsafe bias == nil || kind == .dense, "a bias in place of the kernel's own: dense only")
     let weights = unsafe weights ?? UnsafePointer(self.weights.pointer)
+    let denseBias = unsafe bias ?? UnsafePointer(self.bias.pointer)
     let threads = small ? 1 : Threads.count
     // A strided pointwise pass reads a copy of the positions it reads, side by side.
     let strided = kind == .pointwise && geometry.stride != [1, 1]
@@ -417,7 +452,7 @@ package final class BlockedConvolution: @unchecked Sendable {
       if self.kind == .dense {
         unsafe self.runDense(
           image: image, rows: part, panels: panelRange, x: x, y: y,
-          weights: weights, stage: stages[worker].pointer, clamp: clamp, activation: activation,
+          weights: weights, bias: denseBias, stage: stages[worker].pointer, clamp: clamp, activation: activation,
           adding: adding)
         return
       }
@@ -555,23 +590,31 @@ package final class BlockedConvolution: @unchecked Sendable {
     }
   }
 
-  /// Output columns per dense tile. Tiles of 4 blocks spill 3 of their 28 accumulators on
-  /// every k, yet measured faster than tiles of 6, which stage more columns per output (the
-  /// 3 × 3 layers of SqueezeNet: 1.00–1.06×).
-  private static let tileWidth = Int(GC_BLOCKED_POINTWISE_MR)
+  /// Output columns per dense tile at most. With AVX-512, 7: tiles of 4 blocks spill 3 of
+  /// their 28 accumulators on every k, yet measured faster than tiles of 6, which stage more
+  /// columns per output (the 3 × 3 layers of SqueezeNet: 1.00–1.06×). Otherwise 6: the
+  /// kernel runs a block at a time there, and 6 positions of one block (12 ymm accumulators)
+  /// fit AVX2's 16 registers with the block's two weight vectors and a broadcast.
+  /// Fixed at creation, as the stage buffers' size depends on it.
+  private let tileWidth = Machine.usesAVX512 ? Int(GC_BLOCKED_POINTWISE_MR) : 6
   /// Staged input columns of a dense tile.
   private var stageColumns: Int {
-    (Self.tileWidth - 1) * geometry.stride[1] + (geometry.kernel[1] - 1) * geometry.dilation[1] + 1
+    (tileWidth - 1) * geometry.stride[1] + (geometry.kernel[1] - 1) * geometry.dilation[1] + 1
   }
-  /// Floats of a dense tile's staged input.
-  private var stageCount: Int { inBlocks * geometry.kernel[0] * stageColumns * BlockedLayout.lanes }
+  /// Input blocks of a dense convolution's group (of the whole input, for one group).
+  private var groupInBlocks: Int { inBlocks / denseGroups }
+  /// Floats of a dense tile's staged input: one group's.
+  private var stageCount: Int {
+    groupInBlocks * geometry.kernel[0] * stageColumns * BlockedLayout.lanes
+  }
   private let stagePool = ScratchPool<AlignedBuffer>()
 
   /// A dense convolution's output rows `rows` for the panels `panels`: per tile of up to
-  /// 7 positions of a row, its input staged once for all of them.
+  /// `tileWidth` positions of a row, its group's input read where it lies when the tile reads
+  /// only inside the input, else staged once for all of the group's panels.
   private func runDense(
     image: Int, rows: Range<Int>, panels: Range<Int>, x: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
+    y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
     stage: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
     activation: gc_activation_kind?, adding: Bool
   ) {
@@ -583,40 +626,60 @@ package final class BlockedConvolution: @unchecked Sendable {
     let yImage = unsafe y + image * outBlocks * lanes * positions
     let width = Int(GC_BLOCKED_POINTWISE_BLOCKS)
     let rowLanes = planes ? cin : lanes
-    let k = inBlocks * kh * kw * rowLanes
+    let groupBlocks = groupInBlocks
+    let k = groupBlocks * kh * kw * rowLanes
+    // Per group: its panels, and its output blocks.
+    let groupPanels = self.panels / denseGroups
+    let groupOutBlocks = outBlocks / denseGroups
     let columns = stageColumns
+    // The fewest tiles that cover a row, as even as they go (56 columns at most 6 a tile:
+    // 6 of 6 and 4 of 5, not 9 of 6 and one of 2, whose few accumulators wait on each FMA).
+    let tiles = (outW + tileWidth - 1) / tileWidth
     for oy in rows {
       let row0 = oy * g.stride[0] - g.padBegin[0]
-      for ox in stride(from: 0, to: outW, by: Self.tileWidth) {
-        let n = min(Self.tileWidth, outW - ox)
+      for tile in 0..<tiles {
+        let ox = outW * tile / tiles
+        let n = outW * (tile + 1) / tiles - ox
         let column0 = ox * g.stride[1] - g.padBegin[1]
-        // Plain rows the tile reads all inside the input are read where they are.
+        // Rows the tile reads all inside the input are read where they are.
         let inside =
-          planes && row0 >= 0 && row0 + (kh - 1) * g.dilation[0] < inH && column0 >= 0
+          row0 >= 0 && row0 + (kh - 1) * g.dilation[0] < inH && column0 >= 0
           && column0 + (n - 1) * g.stride[1] + (kw - 1) * g.dilation[1] < inW
         var args = unsafe gc_blocked_dense_args(
-          source: stage, rows: Int64(inBlocks * kh), row_stride: Int64(columns * lanes),
+          source: stage, blocks_in: Int64(groupBlocks), kernel_h: Int64(kh),
+          block_stride_in: Int64(kh * columns * lanes), row_stride: Int64(columns * lanes),
           column_stride: Int64(lanes), lane_stride: 1, lanes: Int32(rowLanes),
           kernel_w: Int64(kw), stride_w: Int64(g.stride[1]), dilation_w: Int64(g.dilation[1]),
-          w: weights, bias: bias.pointer, y: yImage, block_stride: Int64(positions * lanes),
+          w: weights, bias: bias, y: yImage, block_stride: Int64(positions * lanes),
           n: Int32(n), blocks: 0, add: adding ? 1 : 0, clamp: clamp,
           activation: activation.map { Int32($0.rawValue) } ?? -1)
-        if inside {
+        if inside && planes {
           unsafe args.source = xImage + row0 * inW + column0
           unsafe args.row_stride = Int64(g.dilation[0] * inW)
           unsafe args.column_stride = 1
           unsafe args.lane_stride = Int64(inH * inW)
-        } else {
-          unsafe gc_blocked_stage(
-            xImage, Int64(planes ? cin : inBlocks), Int64(inH), Int64(inW), Int64(row0),
-            Int64(kh), Int64(g.dilation[0]), Int64(column0), Int64(columns), planes ? 1 : 0,
-            stage)
+        } else if inside {
+          unsafe args.block_stride_in = Int64(inH * inW * lanes)
+          unsafe args.row_stride = Int64(g.dilation[0] * inW * lanes)
         }
+        var staged = -1
         for panel in panels {
+          let (group, groupPanel) = panel.quotientAndRemainder(dividingBy: groupPanels)
+          if inside && !planes {
+            unsafe args.source =
+              xImage + (group * groupBlocks * inH * inW + row0 * inW + column0) * lanes
+          } else if !inside && group != staged {
+            unsafe gc_blocked_stage(
+              xImage + group * groupBlocks * inH * inW * lanes,
+              Int64(planes ? cin : groupBlocks), Int64(inH), Int64(inW), Int64(row0), Int64(kh),
+              Int64(g.dilation[0]), Int64(column0), Int64(columns), planes ? 1 : 0, stage)
+            staged = group
+          }
+          let firstBlock = group * groupOutBlocks + groupPanel * width
           unsafe args.w = weights + panel * k * width * lanes
-          unsafe args.bias = UnsafePointer(bias.pointer + panel * width * lanes)
-          unsafe args.y = yImage + (panel * width * positions + oy * outW + ox) * lanes
-          unsafe args.blocks = Int32(min(width, outBlocks - panel * width))
+          unsafe args.bias = bias + panel * width * lanes
+          unsafe args.y = yImage + (firstBlock * positions + oy * outW + ox) * lanes
+          unsafe args.blocks = Int32(min(width, groupOutBlocks - groupPanel * width))
           unsafe gc_blocked_dense(&args)
         }
       }

@@ -61,6 +61,11 @@ package enum ForwardKernels {
     }
     if let lanes = unsafe DepthwiseLanes(geometry, weight: weight) { return lanes }
     if let direct = unsafe DirectConvolution(geometry, weight: weight) { return direct }
+    if BlockedDenseConvolution.prefers(geometry),
+      let blocked = unsafe BlockedDenseConvolution(geometry, weight: weight)
+    {
+      return blocked
+    }
     if let gemm = unsafe GemmConvolution(geometry, weight: weight) { return gemm }
     return nil
   }

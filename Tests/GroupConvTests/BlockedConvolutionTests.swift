@@ -11,7 +11,7 @@ import Testing
 /// tile, crossing both edges) and of other widths, strides and dilations (the general
 /// column loop), grouped ones of 2, 4, 8, 16 and 32 channels a group (lanes permuted within
 /// a block, or whole blocks), and dense convolutions of several kernels, strides, dilations and uneven
-/// paddings (input rows staged per tile of 7 positions); plain, and adding to a residual
+/// paddings (input rows staged per tile of up to 7 positions, 6 with AVX2); plain, and adding to a residual
 /// with a clamp and SiLU; for both instruction sets and 1 and 2 threads. The output starts as
 /// NaN, so an element the kernel fails to write fails the comparison.
 extension KernelSettingsSuites {
@@ -77,7 +77,8 @@ extension KernelSettingsSuites {
     ]
 
     static let dense: [Case] = [
-      Case([1, 20, 9, 13], [70, 20, 3, 3], .init(padding: 1)),  // 2 panels; tiles of 7 and 6
+      // 2 panels; tiles of 7 and 6 (AVX-512), or of 5, 4 and 4 a block at a time (AVX2).
+      Case([1, 20, 9, 13], [70, 20, 3, 3], .init(padding: 1)),
       Case([1, 16, 11, 9], [24, 16, 3, 3], bias: false, .init(stride: 2, padding: 1)),
       Case([2, 5, 10, 12], [9, 5, 5, 5], .init(padding: [1, 2, 0, 3], dilation: 2)),
       Case([1, 3, 5, 17], [20, 3, 2, 3], .init(stride: [1, 2])),
@@ -149,6 +150,34 @@ extension KernelSettingsSuites {
         }
         #expect(blocked == expected, "\(shape), \(configuration)")
         #expect(Self.plain(blocked, shape: shape) == x, "\(shape), \(configuration)")
+      }
+    }
+
+    /// Dense convolutions of plain tensors through the blocked layout (the AVX2 build's
+    /// dense kernel): the layout changes both ways around the tiles, a bias given per call
+    /// (or none), and adding to a residual in y with a clamp and SiLU. Rows of 56 (tiles of
+    /// 6 and 5 with AVX2, 7 with AVX-512), 13 and 4 columns; channels past a panel and in
+    /// part of a block; a batch of 2; stride 2, dilation and uneven padding; and groups.
+    static let planarDense: [Case] = [
+      Case([1, 16, 3, 56], [16, 16, 3, 3], .init(padding: 1)),
+      Case([2, 20, 9, 13], [70, 20, 3, 3], .init(padding: 1)),
+      Case([1, 33, 11, 9], [24, 33, 3, 3], bias: false, .init(stride: 2, padding: 1)),
+      Case([1, 17, 10, 12], [18, 17, 5, 5], .init(padding: [1, 2, 0, 3], dilation: 2)),
+      Case([1, 40, 4, 4], [130, 40, 2, 2], .init(stride: 2)),
+      // Groups of whole blocks, each a dense convolution of its own blocks: 2 groups of
+      // 32 → 16, 2 of 16 → 16 on rows of 20 (the middle tiles read the blocked input in
+      // place), a batch of 2 with 3 groups of 16 (a 1×1), and 2 groups of 80 → 80 (each
+      // group 2 panels, the second of 1 block).
+      Case([1, 64, 7, 9], [32, 32, 3, 3], .init(padding: 1, groups: 2)),
+      Case([1, 32, 6, 20], [32, 16, 3, 3], .init(padding: 1, groups: 2)),
+      Case([2, 48, 5, 6], [48, 16, 1, 1], bias: false, .init(groups: 3)),
+      Case([1, 160, 6, 7], [160, 80, 3, 3], .init(stride: 2, padding: 1, groups: 2)),
+    ]
+
+    @Test(arguments: planarDense)
+    func planarDenseMatchesReference(_ c: Case) throws {
+      try expectFusingKernelMatchesReference(c) {
+        BlockedDenseConvolution($0, weight: $1, parallelMultiplyAdds: 0)
       }
     }
 

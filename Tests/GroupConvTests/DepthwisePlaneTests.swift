@@ -30,28 +30,8 @@ extension KernelSettingsSuites {
 
     @Test(arguments: cases)
     func matchesReference(_ c: Case) throws {
-      let (geometry, x, w, b, expected) = try c.problem()
-      let r = try Tensor.random(shape: geometry.yShape, seed: 4).scalars
-      let bounds: [Float] = [-1, 1.5]
-      let fused = zip(expected, r).map { Activation.silu.value(min(max($0 + $1, bounds[0]), bounds[1])) }
-      forEachKernelConfiguration { configuration in
-        let kernel = w.withUnsafeBufferPointer {
-          DepthwisePlane(geometry, weight: $0, parallelMultiplyAdds: 0)
-        }
-        guard let kernel else {
-          Issue.record("no kernel for \(c.testDescription)")
-          return
-        }
-        for adding in [false, true] {
-          var y = adding ? r : [Float](repeating: .nan, count: expected.count)
-          kernel.forward(
-            x, bias: c.bias ? b : nil, y: &y, clamp: adding ? bounds : nil,
-            activation: adding ? .silu : nil, adding: adding)
-          expectClose(
-            try! Tensor(shape: geometry.yShape, scalars: y),
-            try! Tensor(shape: geometry.yShape, scalars: adding ? fused : expected), .float32,
-            "\(c.testDescription) adding \(adding), \(configuration)")
-        }
+      try expectFusingKernelMatchesReference(c) {
+        DepthwisePlane($0, weight: $1, parallelMultiplyAdds: 0)
       }
     }
 

@@ -153,8 +153,8 @@ void GC_ISA(gc_blocked_pointwise)(const gc_blocked_pointwise_args *g) {
 
 /// acc[i][j] = bias (+ y) + sum over (row, kx, lane) of the source at position i's column *
 /// w[k, 16 j ...] for positions i < n and output blocks j < nv, finished and stored. Unless
-/// `planes`, the source is a stage (column stride 16, lane stride 1, 16 lanes) known at
-/// compile time.
+/// `planes`, the source is blocked, a stage or the input itself (column stride 16, lane
+/// stride 1, 16 lanes) known at compile time.
 static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
   const int n, const int nv, const int planes, const gc_blocked_dense_args *g) {
   gc_v16 acc[GC_BLOCKED_POINTWISE_MR][GC_BLOCKED_POINTWISE_BLOCKS];
@@ -164,8 +164,12 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
   const int lanes = planes ? g->lanes : 16;
   const int64_t step = g->stride_w * column_stride;
   const float *w = g->w;
-  for (int64_t r = 0; r < g->rows; r++) {
-    const float *row = g->source + r * g->row_stride;
+  for (int64_t r = 0, b = 0, ky = 0; r < g->blocks_in * g->kernel_h; r++) {
+    const float *row = g->source + b * g->block_stride_in + ky * g->row_stride;
+    if (++ky == g->kernel_h) {
+      ky = 0;
+      b++;
+    }
     for (int64_t kx = 0; kx < g->kernel_w; kx++) {
       const float *src = row + kx * g->dilation_w * column_stride;
       const float *at[GC_BLOCKED_POINTWISE_MR];
@@ -203,6 +207,19 @@ static inline __attribute__((always_inline)) void GC_ISA(blocked_dense_kernel)(
 
 void GC_ISA(gc_blocked_dense)(const gc_blocked_dense_args *g) {
   const int planes = g->column_stride != 16 || g->lane_stride != 1 || g->lanes != 16;
+#if defined(GC_VECTOR_AVX2)
+  if (g->blocks > 1) {
+    gc_blocked_dense_args one = *g;
+    one.blocks = 1;
+    for (int32_t j = 0; j < g->blocks; j++) {
+      one.w = g->w + 16 * j;
+      one.bias = g->bias + 16 * j;
+      one.y = g->y + j * g->block_stride;
+      GC_ISA(gc_blocked_dense)(&one);
+    }
+    return;
+  }
+#endif
   switch (g->n * 8 + g->blocks) {
     GC_BLOCKED_DENSE_CASES(7)
     GC_BLOCKED_DENSE_CASES(6)
@@ -541,7 +558,19 @@ void GC_ISA(gc_blocked_from_planes)(
     return;
   }
 #endif
-  for (int64_t p = p_begin; p < p_end; p++) {
+  int64_t p = p_begin;
+#if !defined(GC_VECTOR_AVX512)
+  // 16 positions of the block's channels at a time, turned round in registers.
+  for (; p + 16 <= p_end; p += 16) {
+    gc_v16 v[16];
+#pragma clang loop unroll(full)
+    for (int l = 0; l < 16; l++) v[l] = l < lanes ? gc_load(src + l * positions + p) : gc_splat(0);
+    gc_transpose16(v);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i++) gc_store(dst + (p + i) * 16, v[i]);
+  }
+#endif
+  for (; p < p_end; p++) {
     float lanesOut[16] = {0};
     for (int64_t l = 0; l < lanes; l++) lanesOut[l] = src[l * positions + p];
     gc_store(dst + p * 16, gc_load(lanesOut));
@@ -570,8 +599,19 @@ void GC_ISA(gc_blocked_to_planes)(
     }
   }
 #else
+  // 16 positions at a time, turned round in registers; the rest one float at a time.
+  int64_t p = p_begin;
+  for (; p + 16 <= p_end; p += 16) {
+    gc_v16 v[16];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i++) v[i] = gc_load(src + (p + i) * 16);
+    gc_transpose16(v);
+#pragma clang loop unroll(full)
+    for (int l = 0; l < 16; l++)
+      if (l < lanes) gc_store(dst + l * positions + p, v[l]);
+  }
   for (int64_t l = 0; l < lanes; l++)
-    for (int64_t p = p_begin; p < p_end; p++) dst[l * positions + p] = src[p * 16 + l];
+    for (int64_t q = p; q < p_end; q++) dst[l * positions + q] = src[q * 16 + l];
 #endif
 }
 

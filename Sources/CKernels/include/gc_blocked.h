@@ -68,14 +68,17 @@ void gc_blocked_pointwise(const gc_blocked_pointwise_args *args);
 /// positions of one output row, reading its input rows from a blocked stage
 /// (`gc_blocked_stage`) or, for few input channels, from plain planes.
 typedef struct gc_blocked_dense_args {
-  /// Input value of row r, column j and lane l: source[r · row_stride + j · column_stride +
-  /// l · lane_stride], for rows r = b · kernel_h + ky (input block b, kernel row ky), lanes
-  /// l < lanes (the block's channels) and the column j = i · stride_w + kx · dilation_w of
-  /// output position i and kernel column kx. A stage: row_stride = columns · 16,
-  /// column_stride = 16, lane_stride = 1, lanes = 16; plain planes (one block):
-  /// row_stride = dilation_h · width, column_stride = 1, lane_stride = height · width.
+  /// Input value of input block b, kernel row ky, column j and lane l:
+  /// source[b · block_stride_in + ky · row_stride + j · column_stride + l · lane_stride],
+  /// for b < blocks_in, ky < kernel_h, lanes l < lanes (the block's channels) and the column
+  /// j = i · stride_w + kx · dilation_w of output position i and kernel column kx. A stage:
+  /// block_stride_in = kernel_h · row_stride, row_stride = columns · 16, column_stride = 16,
+  /// lane_stride = 1, lanes = 16; the blocked input itself: block_stride_in = height ·
+  /// width · 16, row_stride = dilation_h · width · 16, column_stride = 16, lane_stride = 1,
+  /// lanes = 16; plain planes (one block): row_stride = dilation_h · width,
+  /// column_stride = 1, lane_stride = height · width.
   const float *source;
-  int64_t rows, row_stride, column_stride, lane_stride;
+  int64_t blocks_in, kernel_h, block_stride_in, row_stride, column_stride, lane_stride;
   int32_t lanes;
   int64_t kernel_w, stride_w, dilation_w;
   /// The panel: w[((r · kernel_w + kx) · lanes + lane) · 64 + channel].
