@@ -27,7 +27,7 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
   /// Whether this kernel computes `geometry` when it can: with the AVX2 kernels, a dense
   /// 2-D convolution of more than one tap and at least 16 channels in and out, or a grouped
   /// one of whole blocks. A grouped 1×1 stays a matrix product: ShuffleNet's of 3 groups of
-  /// 80 channels on 28 × 28 took 1.01 (one thread) and 1.24 (two) times as long blocked.
+  /// 80 channels on 28 × 28 took 1.02 times as long blocked (one thread and two).
   package static func prefers(_ geometry: ConvolutionGeometry) -> Bool {
     Machine.usesAVX2 && BlockedConvolution.kind(of: geometry, groupsAsDense: true) == .dense
       && geometry.kernel.reduce(1, *) > 1 && geometry.xChannels >= BlockedLayout.lanes
