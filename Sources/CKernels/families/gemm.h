@@ -213,7 +213,8 @@ static void GC_ISA(gemm_kernel_any)(
 // MARK: - Tile loop
 
 /// The runs of compute positions [p, p + count) that are output positions, one vector of 16
-/// at a time; returns the number of vectors.
+/// at a time, a run that crosses into the next row of y one segment; returns the number of
+/// vectors.
 static int GC_ISA(gemm_segments)(
   const gc_gemm_tiles_args *t, int64_t p, int64_t count, gc_gemm_segment *segments,
   int *first) {
@@ -236,10 +237,18 @@ static int GC_ISA(gemm_segments)(
       }
       int64_t run = t->y_w - c;
       if (run > lanes - lane) run = lanes - lane;
-      segments[n].lane = (int32_t)lane;
-      segments[n].count = (int32_t)run;
-      segments[n].offset = ((z * t->y_h + r) * t->y_w + c) - lane;
-      n++;
+      const int64_t offset = ((z * t->y_h + r) * t->y_w + c) - lane;
+      gc_gemm_segment *last = n > first[j] ? &segments[n - 1] : NULL;
+      if (last && last->lane + last->count == lane && last->offset == offset) {
+        // The run goes on in the next row, which follows this one in y (no dropped columns
+        // between: a 1×1, or a padded layer computed at its output's width).
+        last->count += (int32_t)run;
+      } else {
+        segments[n].lane = (int32_t)lane;
+        segments[n].count = (int32_t)run;
+        segments[n].offset = offset;
+        n++;
+      }
       lane += run;
     }
   }
