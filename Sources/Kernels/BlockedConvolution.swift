@@ -218,9 +218,10 @@ package enum BlockedLayout {
 /// Pointwise: per image, tiles of up to 7 positions × 64 output channels (6 positions of a
 /// panel's 4 blocks, whose accumulators then fit the registers), each input value broadcast
 /// against a row of the packed weights panel[k · 64 + channel], K in slices that stay in L1.
-/// Dense: tiles of up to 7 consecutive positions of a row, over (input block, kernel row,
-/// kernel column, lane), from the input rows the tile reads staged with zeros for the
-/// padding (or read in place, for a plain x inside the plane). Grouped: per block and output row, 8 output
+/// Dense: tiles of up to 7 consecutive positions of a row (6 with AVX2, a block at a time),
+/// over (input block, kernel row, kernel column, lane), reading the input in place where the
+/// tile reads only inside it, else its rows staged with zeros for the padding; with
+/// `groupsAsDense`, one such pass per group of whole blocks. Grouped: per block and output row, 8 output
 /// positions at a time, each tap and channel of the group one vector FMA (depthwise: the
 /// input vector itself; groups of 2 to 8: the group's lane permuted to all its lanes; wider
 /// groups: the channel broadcast). All split their work by ranges of
