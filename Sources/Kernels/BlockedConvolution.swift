@@ -221,10 +221,10 @@ package enum BlockedLayout {
 /// Dense: tiles of up to 7 consecutive positions of a row (6 with AVX2, a block at a time),
 /// over (input block, kernel row, kernel column, lane), reading the input in place where the
 /// tile reads only inside it, else its rows staged with zeros for the padding; with
-/// `groupsAsDense`, one such pass per group of whole blocks. Grouped: per block and output row, 8 output
-/// positions at a time, each tap and channel of the group one vector FMA (depthwise: the
-/// input vector itself; groups of 2 to 8: the group's lane permuted to all its lanes; wider
-/// groups: the channel broadcast). All split their work by ranges of
+/// `groupsAsDense`, one such pass per group of whole blocks. Grouped: per block and output
+/// row, 8 output positions at a time, each tap and channel of the group one vector FMA
+/// (depthwise: the input vector itself; groups of 2 to 8: the group's lane permuted to all
+/// its lanes; wider groups: the channel broadcast). All split their work by ranges of
 /// positions (rows) first, so that a thread reads the part of the plane the previous
 /// layer's same thread wrote.
 package final class BlockedConvolution: @unchecked Sendable {
@@ -402,7 +402,8 @@ package final class BlockedConvolution: @unchecked Sendable {
     activation: gc_activation_kind?, adding: Bool, weights: UnsafePointer<Float>? = nil,
     bias: UnsafePointer<Float>? = nil
   ) {
-    precondition(unsafe bias == nil || kind == .dense, "a bias in place of the kernel's own: dense only")
+    precondition(
+      unsafe bias == nil || kind == .dense, "a bias in place of the kernel's own: dense only")
     let weights = unsafe weights ?? UnsafePointer(self.weights.pointer)
     let denseBias = unsafe bias ?? UnsafePointer(self.bias.pointer)
     let threads = small ? 1 : Threads.count
@@ -453,8 +454,8 @@ package final class BlockedConvolution: @unchecked Sendable {
       if self.kind == .dense {
         unsafe self.runDense(
           image: image, rows: part, panels: panelRange, x: x, y: y,
-          weights: weights, bias: denseBias, stage: stages[worker].pointer, clamp: clamp, activation: activation,
-          adding: adding)
+          weights: weights, bias: denseBias, stage: stages[worker].pointer, clamp: clamp,
+          activation: activation, adding: adding)
         return
       }
       for panel in panelRange {

@@ -73,7 +73,9 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
       let paddedBias = unsafe blockedY + yCount
       unsafe paddedBias.update(repeating: 0, count: biasCount)
       if let bias = unsafe bias {
-        for (channel, index) in biasIndices.enumerated() { unsafe paddedBias[index] = bias[channel] }
+        for (channel, index) in biasIndices.enumerated() {
+          unsafe paddedBias[index] = bias[channel]
+        }
       }
       let (xShape, yShape) = ([1] + g.xShape.dropFirst(), [1] + g.yShape.dropFirst())
       let (xImage, yImage) = (xShape.reduce(1, *), yShape.reduce(1, *))

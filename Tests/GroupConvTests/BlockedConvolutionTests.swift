@@ -10,10 +10,11 @@ import Testing
 /// widths 3, 5, 7 with strides 1 and 2 (the fixed tiles, on rows narrower and wider than a
 /// tile, crossing both edges) and of other widths, strides and dilations (the general
 /// column loop), grouped ones of 2, 4, 8, 16 and 32 channels a group (lanes permuted within
-/// a block, or whole blocks), and dense convolutions of several kernels, strides, dilations and uneven
-/// paddings (input rows staged per tile of up to 7 positions, 6 with AVX2); plain, and adding to a residual
-/// with a clamp and SiLU; for both instruction sets and 1 and 2 threads. The output starts as
-/// NaN, so an element the kernel fails to write fails the comparison.
+/// a block, or whole blocks), and dense convolutions of several kernels, strides, dilations
+/// and uneven paddings (tiles of up to 7 positions, 6 with AVX2, reading the input in place
+/// or its rows staged); plain, and adding to a residual with a clamp and SiLU; for both
+/// instruction sets and 1 and 2 threads. The output starts as NaN, so an element the kernel
+/// fails to write fails the comparison.
 extension KernelSettingsSuites {
   @Suite(.serialized) struct BlockedConvolutionTests {
     typealias Case = GemmKernelTests.Case

@@ -47,7 +47,9 @@ func expectFusingKernelMatchesReference(
   let (geometry, x, w, b, expected) = try c.problem()
   let r = try Tensor.random(shape: geometry.yShape, seed: 4).scalars
   let bounds: [Float] = [-1, 1.5]
-  let fused = zip(expected, r).map { Activation.silu.value(min(max($0 + $1, bounds[0]), bounds[1])) }
+  let fused = zip(expected, r).map {
+    Activation.silu.value(min(max($0 + $1, bounds[0]), bounds[1]))
+  }
   forEachKernelConfiguration { configuration in
     guard let kernel = w.withUnsafeBufferPointer({ make(geometry, $0) }) else {
       Issue.record("no kernel for \(c.testDescription)")
