@@ -47,6 +47,18 @@ static inline __attribute__((always_inline)) void GC_ISA(dw_segment)(
 #define GC_DW_CASE(R) \
   case R: GC_ISA(dw_segment)(R, g, staged, w, bias, oy, ox, sums); break;
 
+/// The staged vector of input position (iy, ix), with (iy, ix) moved on to the next
+/// position of the plane.
+static inline __attribute__((always_inline)) float *GC_ISA(dw_staged_next)(
+  const gc_dwlanes_args *g, float *staged, int64_t *iy, int64_t *ix) {
+  float *d = staged + ((*iy + g->pad_top) * g->staged_w + *ix + g->pad_left) * 16;
+  if (++*ix == g->in_w) {
+    *ix = 0;
+    ++*iy;
+  }
+  return d;
+}
+
 void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
   const int64_t plane = g->in_h * g->in_w, out_plane = g->out_h * g->out_w;
   const int64_t taps = g->kernel_h * g->kernel_w;
@@ -63,12 +75,8 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
       const int n = plane - p0 < 16 ? (int)(plane - p0) : 16;
       if (n <= DWLANES_FEW) {
         for (int q = 0; q < n; q++) {
-          float *d = staged + ((iy + g->pad_top) * g->staged_w + ix + g->pad_left) * 16;
+          float *d = GC_ISA(dw_staged_next)(g, staged, &iy, &ix);
           for (int c = 0; c < nc; c++) d[c] = g->x[(c0 + c) * plane + p0 + q];
-          if (++ix == g->in_w) {
-            ix = 0;
-            iy++;
-          }
         }
         continue;
       }
@@ -78,15 +86,8 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
         r[c] = c < nc ? gc_load_first(g->x + (c0 + c) * plane + p0, n) : gc_splat(0);
       gc_transpose16(r);
 #pragma clang loop unroll(full)
-      for (int q = 0; q < 16; q++) {
-        if (q < n) {
-          gc_store(staged + ((iy + g->pad_top) * g->staged_w + ix + g->pad_left) * 16, r[q]);
-          if (++ix == g->in_w) {
-            ix = 0;
-            iy++;
-          }
-        }
-      }
+      for (int q = 0; q < 16; q++)
+        if (q < n) gc_store(GC_ISA(dw_staged_next)(g, staged, &iy, &ix), r[q]);
     }
     // Every output vector over its taps.
     const float *w = g->weights + block * taps * 16;

@@ -4,8 +4,9 @@
 //
 // GC_VECTOR_AVX512 (defined by the AVX-512 files) makes partial loads and stores single
 // masked instructions and reciprocals an estimate refined once; GC_VECTOR_AVX2 (the AVX2
-// files) makes partial loads and stores two masked instructions (`vmaskmovps`, one per half)
-// and reciprocals divide; elsewhere partial loads and stores go through a stack copy.
+// files) moves a vector's first lanes as pieces of 4, 2 and 1 lanes per half, other partial
+// vectors by `vmaskmovps` (one per half), and makes reciprocals divide; elsewhere partial
+// loads and stores go through a stack copy.
 #ifndef GC_VECTOR_H
 #define GC_VECTOR_H
 #include <stdint.h>
@@ -219,18 +220,20 @@ static inline __attribute__((always_inline)) gc_v16 gc_reciprocal(gc_v16 v) {
 #endif
 }
 
-/// Transposes the 16 × 16 matrix v in place: 4 rounds, each swapping the off-diagonal
-/// blocks of size s (8, 4, 2, 1) in every 2s × 2s tile, 16 two-vector shuffles a round:
-/// row i (bit s clear) keeps its columns with bit s clear and takes row i + s's others.
-static inline __attribute__((always_inline)) void gc_transpose16(gc_v16 v[16]) {
-#define GC_TRANSPOSE_ROUND(S, LO, HI)              \
-  _Pragma("clang loop unroll(full)")               \
-  for (int i = 0; i < 16; i++) {                   \
-    if (i & (S)) continue;                         \
-    gc_v16 a = v[i], b = v[i + (S)];               \
-    v[i] = __builtin_shufflevector(a, b, LO);      \
+/// One round of a transpose of the N × N matrix v (rows of type T): the off-diagonal blocks
+/// of size S swapped in every 2S × 2S tile, N / 2 two-vector shuffles: row i (bit S clear)
+/// keeps its columns with bit S clear and takes row i + S's others.
+#define GC_TRANSPOSE_ROUND(T, N, S, LO, HI)         \
+  _Pragma("clang loop unroll(full)")                \
+  for (int i = 0; i < (N); i++) {                   \
+    if (i & (S)) continue;                          \
+    T a = v[i], b = v[i + (S)];                     \
+    v[i] = __builtin_shufflevector(a, b, LO);       \
     v[i + (S)] = __builtin_shufflevector(a, b, HI); \
   }
+
+/// Transposes the 16 × 16 matrix v in place: 4 rounds, swapping blocks of size 8, 4, 2, 1.
+static inline __attribute__((always_inline)) void gc_transpose16(gc_v16 v[16]) {
 #define GC_TRANSPOSE_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
 #define GC_TRANSPOSE_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
 #define GC_TRANSPOSE_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
@@ -239,10 +242,25 @@ static inline __attribute__((always_inline)) void gc_transpose16(gc_v16 v[16]) {
 #define GC_TRANSPOSE_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
 #define GC_TRANSPOSE_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
 #define GC_TRANSPOSE_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-  GC_TRANSPOSE_ROUND(8, GC_TRANSPOSE_LO8, GC_TRANSPOSE_HI8)
-  GC_TRANSPOSE_ROUND(4, GC_TRANSPOSE_LO4, GC_TRANSPOSE_HI4)
-  GC_TRANSPOSE_ROUND(2, GC_TRANSPOSE_LO2, GC_TRANSPOSE_HI2)
-  GC_TRANSPOSE_ROUND(1, GC_TRANSPOSE_LO1, GC_TRANSPOSE_HI1)
-#undef GC_TRANSPOSE_ROUND
+  GC_TRANSPOSE_ROUND(gc_v16, 16, 8, GC_TRANSPOSE_LO8, GC_TRANSPOSE_HI8)
+  GC_TRANSPOSE_ROUND(gc_v16, 16, 4, GC_TRANSPOSE_LO4, GC_TRANSPOSE_HI4)
+  GC_TRANSPOSE_ROUND(gc_v16, 16, 2, GC_TRANSPOSE_LO2, GC_TRANSPOSE_HI2)
+  GC_TRANSPOSE_ROUND(gc_v16, 16, 1, GC_TRANSPOSE_LO1, GC_TRANSPOSE_HI1)
 }
+
+#if defined(GC_VECTOR_AVX2)
+/// Transposes the 8 × 8 matrix v in place: rounds of 4, 2 and 1. With AVX2 the 32 registers
+/// of a 16 × 16 transpose spill; four of these hold 8 at a time.
+static inline __attribute__((always_inline)) void gc_transpose8(gc_v8 v[8]) {
+#define GC_TRANSPOSE8_LO4 0, 1, 2, 3, 8, 9, 10, 11
+#define GC_TRANSPOSE8_HI4 4, 5, 6, 7, 12, 13, 14, 15
+#define GC_TRANSPOSE8_LO2 0, 1, 8, 9, 4, 5, 12, 13
+#define GC_TRANSPOSE8_HI2 2, 3, 10, 11, 6, 7, 14, 15
+#define GC_TRANSPOSE8_LO1 0, 8, 2, 10, 4, 12, 6, 14
+#define GC_TRANSPOSE8_HI1 1, 9, 3, 11, 5, 13, 7, 15
+  GC_TRANSPOSE_ROUND(gc_v8, 8, 4, GC_TRANSPOSE8_LO4, GC_TRANSPOSE8_HI4)
+  GC_TRANSPOSE_ROUND(gc_v8, 8, 2, GC_TRANSPOSE8_LO2, GC_TRANSPOSE8_HI2)
+  GC_TRANSPOSE_ROUND(gc_v8, 8, 1, GC_TRANSPOSE8_LO1, GC_TRANSPOSE8_HI1)
+}
+#endif
 #endif
