@@ -55,6 +55,11 @@ import Tensors
     /// (`GC_DIRECT_ISA_GENERIC`, `GC_DIRECT_ISA_AVX2`, `GC_DIRECT_ISA_AVX512`) without
     /// touching that global.
     package var isa: Int?
+    /// Bytes of output (the whole batch) from which whole aligned vectors are stored past
+    /// the caches, or nil for never: the last-level cache's size. An output that outgrows
+    /// that cache leaves it before it is read; written through it, each of its lines is
+    /// first read from memory. Tests lower it to 0.
+    package var streamingBytes = Machine.lastLevelCacheBytes
     package init() {}
   }
 
@@ -211,6 +216,7 @@ import Tensors
       rows: tile.rows, vecs: tile.vecs, chunks: chunks, pitch: pitch,
       staged_rows: stagedRowCount, shift: shift, plane: plane, ntaps: taps, tile: index,
       isa: options.isa ?? Int(GC_DIRECT_ISA_AUTOMATIC), direct_rows: directRows ? 1 : 0,
+      stream: options.streamingBytes.map { g.yShape.reduce(1, *) * 4 >= $0 } ?? false ? 1 : 0,
       weight: nil, taps: nil, koff: nil, clamp: nil, activation: -1)
     scratchCount = unsafe gc_direct_scratch_count(&plan)
     unsafe self.plan = plan

@@ -12,6 +12,12 @@ package enum Machine {
   /// Whether the AVX-512 kernels run.
   package static var usesAVX512: Bool { Int(gc_isa()) == Int(GC_ISA_AVX512) }
 
+  /// Bytes of the last-level cache, as the operating system reports it, or nil when unknown.
+  package static let lastLevelCacheBytes: Int? = {
+    let bytes = Int(gc_last_level_cache_bytes())
+    return bytes > 0 ? bytes : nil
+  }()
+
   /// The FMA peak in GFLOP/s over `threads` threads, timed with a loop of independent
   /// vector FMAs for about `seconds`.
   package static func measureFMAPeak(threads: Int, seconds: Double = 0.2) -> Double {

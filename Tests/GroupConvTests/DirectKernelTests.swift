@@ -160,7 +160,8 @@ import Testing
   ]
 
   /// Runs the direct kernel made for `c` and compares it with the reference loops, for each
-  /// instruction set, thread count and band size.
+  /// instruction set, thread count and band size, and with its stores streamed past the
+  /// caches (into a 64-byte-aligned output, so that the streaming stores run).
   func check(_ c: Case) throws {
     let geometry = try ConvolutionGeometry(
       inputShape: c.input, weightShape: c.weight, biasShape: c.bias ? [c.weight[0]] : nil,
@@ -180,28 +181,33 @@ import Testing
     // globals, which other suites running at the same time switch.
     for isa in instructionSets {
       var first: Tensor?
-      for (threads, budget) in [(1, 6 * 1024), (2, 6 * 1024), (2, 64)] {
+      let configurations = [
+        (1, 6 * 1024, false), (2, 6 * 1024, false), (2, 64, false), (2, 6 * 1024, true),
+      ]
+      for (threads, budget, streams) in configurations {
         var options = DirectConvolution.Options()
         options.isa = Int(GC_DIRECT_ISA_GENERIC) + Int(isa)
         options.threads = threads
         options.parallelWorkThreshold = 0
         options.stagingBudget = budget
+        options.streamingBytes = streams ? 0 : nil
         let kernel = try #require(
           w.withUnsafeBufferPointer { DirectConvolution(geometry, weight: $0, options: options) },
           "the direct kernel takes \(c.testDescription)")
-        var y = try Tensor(shape: geometry.yShape, repeating: .nan)
+        let count = geometry.yShape.reduce(1, *)
+        let output = AlignedBuffer(count: count)
+        output.pointer.update(repeating: .nan, count: count)
         x.withUnsafeBufferPointer { x in
-          y.withUnsafeMutableBufferPointer { y in
-            b.withUnsafeBufferPointer { b in
-              kernel.forward(
-                x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: y.baseAddress!)
-            }
+          b.withUnsafeBufferPointer { b in
+            kernel.forward(x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: output.pointer)
           }
         }
+        let y = try Tensor(
+          shape: geometry.yShape, scalars: Array(UnsafeBufferPointer(start: output.pointer, count: count)))
         expectClose(
           y, expectedTensor, .float32,
           "\(c.testDescription) \(String(cString: gc_isa_name_of(isa))) threads \(threads) "
-            + "staging \(budget)")
+            + "staging \(budget)\(streams ? " streamed" : "")")
         // Each output is summed in the same order whatever the threads and bands.
         if let first {
           #expect(y == first, "\(c.testDescription): threads and bands change the bits")

@@ -22,6 +22,10 @@ enum { GC_ISA_GENERIC = 0, GC_ISA_AVX2 = 1, GC_ISA_AVX512 = 2 };
 /// Decided once.
 int gc_isa(void);
 
+/// Bytes of the processor's last-level cache (the operating system's figure), or 0 when
+/// unknown.
+long gc_last_level_cache_bytes(void);
+
 /// The best instruction set the CPU and OS support, whatever the environment says.
 int gc_cpu_isa(void);
 

@@ -35,6 +35,7 @@ typedef struct gc_direct_plan {
   long tile;                  // index of the microkernel, from gc_direct_tile_index
   long isa;                   // GC_DIRECT_ISA_*: the run-time choice, or one forced (tests)
   long direct_rows;           // nonzero: 3 x 3 sliding tiles read x's rows, unstaged (AVX-512)
+  long stream;                // nonzero: aligned whole vectors of y stored past the caches
   const float *weight;        // [groups][ocblocks][cin][kd][kh][kw][ocb], zero-padded
   const long *taps;           // [cin][kd][kh][kw]: staged offset of each tap
   const long *koff;           // [kw]: staged offset of each column tap (sliding kernels)
