@@ -611,14 +611,35 @@ package final class BlockedConvolution: @unchecked Sendable {
   }
   private let stagePool = ScratchPool<AlignedBuffer>()
 
+  /// Floats of the stage `forwardGroup` needs.
+  var groupStageCount: Int { stageCount }
+
+  /// The dense passes of group `group` of one image over all its output rows, on one
+  /// thread: x the group's input blocks alone (`inBlocks / denseGroups` of them), y its
+  /// output blocks alone; `bias` as in `forward`; `stage` `groupStageCount` floats.
+  func forwardGroup(
+    _ group: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    bias: UnsafePointer<Float>, stage: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
+  ) {
+    precondition(kind == .dense && !planes, "a dense pass of blocked input")
+    let groupPanels = panels / denseGroups
+    unsafe runDense(
+      image: 0, rows: 0..<geometry.ySize[0],
+      panels: group * groupPanels..<(group + 1) * groupPanels, x: x, y: y,
+      weights: weights.pointer, bias: bias, stage: stage, clamp: clamp,
+      activation: activation, adding: adding, groupAlone: true)
+  }
+
   /// A dense convolution's output rows `rows` for the panels `panels`: per tile of up to
   /// `tileWidth` positions of a row, its group's input read where it lies when the tile reads
-  /// only inside the input, else staged once for all of the group's panels.
+  /// only inside the input, else staged once for all of the group's panels. With
+  /// `groupAlone`, x and y hold the panels' group's blocks alone.
   private func runDense(
     image: Int, rows: Range<Int>, panels: Range<Int>, x: UnsafePointer<Float>,
     y: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
     stage: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    activation: gc_activation_kind?, adding: Bool
+    activation: gc_activation_kind?, adding: Bool, groupAlone: Bool = false
   ) {
     let lanes = BlockedLayout.lanes
     let g = geometry
@@ -667,17 +688,19 @@ package final class BlockedConvolution: @unchecked Sendable {
         var staged = -1
         for panel in panels {
           let (group, groupPanel) = panel.quotientAndRemainder(dividingBy: groupPanels)
+          // The group's place among x's and y's blocks.
+          let placed = groupAlone ? 0 : group
           if inside && !planes {
             unsafe args.source =
-              xImage + (group * groupBlocks * inH * inW + row0 * inW + column0) * lanes
+              xImage + (placed * groupBlocks * inH * inW + row0 * inW + column0) * lanes
           } else if !inside && group != staged {
             unsafe gc_blocked_stage(
-              xImage + group * groupBlocks * inH * inW * lanes,
+              xImage + placed * groupBlocks * inH * inW * lanes,
               Int64(planes ? cin : groupBlocks), Int64(inH), Int64(inW), Int64(row0), Int64(kh),
               Int64(g.dilation[0]), Int64(column0), Int64(columns), planes ? 1 : 0, stage)
             staged = group
           }
-          let firstBlock = group * groupOutBlocks + groupPanel * width
+          let firstBlock = placed * groupOutBlocks + groupPanel * width
           unsafe args.w = weights + panel * k * width * lanes
           unsafe args.bias = bias + panel * width * lanes
           unsafe args.y = yImage + (firstBlock * positions + oy * outW + ox) * lanes

@@ -23,6 +23,9 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
   private let biasIndices: [Int]
   /// Per call in flight: the blocked x, the blocked y and the padded bias.
   private let scratch = ScratchPool<AlignedBuffer>()
+  /// Per thread of a call that goes a group at a time: one group's blocked x and y and a
+  /// stage (then, in the first thread's, the padded bias).
+  private let groupScratch = ScratchPool<AlignedBuffer>()
 
   /// Whether this kernel computes `geometry` when it can: with the AVX2 kernels, a dense
   /// 2-D convolution of more than one tap and at least 16 channels in and out, or a grouped
@@ -64,6 +67,13 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
+    let threads = blocked.small ? 1 : Threads.count
+    if Self.goesByGroups(images: geometry.batch, groups: blocked.denseGroups, threads: threads) {
+      unsafe forwardByGroups(
+        x: x, bias: bias, y: y, clamp: clamp, activation: activation, adding: adding,
+        threads: threads)
+      return
+    }
     let (xCount, yCount, biasCount, biasIndices) = (xCount, yCount, biasCount, biasIndices)
     let g = geometry
     scratch.withBuffers(1, making: { AlignedBuffer(count: xCount + yCount + biasCount) }) {
@@ -71,12 +81,7 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
       let blockedX = unsafe buffers[0].pointer
       let blockedY = unsafe blockedX + xCount
       let paddedBias = unsafe blockedY + yCount
-      unsafe paddedBias.update(repeating: 0, count: biasCount)
-      if let bias = unsafe bias {
-        for (channel, index) in biasIndices.enumerated() {
-          unsafe paddedBias[index] = bias[channel]
-        }
-      }
+      unsafe padBias(bias, into: paddedBias)
       let (xShape, yShape) = ([1] + g.xShape.dropFirst(), [1] + g.yShape.dropFirst())
       let (xImage, yImage) = (xShape.reduce(1, *), yShape.reduce(1, *))
       for n in 0..<g.batch {
@@ -89,6 +94,71 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
           x: blockedX, y: blockedY, clamp: clamp, activation: activation, adding: adding,
           bias: paddedBias)
         unsafe BlockedLayout.convert(blockedY, into: y, shape: yShape, toPlanes: true)
+      }
+    }
+  }
+
+  /// Whether a call goes a group of an image at a time (`forwardByGroups`): with more than
+  /// one such item, the threads' shares of them even, or at least 4 items a thread.
+  package static func goesByGroups(images: Int, groups: Int, threads: Int) -> Bool {
+    let items = images * groups
+    return items > 1 && items >= threads && (items % threads == 0 || items >= 4 * threads)
+  }
+
+  /// The padded bias (zeros where `biasIndices` put no channel).
+  private func padBias(_ bias: UnsafePointer<Float>?, into padded: UnsafeMutablePointer<Float>) {
+    unsafe padded.update(repeating: 0, count: biasCount)
+    guard let bias = unsafe bias else { return }
+    for (channel, index) in biasIndices.enumerated() { unsafe padded[index] = bias[channel] }
+  }
+
+  /// `forward` a group of an image at a time, each a thread's from start to end: its input
+  /// channels turned into blocks, its dense pass, its output turned back, all in the
+  /// thread's own buffers. One fork and join where an image otherwise takes three (the two
+  /// layout changes and the tiles), and the group's blocked copies stay in the thread's L2.
+  private func forwardByGroups(
+    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool, threads: Int
+  ) {
+    let g = geometry
+    let groups = blocked.denseGroups
+    let (xPerGroup, yPerGroup) = (g.xChannels / groups, g.yChannels / groups)
+    let (inPlane, outPlane) = (g.xSize.reduce(1, *), g.ySize.reduce(1, *))
+    // Whole blocks: a dense layer's channels may end in part of one.
+    let (xBlocks, yBlocks) = (BlockedLayout.blocks(xPerGroup), BlockedLayout.blocks(yPerGroup))
+    let lanes = BlockedLayout.lanes
+    let (xFloats, yFloats) = (xBlocks * lanes * inPlane, yBlocks * lanes * outPlane)
+    let stageFloats = blocked.groupStageCount
+    let count = xFloats + yFloats + stageFloats + biasCount
+    groupScratch.withBuffers(threads, making: { AlignedBuffer(count: count) }) { buffers in
+      let paddedBias = unsafe buffers[0].pointer + xFloats + yFloats + stageFloats
+      unsafe padBias(bias, into: paddedBias)
+      Threads.forEachItem(g.batch * groups, threads: threads) { [buffers] worker, item in
+        let (image, group) = item.quotientAndRemainder(dividingBy: groups)
+        let blockedX = unsafe buffers[worker].pointer
+        let blockedY = unsafe blockedX + xFloats
+        let stage = unsafe blockedY + yFloats
+        let xPlanes = unsafe x + (image * g.xChannels + group * xPerGroup) * inPlane
+        let yPlanes = unsafe y + (image * g.yChannels + group * yPerGroup) * outPlane
+        for block in 0..<xBlocks {
+          unsafe gc_blocked_from_planes(
+            xPlanes, blockedX, Int64(xPerGroup), Int64(inPlane), Int64(block), 0, Int64(inPlane))
+        }
+        if adding {
+          for block in 0..<yBlocks {
+            unsafe gc_blocked_from_planes(
+              yPlanes, blockedY, Int64(yPerGroup), Int64(outPlane), Int64(block), 0,
+              Int64(outPlane))
+          }
+        }
+        unsafe self.blocked.forwardGroup(
+          group, x: blockedX, y: blockedY, bias: paddedBias, stage: stage, clamp: clamp,
+          activation: activation, adding: adding)
+        for block in 0..<yBlocks {
+          unsafe gc_blocked_to_planes(
+            blockedY, yPlanes, Int64(yPerGroup), Int64(outPlane), Int64(block), 0,
+            Int64(outPlane))
+        }
       }
     }
   }
