@@ -74,7 +74,7 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
         threads: threads)
       return
     }
-    let (xCount, yCount, biasCount, biasIndices) = (xCount, yCount, biasCount, biasIndices)
+    let (xCount, yCount, biasCount) = (xCount, yCount, biasCount)
     let g = geometry
     scratch.withBuffers(1, making: { AlignedBuffer(count: xCount + yCount + biasCount) }) {
       buffers in

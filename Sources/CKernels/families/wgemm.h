@@ -118,6 +118,40 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
     // last are loaded as zeros, and fill the lanes up to `lanes`.
     for (int64_t j = 0; j < valid; j += 16) {
       int64_t m = valid - j < 16 ? valid - j : 16;
+#if defined(GC_VECTOR_AVX2)
+      // Whole blocks as four 8 × 8 transposes: the 16 × 16 one spills half its 32 vectors
+      // on AVX2's 16 registers. The sums add the positions in the same order.
+      if (m == 16) {
+        for (int64_t o = 0; o < lanes; o += 16) {
+#pragma clang loop unroll(full)
+          for (int h = 0; h < 16; h += 8) {
+            gc_v8 total = {0};
+#pragma clang loop unroll(full)
+            for (int q = 0; q < 16; q += 8) {
+              gc_v8 v[8];
+#pragma clang loop unroll(full)
+              for (int i = 0; i < 8; i++) {
+                if (o + h + i < channels) memcpy(&v[i], src + (o + h + i) * stride + j + q, sizeof v[i]);
+                else v[i] = (gc_v8){0};
+              }
+              gc_transpose8(v);
+#pragma clang loop unroll(full)
+              for (int t = 0; t < 8; t++) {
+                memcpy(dst + (j + q + t) * lda + o + h, &v[t], sizeof v[t]);
+                total += v[t];
+              }
+            }
+            if (g->sums != NULL) {
+              gc_v8 sum;
+              memcpy(&sum, g->sums + o + h, sizeof sum);
+              sum += total;
+              memcpy(g->sums + o + h, &sum, sizeof sum);
+            }
+          }
+        }
+        continue;
+      }
+#endif
       for (int64_t o = 0; o < lanes; o += 16) {
         gc_v16 v[16];
 #pragma clang loop unroll(full)
