@@ -1,5 +1,6 @@
 // Depthwise convolution with 16 channels in the lanes (see include/gc_dwlanes.h): planes in
-// and out of the lanes by 16 × 16 transposes, the taps one multiply-add per output vector.
+// and out of the lanes by 16 × 16 transposes (8 × 8 ones with AVX2), the taps one
+// multiply-add per output vector.
 // Included once per instruction set with GC_ISA defined.
 #include "gc_dwlanes.h"
 #include "activation_math.h"
@@ -80,6 +81,29 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
         }
         continue;
       }
+#if defined(GC_VECTOR_AVX2)
+      // 8 positions × 8 channels at a time: AVX2's 16 registers hold half of a 16 × 16
+      // transpose's 32 vectors.
+      float *to[16];
+      for (int q = 0; q < n; q++) to[q] = GC_ISA(dw_staged_next)(g, staged, &iy, &ix);
+      for (int q0 = 0; q0 < 16; q0 += 8) {
+        if (q0 >= n) break;
+        const unsigned count = n - q0 < 8 ? (unsigned)(n - q0) : 8;
+#pragma clang loop unroll(full)
+        for (int h = 0; h < 16; h += 8) {
+          gc_v8 v[8];
+#pragma clang loop unroll(full)
+          for (int c = 0; c < 8; c++)
+            v[c] = h + c < nc ? (gc_v8)gc_load_lanes(g->x + (c0 + h + c) * plane + p0 + q0, count)
+                              : (gc_v8){0};
+          gc_transpose8(v);
+#pragma clang loop unroll(full)
+          for (int q = 0; q < 8; q++)
+            if ((unsigned)q < count) memcpy(to[q0 + q] + h, &v[q], sizeof v[q]);
+        }
+      }
+      continue;
+#endif
       gc_v16 r[16];
 #pragma clang loop unroll(full)
       for (int c = 0; c < 16; c++)
@@ -116,6 +140,27 @@ void GC_ISA(gc_dwlanes)(const gc_dwlanes_args *g) {
             g->y[(c0 + c) * out_plane + q0 + q] = sums[(q0 + q) * 16 + c];
         continue;
       }
+#if defined(GC_VECTOR_AVX2)
+      for (int q1 = 0; q1 < 16; q1 += 8) {
+        if (q1 >= n) break;
+        const unsigned count = n - q1 < 8 ? (unsigned)(n - q1) : 8;
+        for (int h = 0; h < 16; h += 8) {
+          if (h >= nc) break;
+          gc_v8 v[8];
+#pragma clang loop unroll(full)
+          for (int q = 0; q < 8; q++) {
+            if ((unsigned)q < count) memcpy(&v[q], sums + (q0 + q1 + q) * 16 + h, sizeof v[q]);
+            else v[q] = (gc_v8){0};
+          }
+          gc_transpose8(v);
+#pragma clang loop unroll(full)
+          for (int c = 0; c < 8; c++)
+            if (h + c < nc)
+              gc_store_lanes(g->y + (c0 + h + c) * out_plane + q0 + q1, (__m256)v[c], count);
+        }
+      }
+      continue;
+#endif
       gc_v16 r[16];
 #pragma clang loop unroll(full)
       for (int q = 0; q < 16; q++) r[q] = q < n ? gc_load(sums + (q0 + q) * 16) : gc_splat(0);
