@@ -199,11 +199,12 @@ import Testing
         output.pointer.update(repeating: .nan, count: count)
         x.withUnsafeBufferPointer { x in
           b.withUnsafeBufferPointer { b in
-            kernel.forward(x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: output.pointer)
+            kernel.forward(
+              x: x.baseAddress!, bias: c.bias ? b.baseAddress! : nil, y: output.pointer)
           }
         }
-        let y = try Tensor(
-          shape: geometry.yShape, scalars: Array(UnsafeBufferPointer(start: output.pointer, count: count)))
+        let scalars = Array(UnsafeBufferPointer(start: output.pointer, count: count))
+        let y = try Tensor(shape: geometry.yShape, scalars: scalars)
         expectClose(
           y, expectedTensor, .float32,
           "\(c.testDescription) \(String(cString: gc_isa_name_of(isa))) threads \(threads) "

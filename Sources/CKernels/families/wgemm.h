@@ -131,8 +131,10 @@ void GC_ISA(gc_wgemm_pack)(const gc_wgemm_pack_args *g) {
               gc_v8 v[8];
 #pragma clang loop unroll(full)
               for (int i = 0; i < 8; i++) {
-                if (o + h + i < channels) memcpy(&v[i], src + (o + h + i) * stride + j + q, sizeof v[i]);
-                else v[i] = (gc_v8){0};
+                if (o + h + i < channels)
+                  memcpy(&v[i], src + (o + h + i) * stride + j + q, sizeof v[i]);
+                else
+                  v[i] = (gc_v8){0};
               }
               gc_transpose8(v);
 #pragma clang loop unroll(full)
