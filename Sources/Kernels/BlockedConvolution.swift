@@ -614,18 +614,19 @@ package final class BlockedConvolution: @unchecked Sendable {
   /// Floats of the stage `forwardGroup` needs.
   var groupStageCount: Int { stageCount }
 
-  /// The dense passes of group `group` of one image over all its output rows, on one
-  /// thread: x the group's input blocks alone (`inBlocks / denseGroups` of them), y its
-  /// output blocks alone; `bias` as in `forward`; `stage` `groupStageCount` floats.
+  /// The dense passes of group `group` of one image over output rows `rows`, on one thread:
+  /// x the group's input blocks alone (`inBlocks / denseGroups` of them; only the rows
+  /// those rows read are), y its output blocks alone; `bias` as in `forward`; `stage`
+  /// `groupStageCount` floats.
   func forwardGroup(
-    _ group: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    _ group: Int, rows: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
     bias: UnsafePointer<Float>, stage: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
     precondition(kind == .dense && !planes, "a dense pass of blocked input")
     let groupPanels = panels / denseGroups
     unsafe runDense(
-      image: 0, rows: 0..<geometry.ySize[0],
+      image: 0, rows: rows,
       panels: group * groupPanels..<(group + 1) * groupPanels, x: x, y: y,
       weights: weights.pointer, bias: bias, stage: stage, clamp: clamp,
       activation: activation, adding: adding, groupAlone: true)

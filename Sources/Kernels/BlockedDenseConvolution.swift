@@ -6,8 +6,8 @@ import Tensors
 /// blocks of 16 channels, `BlockedConvolution`'s dense tiles read it where it lies (each
 /// input value broadcast against a row of the packed weights, nothing packed per call but
 /// the few input rows a tile stages for the padding), and y is turned back. A grouped one
-/// runs as a dense one per group, each on its own input blocks. A batch goes an image at a
-/// time, so that the image's blocked copies stay in the caches between the three passes.
+/// runs as a dense one per group, each on its own input blocks. The work goes in pieces (a
+/// band of output rows of a group of an image), each from start to end on one thread.
 ///
 /// The AVX2 build's kernel for dense layers (`prefers`): there the matrix product's B
 /// packing and its sums through L1 took about a fifth of a dense 3×3 layer, where the layout
@@ -17,15 +17,13 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
   /// The blocked convolution of one image.
   private let blocked: BlockedConvolution
   private let geometry: ConvolutionGeometry
-  /// Floats of one image's blocked x and y, and of the bias padded to whole panels.
-  private let xCount, yCount, biasCount: Int
+  /// Floats of the bias padded to whole panels.
+  private let biasCount: Int
   /// Each output channel's place in the padded bias.
   private let biasIndices: [Int]
-  /// Per call in flight: the blocked x, the blocked y and the padded bias.
+  /// Per thread of a call: one group's blocked x and y and a stage (then, in the first
+  /// thread's, the padded bias).
   private let scratch = ScratchPool<AlignedBuffer>()
-  /// Per thread of a call that goes a group at a time: one group's blocked x and y and a
-  /// stage (then, in the first thread's, the padded bias).
-  private let groupScratch = ScratchPool<AlignedBuffer>()
 
   /// Whether this kernel computes `geometry` when it can: with the AVX2 kernels, a dense
   /// 2-D convolution of more than one tap and at least 16 channels in and out, or a grouped
@@ -55,54 +53,84 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
     else { return nil }
     self.blocked = blocked
     self.geometry = geometry
-    xCount = BlockedLayout.count(image.xShape)
-    yCount = BlockedLayout.count(image.yShape)
     biasCount = blocked.biasCount
     biasIndices = (0..<geometry.yChannels).map(blocked.biasIndex)
   }
 
   package var addsToOutput: Bool { true }
 
+  /// y = f(clamp(x ⋆ w + bias (+ y))) a piece at a time (a band of output rows of a group
+  /// of an image), each piece a thread's from start to end: the input rows it reads turned
+  /// into blocks, its dense tiles, its output rows turned back, all in the thread's own
+  /// buffers, which stay in its L2. One fork and join per call, where a pass of layout
+  /// changes and tiles took three per image.
   package func forward(
     x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool
   ) {
     let threads = blocked.small ? 1 : Threads.count
-    if Self.goesByGroups(images: geometry.batch, groups: blocked.denseGroups, threads: threads) {
-      unsafe forwardByGroups(
-        x: x, bias: bias, y: y, clamp: clamp, activation: activation, adding: adding,
-        threads: threads)
-      return
-    }
-    let (xCount, yCount, biasCount) = (xCount, yCount, biasCount)
     let g = geometry
-    scratch.withBuffers(1, making: { AlignedBuffer(count: xCount + yCount + biasCount) }) {
-      buffers in
-      let blockedX = unsafe buffers[0].pointer
-      let blockedY = unsafe blockedX + xCount
-      let paddedBias = unsafe blockedY + yCount
+    let groups = blocked.denseGroups
+    let bands = Self.bands(images: g.batch, groups: groups, threads: threads, rows: g.ySize[0])
+    let (xPerGroup, yPerGroup) = (g.xChannels / groups, g.yChannels / groups)
+    let (inH, inW, outH, outW) = (g.xSize[0], g.xSize[1], g.ySize[0], g.ySize[1])
+    let (inPlane, outPlane) = (inH * inW, outH * outW)
+    // Whole blocks: a dense layer's channels may end in part of one.
+    let (xBlocks, yBlocks) = (BlockedLayout.blocks(xPerGroup), BlockedLayout.blocks(yPerGroup))
+    let lanes = BlockedLayout.lanes
+    let (xFloats, yFloats) = (xBlocks * lanes * inPlane, yBlocks * lanes * outPlane)
+    let stageFloats = blocked.groupStageCount
+    let count = xFloats + yFloats + stageFloats + biasCount
+    scratch.withBuffers(threads, making: { AlignedBuffer(count: count) }) { buffers in
+      let paddedBias = unsafe buffers[0].pointer + xFloats + yFloats + stageFloats
       unsafe padBias(bias, into: paddedBias)
-      let (xShape, yShape) = ([1] + g.xShape.dropFirst(), [1] + g.yShape.dropFirst())
-      let (xImage, yImage) = (xShape.reduce(1, *), yShape.reduce(1, *))
-      for n in 0..<g.batch {
-        let (x, y) = unsafe (x + n * xImage, y + n * yImage)
-        unsafe BlockedLayout.convert(x, into: blockedX, shape: xShape, toPlanes: false)
-        if adding {
-          unsafe BlockedLayout.convert(y, into: blockedY, shape: yShape, toPlanes: false)
+      Threads.forEachItem(g.batch * groups * bands, threads: threads) { [buffers] worker, item in
+        let (piece, band) = item.quotientAndRemainder(dividingBy: bands)
+        let (image, group) = piece.quotientAndRemainder(dividingBy: groups)
+        let rows = outH * band / bands..<outH * (band + 1) / bands
+        guard !rows.isEmpty else { return }
+        let blockedX = unsafe buffers[worker].pointer
+        let blockedY = unsafe blockedX + xFloats
+        let stage = unsafe blockedY + yFloats
+        let xPlanes = unsafe x + (image * g.xChannels + group * xPerGroup) * inPlane
+        let yPlanes = unsafe y + (image * g.yChannels + group * yPerGroup) * outPlane
+        // The input rows the band reads, inside the input.
+        let first = max(0, rows.lowerBound * g.stride[0] - g.padBegin[0])
+        let last = min(
+          inH - 1,
+          (rows.upperBound - 1) * g.stride[0] - g.padBegin[0] + (g.kernel[0] - 1) * g.dilation[0])
+        if first <= last {
+          for block in 0..<xBlocks {
+            unsafe gc_blocked_from_planes(
+              xPlanes, blockedX, Int64(xPerGroup), Int64(inPlane), Int64(block),
+              Int64(first * inW), Int64((last + 1) * inW))
+          }
         }
-        unsafe blocked.forward(
-          x: blockedX, y: blockedY, clamp: clamp, activation: activation, adding: adding,
-          bias: paddedBias)
-        unsafe BlockedLayout.convert(blockedY, into: y, shape: yShape, toPlanes: true)
+        let (begin, end) = (Int64(rows.lowerBound * outW), Int64(rows.upperBound * outW))
+        if adding {
+          for block in 0..<yBlocks {
+            unsafe gc_blocked_from_planes(
+              yPlanes, blockedY, Int64(yPerGroup), Int64(outPlane), Int64(block), begin, end)
+          }
+        }
+        unsafe self.blocked.forwardGroup(
+          group, rows: rows, x: blockedX, y: blockedY, bias: paddedBias, stage: stage,
+          clamp: clamp, activation: activation, adding: adding)
+        for block in 0..<yBlocks {
+          unsafe gc_blocked_to_planes(
+            blockedY, yPlanes, Int64(yPerGroup), Int64(outPlane), Int64(block), begin, end)
+        }
       }
     }
   }
 
-  /// Whether a call goes a group of an image at a time (`forwardByGroups`): with more than
-  /// one such item, the threads' shares of them even, or at least 4 items a thread.
-  package static func goesByGroups(images: Int, groups: Int, threads: Int) -> Bool {
-    let items = images * groups
-    return items > 1 && items >= threads && (items % threads == 0 || items >= 4 * threads)
+  /// Bands of output rows each group of an image is cut into: 1 when the call's images ×
+  /// groups split evenly over the threads, or give each at least 4; else about 4 pieces a
+  /// thread, at most one row a band.
+  package static func bands(images: Int, groups: Int, threads: Int, rows: Int) -> Int {
+    let pieces = images * groups
+    if pieces % threads == 0 || pieces >= 4 * threads { return 1 }
+    return max(1, min(rows, (4 * threads + pieces - 1) / pieces))
   }
 
   /// The padded bias (zeros where `biasIndices` put no channel).
@@ -110,56 +138,5 @@ package final class BlockedDenseConvolution: FusingForwardKernel {
     unsafe padded.update(repeating: 0, count: biasCount)
     guard let bias = unsafe bias else { return }
     for (channel, index) in biasIndices.enumerated() { unsafe padded[index] = bias[channel] }
-  }
-
-  /// `forward` a group of an image at a time, each a thread's from start to end: its input
-  /// channels turned into blocks, its dense pass, its output turned back, all in the
-  /// thread's own buffers. One fork and join where an image otherwise takes three (the two
-  /// layout changes and the tiles), and the group's blocked copies stay in the thread's L2.
-  private func forwardByGroups(
-    x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    clamp: UnsafePointer<Float>?, activation: gc_activation_kind?, adding: Bool, threads: Int
-  ) {
-    let g = geometry
-    let groups = blocked.denseGroups
-    let (xPerGroup, yPerGroup) = (g.xChannels / groups, g.yChannels / groups)
-    let (inPlane, outPlane) = (g.xSize.reduce(1, *), g.ySize.reduce(1, *))
-    // Whole blocks: a dense layer's channels may end in part of one.
-    let (xBlocks, yBlocks) = (BlockedLayout.blocks(xPerGroup), BlockedLayout.blocks(yPerGroup))
-    let lanes = BlockedLayout.lanes
-    let (xFloats, yFloats) = (xBlocks * lanes * inPlane, yBlocks * lanes * outPlane)
-    let stageFloats = blocked.groupStageCount
-    let count = xFloats + yFloats + stageFloats + biasCount
-    groupScratch.withBuffers(threads, making: { AlignedBuffer(count: count) }) { buffers in
-      let paddedBias = unsafe buffers[0].pointer + xFloats + yFloats + stageFloats
-      unsafe padBias(bias, into: paddedBias)
-      Threads.forEachItem(g.batch * groups, threads: threads) { [buffers] worker, item in
-        let (image, group) = item.quotientAndRemainder(dividingBy: groups)
-        let blockedX = unsafe buffers[worker].pointer
-        let blockedY = unsafe blockedX + xFloats
-        let stage = unsafe blockedY + yFloats
-        let xPlanes = unsafe x + (image * g.xChannels + group * xPerGroup) * inPlane
-        let yPlanes = unsafe y + (image * g.yChannels + group * yPerGroup) * outPlane
-        for block in 0..<xBlocks {
-          unsafe gc_blocked_from_planes(
-            xPlanes, blockedX, Int64(xPerGroup), Int64(inPlane), Int64(block), 0, Int64(inPlane))
-        }
-        if adding {
-          for block in 0..<yBlocks {
-            unsafe gc_blocked_from_planes(
-              yPlanes, blockedY, Int64(yPerGroup), Int64(outPlane), Int64(block), 0,
-              Int64(outPlane))
-          }
-        }
-        unsafe self.blocked.forwardGroup(
-          group, x: blockedX, y: blockedY, bias: paddedBias, stage: stage, clamp: clamp,
-          activation: activation, adding: adding)
-        for block in 0..<yBlocks {
-          unsafe gc_blocked_to_planes(
-            blockedY, yPlanes, Int64(yPerGroup), Int64(outPlane), Int64(block), 0,
-            Int64(outPlane))
-        }
-      }
-    }
   }
 }

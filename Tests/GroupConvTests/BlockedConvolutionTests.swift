@@ -168,8 +168,9 @@ extension KernelSettingsSuites {
       // Groups of whole blocks, each a dense convolution of its own blocks: 2 groups of
       // 32 → 16, 2 of 16 → 16 on rows of 20 (the middle tiles read the blocked input in
       // place), a batch of 2 with 3 groups of 16 (a 1×1), and 2 groups of 80 → 80 (each
-      // group 2 panels, the second of 1 block). These go a group of an image at a time;
-      // 3 groups of one image on 2 threads go a pass at a time (`goesByGroups`).
+      // group 2 panels, the second of 1 block). These go a group of an image a piece;
+      // 3 groups of one image on 2 threads go in bands of rows (`bands`), as do the dense
+      // layers of one image above.
       Case([1, 64, 7, 9], [32, 32, 3, 3], .init(padding: 1, groups: 2)),
       Case([1, 32, 6, 20], [32, 16, 3, 3], .init(padding: 1, groups: 2)),
       Case([2, 48, 5, 6], [48, 16, 1, 1], bias: false, .init(groups: 3)),
@@ -177,12 +178,15 @@ extension KernelSettingsSuites {
       Case([1, 48, 6, 10], [96, 16, 3, 3], .init(padding: 1, groups: 3)),
     ]
 
-    /// Which calls go a group of an image at a time: the threads' shares even, or at least
-    /// 4 items each; never a single item.
-    @Test func denseGroupsGoOneAtATimeWhenTheThreadsShareThemEvenly() {
-      let goes = BlockedDenseConvolution.goesByGroups
-      #expect(goes(1, 8, 2) && goes(1, 2, 2) && goes(8, 1, 2) && goes(1, 3, 1) && goes(3, 3, 2))
-      #expect(!goes(1, 1, 1) && !goes(1, 1, 2) && !goes(1, 3, 2) && !goes(1, 5, 2))
+    /// How the work is cut: a group of an image a piece when the threads' shares come out
+    /// even or at least 4 each; else bands of rows, about 4 pieces a thread, at most one
+    /// row a band.
+    @Test func denseWorkGoesInEvenPieces() {
+      let bands = BlockedDenseConvolution.bands
+      #expect(bands(1, 8, 2, 28) == 1 && bands(1, 2, 2, 28) == 1 && bands(8, 1, 2, 56) == 1)
+      #expect(bands(1, 3, 1, 28) == 1 && bands(3, 3, 2, 28) == 1)
+      #expect(bands(1, 1, 2, 56) == 8 && bands(1, 3, 2, 28) == 3 && bands(1, 5, 2, 7) == 2)
+      #expect(bands(1, 1, 2, 3) == 3)
     }
 
     @Test(arguments: planarDense)
