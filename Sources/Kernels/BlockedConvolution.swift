@@ -394,18 +394,12 @@ package final class BlockedConvolution: @unchecked Sendable {
   }
 
   /// y = f(clamp(x ⋆ w + bias (+ y when `adding`))) over the batch, x and y blocked; with the
-  /// packed weights `weights` when given (`scaleWeights`' result), else the kernel's own;
-  /// for a dense convolution, with `bias` when given (`biasCount` floats, each channel's
-  /// where `biasIndex` puts it, zeros elsewhere), else the kernel's own.
+  /// packed weights `weights` when given (`scaleWeights`' result), else the kernel's own.
   package func forward(
     x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, clamp: UnsafePointer<Float>?,
-    activation: gc_activation_kind?, adding: Bool, weights: UnsafePointer<Float>? = nil,
-    bias: UnsafePointer<Float>? = nil
+    activation: gc_activation_kind?, adding: Bool, weights: UnsafePointer<Float>? = nil
   ) {
-    precondition(
-      unsafe bias == nil || kind == .dense, "a bias in place of the kernel's own: dense only")
     let weights = unsafe weights ?? UnsafePointer(self.weights.pointer)
-    let denseBias = unsafe bias ?? UnsafePointer(self.bias.pointer)
     let threads = small ? 1 : Threads.count
     // A strided pointwise pass reads a copy of the positions it reads, side by side.
     let strided = kind == .pointwise && geometry.stride != [1, 1]
@@ -454,7 +448,7 @@ package final class BlockedConvolution: @unchecked Sendable {
       if self.kind == .dense {
         unsafe self.runDense(
           image: image, rows: part, panels: panelRange, x: x, y: y,
-          weights: weights, bias: denseBias, stage: stages[worker].pointer, clamp: clamp,
+          weights: weights, bias: self.bias.pointer, stage: stages[worker].pointer, clamp: clamp,
           activation: activation, adding: adding)
         return
       }
